@@ -1,0 +1,73 @@
+import { DateTime } from 'luxon';
+
+/** The four limit kinds of the product: no reset, daily, weekly (ISO, Monday first), monthly. */
+export const RETENTIONS = ['no_reset', 'day', 'week', 'month'] as const;
+export type Retention = (typeof RETENTIONS)[number];
+
+/** The windows spend is kept in. `lifetime` is the single window of a `no_reset` limit. */
+export const WINDOW_KINDS = ['day', 'week', 'month', 'lifetime'] as const;
+export type WindowKind = (typeof WINDOW_KINDS)[number];
+
+/**
+ * A half-open UTC interval `[start, end)`. The lifetime window starts at the Unix epoch and never ends
+ * (`end` is null).
+ */
+export interface UtcWindow {
+  readonly kind: WindowKind;
+  readonly start: Date;
+  readonly end: Date | null;
+}
+
+/** Where the lifetime window starts; no event is older. */
+export const LIFETIME_START = new Date(0);
+
+const CALENDAR_UNIT = { day: 'day', week: 'week', month: 'month' } as const;
+
+/** The window kind that a limit of this retention counts spend in. */
+export function windowKindOf(retention: Retention): WindowKind {
+  return retention === 'no_reset' ? 'lifetime' : retention;
+}
+
+/**
+ * The window of this kind that contains `instant`, computed from the UTC calendar: a day starts at
+ * 00:00 UTC, an ISO week on Monday 00:00 UTC, a month on the 1st at 00:00 UTC. An instant exactly at a
+ * boundary belongs to the window that starts there.
+ */
+export function windowContaining(kind: WindowKind, instant: Date): UtcWindow {
+  if (kind === 'lifetime') return { kind, start: LIFETIME_START, end: null };
+  const unit = CALENDAR_UNIT[kind];
+  // Calendar math in UTC: luxon's week is the ISO week (Monday first) unless locale weeks are asked for.
+  const start = DateTime.fromJSDate(instant, { zone: 'utc' }).startOf(unit);
+  const end = start.plus({ [`${unit}s`]: 1 });
+  return { kind, start: start.toJSDate(), end: end.toJSDate() };
+}
+
+/** The next reset after `instant` for a limit of this retention; null for `no_reset`. */
+export function nextResetAfter(retention: Retention, instant: Date): Date | null {
+  return windowContaining(windowKindOf(retention), instant).end;
+}
+
+/** Every window of every kind that contains `instant`, in {@link WINDOW_KINDS} order. */
+export function windowsContaining(instant: Date): readonly UtcWindow[] {
+  return WINDOW_KINDS.map((kind) => windowContaining(kind, instant));
+}
+
+/** True when `instant` lies in `[window.start, window.end)`. */
+export function isInWindow(window: UtcWindow, instant: Date): boolean {
+  const at = instant.getTime();
+  return at >= window.start.getTime() && (window.end === null || at < window.end.getTime());
+}
+
+// ISO 8601 with a date, a time and an explicit offset: the zone must never be guessed.
+const ISO_INSTANT_WITH_OFFSET =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+
+/**
+ * Reads an ISO 8601 instant that states its offset (`Z` or `±hh:mm`), as events and usage queries give
+ * them. Returns null for anything else, including a local time without an offset.
+ */
+export function parseInstant(text: string): Date | null {
+  if (!ISO_INSTANT_WITH_OFFSET.test(text)) return null;
+  const parsed = DateTime.fromISO(text, { setZone: true });
+  return parsed.isValid ? parsed.toJSDate() : null;
+}
