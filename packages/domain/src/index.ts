@@ -1,4 +1,5 @@
 export * from './api-key.ts';
+export * from './audit.ts';
 export * from './key-material.ts';
 export * from './limit-decision.ts';
 export * from './money.ts';

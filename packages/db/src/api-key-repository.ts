@@ -1,0 +1,342 @@
+import {
+  type Actor,
+  type ApiKey,
+  type ApiKeySettings,
+  type AuditAction,
+  auditActionFor,
+  auditedSettings,
+  type GeneratedCredential,
+  isScope,
+  settingsOf,
+} from '@keyfence/domain';
+import { translatingErrors, UniqueConstraintError } from './errors.ts';
+import type { ApiKey as ApiKeyRow, Prisma, PrismaClient } from './generated/prisma/client.ts';
+
+type Transaction = Prisma.TransactionClient;
+
+/** Where paging resumes: after the key with this creation time and id. */
+export interface KeyPosition {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+/** What an idempotent create keeps so that a retry gets the same answer. */
+export interface IdempotentCreate {
+  readonly key: string;
+  /** SHA-256 of the normalised request, so a different body under the same key can be told apart. */
+  readonly requestHash: string;
+  readonly expiresAt: Date;
+  /** Seals (encrypts) the response for the created key; it runs inside the creating transaction. */
+  readonly sealResponse: (key: ApiKey, secret: string) => { status: number; sealed: Uint8Array };
+}
+
+export interface CreateApiKeyInput {
+  readonly accountId: string;
+  readonly settings: ApiKeySettings;
+  /** Makes a fresh credential; called again if a prefix or hash collides. */
+  readonly newCredential: () => GeneratedCredential;
+  readonly actor: Actor;
+  readonly requestId: string | null;
+  readonly now: Date;
+  readonly idempotency?: IdempotentCreate;
+}
+
+export type CreateApiKeyResult =
+  | { readonly outcome: 'created'; readonly key: ApiKey; readonly secret: string }
+  | { readonly outcome: 'replayed'; readonly status: number; readonly sealed: Uint8Array }
+  | { readonly outcome: 'idempotency_mismatch' };
+
+export interface ChangeApiKeyInput {
+  readonly accountId: string;
+  readonly prefix: string;
+  readonly actor: Actor;
+  readonly requestId: string | null;
+  readonly now: Date;
+}
+
+/** How often a credential's `last_used_at` is written at most, so reads do not turn into writes. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+const MAX_CREDENTIAL_ATTEMPTS = 5;
+
+function toApiKey(row: ApiKeyRow): ApiKey {
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    name: row.name,
+    prefix: row.prefix,
+    scopes: row.scopesRestricted ? (row.scopes ?? []).filter(isScope) : null,
+    limit:
+      row.limitRetention === null || row.limitThreshold === null
+        ? null
+        : { retention: row.limitRetention, thresholdUnits: row.limitThreshold },
+    disabled: row.disabled,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    lastUsedAt: row.lastUsedAt,
+  };
+}
+
+function settingsColumns(settings: ApiKeySettings) {
+  return {
+    name: settings.name,
+    scopesRestricted: settings.scopes !== null,
+    scopes: settings.scopes === null ? [] : [...settings.scopes],
+    limitRetention: settings.limit?.retention ?? null,
+    limitThreshold: settings.limit?.thresholdUnits ?? null,
+    disabled: settings.disabled,
+  };
+}
+
+function sameSettings(a: ApiKeySettings, b: ApiKeySettings): boolean {
+  return JSON.stringify(auditedSettings(a)) === JSON.stringify(auditedSettings(b));
+}
+
+async function recordAudit(
+  tx: Transaction,
+  entry: {
+    key: ApiKey;
+    action: AuditAction;
+    before: ApiKeySettings | null;
+    after: ApiKeySettings | null;
+    actor: Actor;
+    requestId: string | null;
+    now: Date;
+  },
+): Promise<void> {
+  await tx.auditEvent.create({
+    data: {
+      accountId: entry.key.accountId,
+      apiKeyId: entry.key.id,
+      keyPrefix: entry.key.prefix,
+      actorType: entry.actor.type,
+      actorId: entry.actor.id,
+      action: entry.action,
+      ...(entry.before === null
+        ? {}
+        : { before: auditedSettings(entry.before) as unknown as Prisma.InputJsonValue }),
+      ...(entry.after === null
+        ? {}
+        : { after: auditedSettings(entry.after) as unknown as Prisma.InputJsonValue }),
+      requestId: entry.requestId,
+      createdAt: entry.now,
+    },
+  });
+}
+
+/** API keys of all accounts. Every change writes its audit record in the same transaction. */
+export class ApiKeyRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /**
+   * Creates a key. With `idempotency`, the first create under a key stores its sealed answer in the same
+   * transaction, and every later call with the same key and request gets that answer back instead of a
+   * second key; concurrent duplicates are serialised by the record's primary key.
+   */
+  async create(input: CreateApiKeyInput): Promise<CreateApiKeyResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      const credential = input.newCredential();
+      try {
+        return await translatingErrors(() => this.createOnce(input, credential));
+      } catch (error) {
+        if (!(error instanceof UniqueConstraintError)) throw error;
+        if (error.fields.includes('idempotency_key') || error.fields.includes('account_id')) {
+          const previous =
+            input.idempotency && (await this.findIdempotent(input.accountId, input.idempotency, input.now));
+          if (previous) return previous;
+        }
+        if (attempt >= MAX_CREDENTIAL_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async findIdempotent(
+    accountId: string,
+    idempotency: IdempotentCreate,
+    now: Date,
+  ): Promise<CreateApiKeyResult | null> {
+    const record = await this.prisma.idempotencyRecord.findUnique({
+      where: { accountId_idempotencyKey: { accountId, idempotencyKey: idempotency.key } },
+    });
+    if (record === null || record.expiresAt <= now) return null;
+    if (record.requestHash !== idempotency.requestHash) return { outcome: 'idempotency_mismatch' };
+    return { outcome: 'replayed', status: record.responseStatus, sealed: record.responseSealed };
+  }
+
+  private async createOnce(
+    input: CreateApiKeyInput,
+    credential: GeneratedCredential,
+  ): Promise<CreateApiKeyResult> {
+    const { idempotency } = input;
+    if (idempotency !== undefined) {
+      const previous = await this.findIdempotent(input.accountId, idempotency, input.now);
+      if (previous !== null) return previous;
+    }
+    return this.prisma.$transaction(async (tx) => {
+      const row = await tx.apiKey.create({
+        data: {
+          accountId: input.accountId,
+          prefix: credential.prefix,
+          secretHash: credential.hash,
+          createdAt: input.now,
+          updatedAt: input.now,
+          ...settingsColumns(input.settings),
+        },
+      });
+      const key = toApiKey(row);
+      await recordAudit(tx, {
+        key,
+        action: 'key.created',
+        before: null,
+        after: settingsOf(key),
+        actor: input.actor,
+        requestId: input.requestId,
+        now: input.now,
+      });
+      if (idempotency !== undefined) {
+        // An expired record under the same key is erased here, so the key can be used afresh.
+        await tx.idempotencyRecord.deleteMany({
+          where: {
+            accountId: input.accountId,
+            idempotencyKey: idempotency.key,
+            expiresAt: { lte: input.now },
+          },
+        });
+        const response = idempotency.sealResponse(key, credential.secret);
+        await tx.idempotencyRecord.create({
+          data: {
+            accountId: input.accountId,
+            idempotencyKey: idempotency.key,
+            requestHash: idempotency.requestHash,
+            apiKeyId: key.id,
+            responseStatus: response.status,
+            responseSealed: Uint8Array.from(response.sealed),
+            createdAt: input.now,
+            expiresAt: idempotency.expiresAt,
+          },
+        });
+      }
+      return { outcome: 'created' as const, key, secret: credential.secret };
+    });
+  }
+
+  /** The account's live key with this prefix; another account's or a deleted key is null. */
+  async findByPrefix(accountId: string, prefix: string): Promise<ApiKey | null> {
+    const row = await translatingErrors(() =>
+      this.prisma.apiKey.findFirst({ where: { accountId, prefix, deletedAt: null } }),
+    );
+    return row === null ? null : toApiKey(row);
+  }
+
+  /** The live key whose secret hashes to `hash`. */
+  async findByHash(hash: string): Promise<ApiKey | null> {
+    const row = await translatingErrors(() => this.prisma.apiKey.findUnique({ where: { secretHash: hash } }));
+    return row === null || row.deletedAt !== null ? null : toApiKey(row);
+  }
+
+  /** Live keys of an account, oldest first, starting after `after`. */
+  async list(
+    accountId: string,
+    options: { limit: number; after?: KeyPosition | undefined },
+  ): Promise<ApiKey[]> {
+    const { after } = options;
+    const rows = await translatingErrors(() =>
+      this.prisma.apiKey.findMany({
+        where: {
+          accountId,
+          deletedAt: null,
+          ...(after === undefined
+            ? {}
+            : {
+                OR: [
+                  { createdAt: { gt: after.createdAt } },
+                  { createdAt: after.createdAt, id: { gt: after.id } },
+                ],
+              }),
+        },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: options.limit,
+      }),
+    );
+    return rows.map(toApiKey);
+  }
+
+  /**
+   * Changes a live key's settings under a row lock: `change` gets the current key and returns the new
+   * settings. Writes the audit record when something changed. Null when the account has no such key.
+   */
+  async update(
+    input: ChangeApiKeyInput & { change: (current: ApiKey) => ApiKeySettings },
+  ): Promise<{ before: ApiKey; after: ApiKey } | null> {
+    return translatingErrors(() =>
+      this.prisma.$transaction(async (tx) => {
+        const current = await this.lockLiveKey(tx, input.accountId, input.prefix);
+        if (current === null) return null;
+        const before = settingsOf(current);
+        const after = input.change(current);
+        if (sameSettings(before, after)) return { before: current, after: current };
+        const row = await tx.apiKey.update({
+          where: { id: current.id },
+          data: { ...settingsColumns(after), updatedAt: input.now },
+        });
+        const updated = toApiKey(row);
+        await recordAudit(tx, {
+          key: updated,
+          action: auditActionFor(before, after),
+          before,
+          after,
+          actor: input.actor,
+          requestId: input.requestId,
+          now: input.now,
+        });
+        return { before: current, after: updated };
+      }),
+    );
+  }
+
+  /** Deletes a live key (its row stays, marked deleted, so the prefix is never reused). */
+  async delete(input: ChangeApiKeyInput): Promise<ApiKey | null> {
+    return translatingErrors(() =>
+      this.prisma.$transaction(async (tx) => {
+        const current = await this.lockLiveKey(tx, input.accountId, input.prefix);
+        if (current === null) return null;
+        await tx.apiKey.update({
+          where: { id: current.id },
+          data: { deletedAt: input.now, updatedAt: input.now },
+        });
+        await recordAudit(tx, {
+          key: current,
+          action: 'key.deleted',
+          before: settingsOf(current),
+          after: null,
+          actor: input.actor,
+          requestId: input.requestId,
+          now: input.now,
+        });
+        return current;
+      }),
+    );
+  }
+
+  /** Notes that a key was used, writing at most once per {@link LAST_USED_RESOLUTION_MS}. */
+  async touchLastUsed(id: string, now: Date): Promise<void> {
+    const stale = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
+    await translatingErrors(() =>
+      this.prisma.apiKey.updateMany({
+        where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: stale } }] },
+        data: { lastUsedAt: now },
+      }),
+    );
+  }
+
+  private async lockLiveKey(tx: Transaction, accountId: string, prefix: string): Promise<ApiKey | null> {
+    const locked = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id::text AS id FROM api_keys
+       WHERE account_id = ${accountId}::uuid AND prefix = ${prefix} AND deleted_at IS NULL
+       FOR UPDATE`;
+    const id = locked[0]?.id;
+    if (id === undefined) return null;
+    const row = await tx.apiKey.findUniqueOrThrow({ where: { id } });
+    return toApiKey(row);
+  }
+}

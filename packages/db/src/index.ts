@@ -1,0 +1,11 @@
+export type { Account } from './account-repository.ts';
+export { AccountRepository } from './account-repository.ts';
+export * from './api-key-repository.ts';
+export { AuditLogRepository } from './audit-log-repository.ts';
+export { DEFAULT_DATABASE_URL, type PrismaOptions } from './client.ts';
+export * from './errors.ts';
+export { IdempotencyRepository } from './idempotency-repository.ts';
+export * from './management-key-repository.ts';
+export { applyMigrations, ensureDatabaseExists, pendingMigrations, readMigrations } from './migrator.ts';
+export { openStore, type Store } from './store.ts';
+export { UsageRepository } from './usage-repository.ts';

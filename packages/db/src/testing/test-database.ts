@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { applyMigrations, quoteIdentifier } from '../migrator.ts';
+import { openStore, type Store } from '../store.ts';
+
+/** The database tests use: the machine's `test` database unless KEYFENCE_TEST_DATABASE_URL says otherwise. */
+export const TEST_DATABASE_URL =
+  process.env.KEYFENCE_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+
+export interface TestDatabase {
+  readonly connectionString: string;
+  readonly schema: string;
+  readonly store: Store;
+  /** Closes the store and drops the schema with everything in it. */
+  drop(): Promise<void>;
+}
+
+/**
+ * A schema of its own for one test file, migrated from the real migrations, with a store over it. Tests
+ * never share rows, so they run in any order and in parallel.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const schema = `kf_test_${randomBytes(6).toString('hex')}`;
+  await applyMigrations({ connectionString: TEST_DATABASE_URL, schema });
+  const store = openStore({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 5 });
+  return {
+    connectionString: TEST_DATABASE_URL,
+    schema,
+    store,
+    async drop() {
+      await store.close();
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { type ApiKeySettings, DEFAULT_KEY_SETTINGS } from './api-key.ts';
+import { auditActionFor, auditedSettings } from './audit.ts';
+
+const base: ApiKeySettings = { ...DEFAULT_KEY_SETTINGS, name: 'prod' };
+
+describe('auditActionFor', () => {
+  it.each<[Partial<ApiKeySettings>, Partial<ApiKeySettings>, string]>([
+    [{}, { disabled: true }, 'key.disabled'],
+    [{ disabled: true }, { disabled: false }, 'key.enabled'],
+    [{}, { name: 'other' }, 'key.updated'],
+    [{}, { name: 'other', disabled: true }, 'key.updated'],
+    [{}, { scopes: ['model:chat'] }, 'key.updated'],
+    [{}, {}, 'key.updated'],
+  ])('%j → %j is %s', (from, to, action) => {
+    expect(auditActionFor({ ...base, ...from }, { ...base, ...to })).toBe(action);
+  });
+});
+
+describe('auditedSettings', () => {
+  it('writes thresholds as exact decimal strings', () => {
+    expect(
+      auditedSettings({
+        ...base,
+        limit: { retention: 'day', thresholdUnits: 1_000_000_001n },
+        scopes: ['model:ocr'],
+      }),
+    ).toEqual({
+      name: 'prod',
+      disabled: false,
+      scopes: ['model:ocr'],
+      limit: { retention: 'day', threshold: '1.000000001' },
+    });
+  });
+});
