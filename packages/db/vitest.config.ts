@@ -1,7 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
-export const config = defineConfig({
+export default defineConfig({
   test: { testTimeout: 30_000, hookTimeout: 60_000 },
 });
-
-export { config as default };
