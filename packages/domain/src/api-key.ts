@@ -70,3 +70,16 @@ export const spendLimitSchema = z
 export function settingsOf(key: ApiKey): ApiKeySettings {
   return { name: key.name, scopes: key.scopes, limit: key.limit, disabled: key.disabled };
 }
+
+/** A partial change of settings, as PATCH carries it; an absent (undefined) field keeps its value. */
+export type SettingsPatch = { readonly [Field in keyof ApiKeySettings]?: ApiKeySettings[Field] | undefined };
+
+/** `base` with the fields `patch` sets. */
+export function applySettingsPatch(base: ApiKeySettings, patch: SettingsPatch): ApiKeySettings {
+  return {
+    name: patch.name ?? base.name,
+    scopes: patch.scopes === undefined ? base.scopes : patch.scopes,
+    limit: patch.limit === undefined ? base.limit : patch.limit,
+    disabled: patch.disabled ?? base.disabled,
+  };
+}

@@ -1,0 +1,39 @@
+import { isKeyPrefix } from '@keyfence/domain';
+import { Router } from 'express';
+import { managementKeyOf, requireManagementKey } from '../auth/bearer.ts';
+import type { AppDeps } from '../deps.ts';
+import { ApiError } from '../http/error-codes.ts';
+import { methodNotAllowed } from '../http/error-handler.ts';
+import { sendData } from '../http/respond.ts';
+import { parseInput } from '../http/validation.ts';
+import { decodeAuditCursor } from '../keys/cursor.ts';
+import { presentAuditEntry } from '../keys/key-presenter.ts';
+import { auditLogQuerySchema } from '../keys/key-schemas.ts';
+
+const DEFAULT_AUDIT_PAGE = 100;
+
+/** `GET /v1/audit-log`: the account's key changes, newest first, paged by `cursor`. */
+export function createAuditRoutes(deps: AppDeps): Router {
+  const router = Router();
+  router
+    .route('/v1/audit-log')
+    .get(requireManagementKey(deps.store.managementKeys, deps.clock), async (req, res) => {
+      const query = parseInput(auditLogQuerySchema, req.query, 'query');
+      if (query.key_prefix !== undefined && !isKeyPrefix(query.key_prefix)) {
+        throw new ApiError('INVALID_PREFIX', 'key_prefix must be 8 characters of 0-9, A-Z and a-z');
+      }
+      const limit = query.limit ?? DEFAULT_AUDIT_PAGE;
+      const entries = await deps.store.auditLog.list(managementKeyOf(res).accountId, {
+        limit: limit + 1,
+        beforeId: query.cursor === undefined ? undefined : decodeAuditCursor(query.cursor),
+        keyPrefix: query.key_prefix,
+      });
+      const page = entries.slice(0, limit);
+      const last = page[page.length - 1];
+      sendData(res, 200, page.map(presentAuditEntry), {
+        next_cursor: entries.length > limit && last !== undefined ? last.id : null,
+      });
+    })
+    .all(methodNotAllowed(['GET']));
+  return router;
+}

@@ -1,0 +1,72 @@
+import type { ApiKeyRepository, ManagementKey, ManagementKeyRepository } from '@keyfence/db';
+import { type ApiKey, type CredentialKind, classifyCredential, hashSecret } from '@keyfence/domain';
+import type { NextFunction, Request, Response } from 'express';
+import { ApiError } from '../http/error-codes.ts';
+
+const KIND_NAMES: Record<CredentialKind, string> = {
+  api_key: 'an API key',
+  management_key: 'a management key',
+  service_token: 'a service token',
+};
+
+/**
+ * The secret a request presents as `Authorization: Bearer <secret>`, and its kind by form. Refuses a
+ * missing or malformed header, a secret of no known form, and a secret of another kind than `expected`.
+ */
+export function presentedSecret(req: Request, expected: CredentialKind): string {
+  const header = req.get('authorization');
+  if (header === undefined || header.trim() === '') {
+    throw new ApiError('MISSING_CREDENTIALS', `send ${KIND_NAMES[expected]} as Authorization: Bearer <key>`);
+  }
+  const match = /^Bearer +(\S+)\s*$/i.exec(header);
+  const secret = match?.[1];
+  if (secret === undefined)
+    throw new ApiError('MALFORMED_CREDENTIALS', 'the Authorization header must be Bearer <key>');
+  const kind = classifyCredential(secret);
+  if (kind === null) throw new ApiError('INVALID_CREDENTIALS', 'the key is not valid');
+  if (kind !== expected) {
+    throw new ApiError(
+      'WRONG_CREDENTIAL_KIND',
+      `this route takes ${KIND_NAMES[expected]}, not ${KIND_NAMES[kind]}`,
+    );
+  }
+  return secret;
+}
+
+/** The management key a request authenticated with (set by {@link requireManagementKey}). */
+export function managementKeyOf(res: Response): ManagementKey {
+  const key = res.locals.managementKey as ManagementKey | undefined;
+  if (key === undefined) throw new Error('route used managementKeyOf without requireManagementKey');
+  return key;
+}
+
+/** The API key a request authenticated with (set by {@link requireApiKey}). */
+export function apiKeyOf(res: Response): ApiKey {
+  const key = res.locals.apiKey as ApiKey | undefined;
+  if (key === undefined) throw new Error('route used apiKeyOf without requireApiKey');
+  return key;
+}
+
+/** Admits requests bearing a live management key; its account bounds everything the request sees. */
+export function requireManagementKey(managementKeys: ManagementKeyRepository, clock: () => Date) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const secret = presentedSecret(req, 'management_key');
+    const key = await managementKeys.findActiveByHash(hashSecret(secret));
+    if (key === null) throw new ApiError('INVALID_CREDENTIALS', 'the management key is unknown or revoked');
+    res.locals.managementKey = key;
+    await managementKeys.touchLastUsed(key.id, clock());
+    next();
+  };
+}
+
+/** Admits requests bearing a live, enabled API key. */
+export function requireApiKey(apiKeys: ApiKeyRepository) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const secret = presentedSecret(req, 'api_key');
+    const key = await apiKeys.findByHash(hashSecret(secret));
+    if (key === null) throw new ApiError('INVALID_CREDENTIALS', 'the API key is unknown or deleted');
+    if (key.disabled) throw new ApiError('KEY_DISABLED', 'the API key is disabled');
+    res.locals.apiKey = key;
+    next();
+  };
+}

@@ -1,0 +1,39 @@
+import { DEFAULT_DATABASE_URL } from '@keyfence/db';
+import { z } from 'zod';
+
+const base64Key = z
+  .string()
+  .refine((text) => Buffer.from(text, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+  .transform((text) => Buffer.from(text, 'base64'));
+
+const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    /** Address to listen on. @defaultValue 127.0.0.1 (0.0.0.0 in containers) */
+    HOST: z.string().default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+    DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
+    /** Pool size of the API's PostgreSQL connections. */
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    /** Seals idempotent-create answers (AES-256-GCM); required in production. */
+    KEYFENCE_ENCRYPTION_KEY: base64Key.optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((config) => config.NODE_ENV !== 'production' || config.KEYFENCE_ENCRYPTION_KEY !== undefined, {
+    message: 'KEYFENCE_ENCRYPTION_KEY is required when NODE_ENV=production',
+    path: ['KEYFENCE_ENCRYPTION_KEY'],
+  });
+
+export type ApiConfig = z.output<typeof configSchema>;
+
+/** Reads the API's configuration once, at start; nothing else reads process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+      .join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,90 @@
+/**
+ * Every error code the API answers with: the closed list, declared once. Codes are public contract; a
+ * client may switch on them. `docs/errors.md` describes each one.
+ */
+export const ERROR_CODES = {
+  MALFORMED_JSON: { status: 400, description: 'The body is not valid JSON.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    description: 'A body was sent with a content type other than application/json.',
+  },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'The body is over 64 KiB.' },
+  UNKNOWN_FIELD: {
+    status: 400,
+    description: 'The body or query has a field this operation does not take; the message names it.',
+  },
+  INVALID_FIELD: {
+    status: 400,
+    description: 'A field has the wrong type or value; `details` lists each problem with its path.',
+  },
+  EMPTY_UPDATE: { status: 400, description: 'A PATCH with no field to change.' },
+  INVALID_PREFIX: {
+    status: 400,
+    description: 'The key prefix in the path is not 8 characters of the key alphabet [0-9A-Za-z].',
+  },
+  INVALID_CURSOR: { status: 400, description: 'The paging cursor was not issued by this API.' },
+  INVALID_IDEMPOTENCY_KEY: {
+    status: 400,
+    description: 'The Idempotency-Key header is not 1–255 printable ASCII characters.',
+  },
+  MISSING_CREDENTIALS: { status: 401, description: 'No Authorization header.' },
+  MALFORMED_CREDENTIALS: { status: 401, description: 'The Authorization header is not `Bearer <key>`.' },
+  INVALID_CREDENTIALS: { status: 401, description: 'The key is unknown, revoked or deleted.' },
+  WRONG_CREDENTIAL_KIND: {
+    status: 403,
+    description:
+      'The key is of the wrong kind for this route: management routes take a management key, /v1/key an API key.',
+  },
+  KEY_DISABLED: { status: 403, description: 'The API key is disabled.' },
+  KEY_NOT_FOUND: { status: 404, description: 'The account has no live key with this prefix.' },
+  ROUTE_NOT_FOUND: { status: 404, description: 'No such route.' },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    description: 'The route exists but not with this method; see the Allow header.',
+  },
+  IDEMPOTENCY_REPLAY_UNAVAILABLE: {
+    status: 409,
+    description:
+      'The first answer under this Idempotency-Key can no longer be decrypted (the encryption key changed).',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    description: 'The Idempotency-Key was used in the last 24 hours with a different request body.',
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    description: 'A backing service (PostgreSQL) is unavailable; retry later.',
+  },
+  INTERNAL_ERROR: { status: 500, description: 'A fault of ours. It is logged with the request id.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One problem with one field of a request. */
+export interface FieldProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** An error the API answers with its code's status; thrown or passed to `next` from any route. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly details: readonly FieldProblem[] | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: readonly FieldProblem[]; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.details = options.details;
+    this.headers = options.headers ?? {};
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}

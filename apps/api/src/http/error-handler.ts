@@ -1,0 +1,78 @@
+import { DatabaseError } from '@keyfence/db';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { ApiError, ERROR_CODES } from './error-codes.ts';
+import { requestIdOf } from './request-context.ts';
+import { sendJson } from './respond.ts';
+
+// body-parser marks its errors with a `type`; each becomes one of our codes.
+const BODY_PARSER_ERRORS: Record<string, ApiError> = {
+  'entity.parse.failed': new ApiError('MALFORMED_JSON', 'the body is not valid JSON'),
+  'entity.too.large': new ApiError('PAYLOAD_TOO_LARGE', 'the body is larger than 64 KiB'),
+  'charset.unsupported': new ApiError('UNSUPPORTED_MEDIA_TYPE', 'the body must be UTF-8 JSON'),
+  'encoding.unsupported': new ApiError('UNSUPPORTED_MEDIA_TYPE', 'the body encoding is not supported'),
+  'request.aborted': new ApiError('MALFORMED_JSON', 'the body ended early'),
+  'request.size.invalid': new ApiError('MALFORMED_JSON', 'the body length does not match Content-Length'),
+  'stream.encoding.set': new ApiError('MALFORMED_JSON', 'the body could not be read'),
+};
+
+function toApiError(error: unknown, logger: Logger, requestId: string): ApiError {
+  if (error instanceof ApiError) return error;
+  const bodyErrorType = (error as { type?: unknown } | null)?.type;
+  if (typeof bodyErrorType === 'string') {
+    const mapped = BODY_PARSER_ERRORS[bodyErrorType];
+    if (mapped !== undefined) return mapped;
+  }
+  if (error instanceof DatabaseError && error.retryable) {
+    logger.warn({ requestId, err: { name: error.name, message: error.message } }, 'database unavailable');
+    return new ApiError('SERVICE_UNAVAILABLE', 'the service is briefly unavailable; retry shortly', {
+      headers: { 'Retry-After': '1' },
+    });
+  }
+  logger.error({ requestId, err: error }, 'unhandled error');
+  return new ApiError('INTERNAL_ERROR', 'an internal error occurred; it was logged with this request id');
+}
+
+/** The public error shape: AI/ML API's fields plus a stable `code` (and `details` for field problems). */
+export function errorBody(error: ApiError, req: Request, requestId: string) {
+  return {
+    message: error.message,
+    path: req.originalUrl.split('?', 1)[0],
+    requestId,
+    statusCode: ERROR_CODES[error.code].status,
+    timestamp: new Date().toISOString(),
+    code: error.code,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  };
+}
+
+/** The one error middleware: everything thrown anywhere leaves in the public error shape. */
+export function errorHandler(logger: Logger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const requestId = requestIdOf(res);
+    const apiError = toApiError(error, logger, requestId);
+    res.locals.errorCode = apiError.code;
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    for (const [name, value] of Object.entries(apiError.headers)) res.setHeader(name, value);
+    sendJson(res, apiError.status, errorBody(apiError, req, requestId));
+  };
+}
+
+/** The last route: nothing matched. */
+export function routeNotFound(req: Request, _res: Response, next: NextFunction): void {
+  next(new ApiError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.path}`));
+}
+
+/** For a route that exists with other methods. */
+export function methodNotAllowed(allowed: readonly string[]) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    next(
+      new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use ${allowed.join(', ')}`, {
+        headers: { Allow: allowed.join(', ') },
+      }),
+    );
+  };
+}

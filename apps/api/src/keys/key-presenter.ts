@@ -1,0 +1,52 @@
+import { type ApiKey, type AuditEntry, evaluateLimit, formatUsd, type WindowUsage } from '@keyfence/domain';
+import { ExactNumber } from '../http/json-body.ts';
+
+const money = (units: bigint) => new ExactNumber(formatUsd(units));
+
+/**
+ * The key object on the wire: AI/ML API's fields (`name`, `disabled`, `prefix`, `scopes`, `limit`,
+ * `created_at`, `updated_at`, `monthly_usage`, and `key` on create only) and ours beside them. Amounts
+ * are exact JSON numbers in USD. `monthly_usage` is the spend of the current calendar month (UTC)
+ * whatever the limit's retention; `usage` gives every window.
+ */
+export function presentKey(key: ApiKey, usage: WindowUsage, now: Date, secret?: string) {
+  const state = key.limit === null ? null : evaluateLimit(key.limit, usage, now);
+  return {
+    ...(secret === undefined ? {} : { key: secret }),
+    name: key.name,
+    disabled: key.disabled,
+    prefix: key.prefix,
+    scopes: key.scopes,
+    limit:
+      key.limit === null
+        ? null
+        : { retention: key.limit.retention, threshold: money(key.limit.thresholdUnits) },
+    created_at: key.createdAt,
+    updated_at: key.updatedAt,
+    monthly_usage: money(usage.month),
+    usage: {
+      day: money(usage.day),
+      week: money(usage.week),
+      month: money(usage.month),
+      lifetime: money(usage.lifetime),
+    },
+    limit_remaining: state === null ? null : money(state.remainingUnits),
+    limit_reached: state?.reached ?? false,
+    resets_at: state?.resetsAt ?? null,
+    last_used_at: key.lastUsedAt,
+  };
+}
+
+/** One audit record on the wire. */
+export function presentAuditEntry(entry: AuditEntry) {
+  return {
+    id: entry.id,
+    key_prefix: entry.keyPrefix,
+    action: entry.action,
+    actor: entry.actor,
+    before: entry.before,
+    after: entry.after,
+    request_id: entry.requestId,
+    created_at: entry.createdAt,
+  };
+}

@@ -1,0 +1,204 @@
+import { createHash } from 'node:crypto';
+import {
+  applySettingsPatch,
+  auditedSettings,
+  DEFAULT_KEY_SETTINGS,
+  generateCredential,
+  isKeyPrefix,
+  NO_USAGE,
+  settingsOf,
+} from '@keyfence/domain';
+import { type Request, type Response, Router } from 'express';
+import { apiKeyOf, managementKeyOf, requireApiKey, requireManagementKey } from '../auth/bearer.ts';
+import type { AppDeps } from '../deps.ts';
+import { ApiError } from '../http/error-codes.ts';
+import { methodNotAllowed } from '../http/error-handler.ts';
+import { serializeJson } from '../http/json-body.ts';
+import { requestIdOf } from '../http/request-context.ts';
+import { sendData, sendJsonText } from '../http/respond.ts';
+import { parseInput } from '../http/validation.ts';
+import { decodeKeyCursor, encodeKeyCursor } from './cursor.ts';
+import { presentKey } from './key-presenter.ts';
+import {
+  createKeyBodySchema,
+  listKeysQuerySchema,
+  MAX_KEYS_PER_PAGE,
+  updateKeyBodySchema,
+} from './key-schemas.ts';
+
+/** How long an idempotent create's answer is kept (and replayed). */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function idempotencyKeyOf(req: Request): string | undefined {
+  const value = req.get('idempotency-key');
+  if (value === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(value)) {
+    throw new ApiError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 printable ASCII characters');
+  }
+  return value;
+}
+
+function prefixOf(req: Request): string {
+  const prefix = String(req.params.prefix);
+  if (!isKeyPrefix(prefix)) {
+    throw new ApiError('INVALID_PREFIX', 'a key prefix is 8 characters of 0-9, A-Z and a-z');
+  }
+  return prefix;
+}
+
+function keyNotFound(prefix: string): ApiError {
+  return new ApiError('KEY_NOT_FOUND', `no API key with prefix ${prefix}`);
+}
+
+/** The key-management API: AI/ML API's five routes on `/v1/keys` and the calling key's `GET /v1/key`. */
+export function createKeyRoutes(deps: AppDeps): Router {
+  const { store, clock } = deps;
+  const router = Router();
+  const managementAuth = requireManagementKey(store.managementKeys, clock);
+
+  const changeFor = (req: Request, res: Response) => {
+    const managementKey = managementKeyOf(res);
+    return {
+      accountId: managementKey.accountId,
+      prefix: prefixOf(req),
+      actor: { type: 'management_key', id: managementKey.id } as const,
+      requestId: requestIdOf(res),
+      now: clock(),
+    };
+  };
+
+  const respondWithKey = async (
+    res: Response,
+    status: number,
+    key: Parameters<typeof presentKey>[0],
+    now: Date,
+  ) => {
+    const usage = await store.usage.currentUsage([key.id], now);
+    sendData(res, status, presentKey(key, usage.get(key.id) ?? NO_USAGE, now));
+  };
+
+  router
+    .route('/v1/keys')
+    .post(managementAuth, async (req, res) => {
+      const idempotencyKey = idempotencyKeyOf(req);
+      const body = parseInput(createKeyBodySchema, req.body ?? {}, 'body');
+      const settings = applySettingsPatch(DEFAULT_KEY_SETTINGS, body);
+      const managementKey = managementKeyOf(res);
+      const accountId = managementKey.accountId;
+      const now = clock();
+      const associatedData = `${accountId}\n${idempotencyKey}`;
+      const result = await store.apiKeys.create({
+        accountId,
+        settings,
+        newCredential: () => generateCredential('api_key', deps.randomBytes),
+        actor: { type: 'management_key', id: managementKey.id },
+        requestId: requestIdOf(res),
+        now,
+        ...(idempotencyKey === undefined
+          ? {}
+          : {
+              idempotency: {
+                key: idempotencyKey,
+                requestHash: createHash('sha256')
+                  .update(JSON.stringify(auditedSettings(settings)))
+                  .digest('hex'),
+                expiresAt: new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS),
+                sealResponse: (key, secret) => ({
+                  status: 201,
+                  sealed: deps.responseCipher.seal(
+                    serializeJson({ data: presentKey(key, NO_USAGE, now, secret) }),
+                    associatedData,
+                  ),
+                }),
+              },
+            }),
+      });
+      switch (result.outcome) {
+        case 'created':
+          sendData(res, 201, presentKey(result.key, NO_USAGE, now, result.secret));
+          return;
+        case 'replayed': {
+          const text = deps.responseCipher.open(result.sealed, associatedData);
+          if (text === null) {
+            throw new ApiError(
+              'IDEMPOTENCY_REPLAY_UNAVAILABLE',
+              'the first answer under this Idempotency-Key cannot be decrypted any more; use a new Idempotency-Key',
+            );
+          }
+          res.setHeader('Idempotent-Replayed', 'true');
+          sendJsonText(res, result.status, text);
+          return;
+        }
+        case 'idempotency_mismatch':
+          throw new ApiError(
+            'IDEMPOTENCY_KEY_REUSED',
+            'this Idempotency-Key was used in the last 24 hours with a different request',
+          );
+      }
+    })
+    .get(managementAuth, async (req, res) => {
+      const query = parseInput(listKeysQuerySchema, req.query, 'query');
+      const after = query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor);
+      const limit = query.limit ?? MAX_KEYS_PER_PAGE;
+      const accountId = managementKeyOf(res).accountId;
+      const page = await store.apiKeys.list(accountId, { limit: limit + 1, after });
+      const keys = page.slice(0, limit);
+      const now = clock();
+      const usage = await store.usage.currentUsage(
+        keys.map((key) => key.id),
+        now,
+      );
+      const last = keys[keys.length - 1];
+      sendData(
+        res,
+        200,
+        keys.map((key) => presentKey(key, usage.get(key.id) ?? NO_USAGE, now)),
+        { next_cursor: page.length > limit && last !== undefined ? encodeKeyCursor(last) : null },
+      );
+    })
+    .all(methodNotAllowed(['GET', 'POST']));
+
+  router
+    .route('/v1/keys/:prefix')
+    .patch(managementAuth, async (req, res) => {
+      const change = changeFor(req, res);
+      const patch = parseInput(updateKeyBodySchema, req.body ?? {}, 'body');
+      if (Object.keys(patch).length === 0) {
+        throw new ApiError('EMPTY_UPDATE', 'send at least one of name, limit, scopes, disabled');
+      }
+      const result = await store.apiKeys.update({
+        ...change,
+        change: (current) => applySettingsPatch(settingsOf(current), patch),
+      });
+      if (result === null) throw keyNotFound(change.prefix);
+      await respondWithKey(res, 200, result.after, change.now);
+    })
+    .put(managementAuth, async (req, res) => {
+      const change = changeFor(req, res);
+      const replacement = applySettingsPatch(
+        DEFAULT_KEY_SETTINGS,
+        parseInput(updateKeyBodySchema, req.body ?? {}, 'body'),
+      );
+      const result = await store.apiKeys.update({ ...change, change: () => replacement });
+      if (result === null) throw keyNotFound(change.prefix);
+      await respondWithKey(res, 200, result.after, change.now);
+    })
+    .delete(managementAuth, async (req, res) => {
+      const change = changeFor(req, res);
+      const deleted = await store.apiKeys.delete(change);
+      if (deleted === null) throw keyNotFound(change.prefix);
+      sendData(res, 200, { prefix: deleted.prefix, deleted: true });
+    })
+    .all(methodNotAllowed(['PATCH', 'PUT', 'DELETE']));
+
+  router
+    .route('/v1/key')
+    .get(requireApiKey(store.apiKeys), async (_req, res) => {
+      await respondWithKey(res, 200, apiKeyOf(res), clock());
+    })
+    .all(methodNotAllowed(['GET']));
+
+  return router;
+}

@@ -1,0 +1,50 @@
+// The API's composition root: reads config, builds clients, wires them into the app, listens.
+import { randomBytes } from 'node:crypto';
+import { openStore } from '@keyfence/db';
+import { pino } from 'pino';
+import { createApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { ResponseCipher } from './keys/response-cipher.ts';
+
+const config = loadConfig();
+const logger = pino({ level: config.LOG_LEVEL, base: { service: 'keyfence-api' } });
+
+let encryptionKey = config.KEYFENCE_ENCRYPTION_KEY;
+if (encryptionKey === undefined) {
+  encryptionKey = randomBytes(32);
+  logger.warn(
+    'KEYFENCE_ENCRYPTION_KEY is not set: using a key for this process only, so idempotent creates cannot be replayed after a restart',
+  );
+}
+
+const store = openStore({ connectionString: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE });
+const app = createApp({
+  store,
+  clock: () => new Date(),
+  randomBytes,
+  responseCipher: new ResponseCipher(encryptionKey),
+  logger,
+});
+
+const server = app.listen(config.PORT, config.HOST, () => {
+  logger.info({ host: config.HOST, port: config.PORT }, 'keyfence API listening');
+});
+
+let stopping = false;
+function shutdown(signal: string): void {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+  server.close(async () => {
+    await store.close();
+    logger.info('stopped');
+    process.exit(0);
+  });
+  server.closeIdleConnections();
+  setTimeout(() => {
+    logger.error('requests still in flight after 10 s; exiting');
+    process.exit(1);
+  }, 10_000).unref();
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

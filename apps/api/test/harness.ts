@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
+import { generateCredential } from '@keyfence/domain';
+import { pino } from 'pino';
+import { createApp } from '../src/app.ts';
+import { ResponseCipher } from '../src/keys/response-cipher.ts';
+
+export interface CallOptions {
+  readonly auth?: string;
+  /** A JSON body, serialised and sent as application/json. */
+  readonly json?: unknown;
+  /** A body sent as is, with the headers given. */
+  readonly raw?: string;
+  readonly headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  readonly status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies freely
+  readonly body: any;
+  readonly text: string;
+  readonly headers: Headers;
+}
+
+/**
+ * The API in-process over a real PostgreSQL schema of its own, listening on a free port, with a clock
+ * the test moves and every log line captured.
+ */
+export interface Harness {
+  readonly db: TestDatabase;
+  readonly logLines: string[];
+  now: Date;
+  call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
+  /** A new account with one management key; returns the key's secret. */
+  newAccount(name?: string): Promise<{ accountId: string; managementKey: string; managementKeyId: string }>;
+  close(): Promise<void>;
+}
+
+export const START = new Date('2026-11-26T10:00:00.000Z');
+
+export async function startHarness(options: { cipherKey?: Uint8Array } = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const logLines: string[] = [];
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    }),
+  );
+  const harness = {
+    db,
+    logLines,
+    now: START,
+  } as Harness;
+  const app = createApp({
+    store: db.store,
+    clock: () => harness.now,
+    randomBytes,
+    responseCipher: new ResponseCipher(options.cipherKey ?? randomBytes(32)),
+    logger,
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  harness.call = async (method, path, callOptions = {}) => {
+    const headers: Record<string, string> = { ...callOptions.headers };
+    if (callOptions.auth !== undefined) headers.authorization = `Bearer ${callOptions.auth}`;
+    let body: string | undefined;
+    if (callOptions.json !== undefined) {
+      body = JSON.stringify(callOptions.json);
+      headers['content-type'] ??= 'application/json';
+    } else if (callOptions.raw !== undefined) {
+      body = callOptions.raw;
+    }
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+    });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    return { status: response.status, body: parsed, text, headers: response.headers };
+  };
+
+  harness.newAccount = async (name = 'acme') => {
+    const account = await db.store.accounts.create(name);
+    const credential = generateCredential('management_key', randomBytes);
+    const key = await db.store.managementKeys.create(account.id, 'default', credential);
+    return { accountId: account.id, managementKey: credential.secret, managementKeyId: key.id };
+  };
+
+  harness.close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await db.drop();
+  };
+  return harness;
+}
+
+/** Asserts the public error shape and returns the body. */
+export function expectError(result: CallResult, status: number, code: string) {
+  const body = result.body;
+  const problems: string[] = [];
+  if (result.status !== status) problems.push(`status ${result.status}, expected ${status}`);
+  if (body?.code !== code) problems.push(`code ${body?.code}, expected ${code}`);
+  for (const field of ['message', 'path', 'requestId', 'statusCode', 'timestamp', 'code']) {
+    if (body?.[field] === undefined) problems.push(`no ${field}`);
+  }
+  if (body?.statusCode !== status) problems.push(`statusCode ${body?.statusCode}`);
+  if (problems.length > 0) throw new Error(`${problems.join('; ')}: ${result.text}`);
+  return body;
+}

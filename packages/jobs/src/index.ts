@@ -1,0 +1,2 @@
+export * from './maintenance-jobs.ts';
+export * from './queues.ts';
