@@ -11,6 +11,8 @@ export interface TestDatabase {
   readonly connectionString: string;
   readonly schema: string;
   readonly store: Store;
+  /** Runs SQL in the test schema, for tests that must look under the repositories. */
+  query<Row extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Closes the store and drops the schema with everything in it. */
   drop(): Promise<void>;
 }
@@ -27,6 +29,18 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     connectionString: TEST_DATABASE_URL,
     schema,
     store,
+    async query<Row extends Record<string, unknown>>(sql: string, params: unknown[] = []) {
+      const client = new pg.Client({
+        connectionString: TEST_DATABASE_URL,
+        options: `-c search_path=${quoteIdentifier(schema)}`,
+      });
+      await client.connect();
+      try {
+        return (await client.query<Row>(sql, params)).rows;
+      } finally {
+        await client.end();
+      }
+    },
     async drop() {
       await store.close();
       const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
