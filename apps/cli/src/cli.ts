@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import type { Store } from '@keyfence/db';
+import { generateCredential, isKeyPrefix } from '@keyfence/domain';
+import { z } from 'zod';
+
+/** Where the CLI writes; tests capture it. */
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: Record<string, { type: 'string' | 'boolean'; description: string }>;
+  run(values: Record<string, string | boolean | undefined>, store: Store, output: Output): Promise<void>;
+}
+
+class UsageError extends Error {}
+
+const accountIdSchema = z.uuid({ message: '--account must be an account id (a UUID)' });
+const nameSchema = z
+  .string({ message: '--name is required' })
+  .min(1, '--name must not be empty')
+  .max(256, '--name must be at most 256 characters')
+  .refine((name) => !/\p{Cc}/u.test(name), '--name must not contain control characters');
+
+function read<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new UsageError(result.error.issues[0]?.message ?? 'invalid option');
+  return result.data;
+}
+
+function print(output: Output, json: boolean, value: Record<string, unknown>, text: string): void {
+  output.out(json ? JSON.stringify(value) : text);
+}
+
+const JSON_OPTION = { type: 'boolean', description: 'print one JSON object instead of text' } as const;
+
+const COMMANDS: Record<string, Command> = {
+  'account create': {
+    summary: 'create an account',
+    usage: 'keyfence account create --name <name> [--json]',
+    options: { name: { type: 'string', description: "the account's name" }, json: JSON_OPTION },
+    async run(values, store, output) {
+      const account = await store.accounts.create(read(nameSchema, values.name));
+      print(
+        output,
+        values.json === true,
+        { id: account.id, name: account.name },
+        `account ${account.id} (${account.name})`,
+      );
+    },
+  },
+  'account list': {
+    summary: 'list accounts',
+    usage: 'keyfence account list [--json]',
+    options: { json: JSON_OPTION },
+    async run(values, store, output) {
+      const accounts = await store.accounts.list();
+      if (values.json === true) {
+        output.out(
+          JSON.stringify(accounts.map((a) => ({ id: a.id, name: a.name, created_at: a.createdAt }))),
+        );
+        return;
+      }
+      for (const account of accounts)
+        output.out(`${account.id}  ${account.createdAt.toISOString()}  ${account.name}`);
+    },
+  },
+  'management-key create': {
+    summary: 'create a management key for an account; the key is printed once',
+    usage: 'keyfence management-key create --account <id> --name <name> [--json]',
+    options: {
+      account: { type: 'string', description: 'the account id' },
+      name: { type: 'string', description: "the key's name" },
+      json: JSON_OPTION,
+    },
+    async run(values, store, output) {
+      const accountId = read(accountIdSchema, values.account);
+      const name = read(nameSchema, values.name);
+      if ((await store.accounts.findById(accountId)) === null)
+        throw new UsageError(`no account ${accountId}`);
+      const credential = generateCredential('management_key', randomBytes);
+      const key = await store.managementKeys.create(accountId, name, credential);
+      print(
+        output,
+        values.json === true,
+        { key: credential.secret, prefix: key.prefix, id: key.id, account_id: accountId, name },
+        `management key ${key.prefix} created. Store it now; it is not shown again:\n${credential.secret}`,
+      );
+    },
+  },
+  'management-key list': {
+    summary: "list an account's management keys (never their secrets)",
+    usage: 'keyfence management-key list --account <id> [--json]',
+    options: { account: { type: 'string', description: 'the account id' }, json: JSON_OPTION },
+    async run(values, store, output) {
+      const keys = await store.managementKeys.list(read(accountIdSchema, values.account));
+      const rows = keys.map((k) => ({
+        prefix: k.prefix,
+        name: k.name,
+        created_at: k.createdAt,
+        last_used_at: k.lastUsedAt,
+        revoked_at: k.revokedAt,
+      }));
+      if (values.json === true) {
+        output.out(JSON.stringify(rows));
+        return;
+      }
+      for (const k of keys) {
+        output.out(`${k.prefix}  ${k.revokedAt === null ? 'active ' : 'revoked'}  ${k.name}`);
+      }
+    },
+  },
+  'management-key revoke': {
+    summary: 'revoke a management key by its prefix; it is refused at once',
+    usage: 'keyfence management-key revoke --prefix <prefix> [--json]',
+    options: { prefix: { type: 'string', description: "the key's 8-character prefix" }, json: JSON_OPTION },
+    async run(values, store, output) {
+      const prefix = String(values.prefix ?? '');
+      if (!isKeyPrefix(prefix)) throw new UsageError('--prefix must be 8 characters of 0-9, A-Z and a-z');
+      const revoked = await store.managementKeys.revoke({ prefix }, new Date());
+      if (!revoked) throw new UsageError(`no active management key with prefix ${prefix}`);
+      print(output, values.json === true, { prefix, revoked: true }, `management key ${prefix} revoked`);
+    },
+  },
+};
+
+function helpText(): string {
+  const lines = ['keyfence: operator commands', '', 'Commands:'];
+  for (const [name, command] of Object.entries(COMMANDS))
+    lines.push(`  ${name.padEnd(24)}${command.summary}`);
+  lines.push('', 'Run `keyfence <command> --help` for its options. DATABASE_URL selects the database.');
+  return lines.join('\n');
+}
+
+function commandHelp(command: Command): string {
+  const lines = [command.summary, '', `Usage: ${command.usage}`, '', 'Options:'];
+  for (const [name, option] of Object.entries(command.options)) {
+    lines.push(`  --${name.padEnd(12)}${option.description}`);
+  }
+  lines.push(`  --${'help'.padEnd(12)}show this help`);
+  return lines.join('\n');
+}
+
+/**
+ * Runs one CLI invocation. `openStore` is called only for a real command (never for help), after the
+ * arguments are known to be well formed. Returns the exit code.
+ */
+export async function runCli(
+  argv: readonly string[],
+  openStore: () => Promise<Store>,
+  output: Output,
+): Promise<number> {
+  const words = argv.filter((arg) => !arg.startsWith('-')).slice(0, 2);
+  const name = words.join(' ');
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+      output.out(helpText());
+      return argv.length === 0 ? 1 : 0;
+    }
+    output.err(`unknown command: ${argv.join(' ')}\n\n${helpText()}`);
+    return 2;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv.slice(2),
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    output.err(`${(error as Error).message}\n\n${commandHelp(command)}`);
+    return 2;
+  }
+  if (values.help === true) {
+    output.out(commandHelp(command));
+    return 0;
+  }
+  let store: Store | undefined;
+  try {
+    store = await openStore();
+    await command.run(values, store, output);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      output.err(`error: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  } finally {
+    await store?.close();
+  }
+}

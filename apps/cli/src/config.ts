@@ -1,0 +1,13 @@
+import { DEFAULT_DATABASE_URL } from '@keyfence/db';
+import { z } from 'zod';
+
+const configSchema = z.object({
+  DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
+});
+
+export type CliConfig = z.output<typeof configSchema>;
+
+/** The CLI's configuration; nothing else reads process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
+  return configSchema.parse(env);
+}

@@ -1,0 +1,16 @@
+// The CLI's composition root. Applies pending migrations first, so bootstrap works on a fresh database.
+import { applyMigrations, ensureDatabaseExists, openStore } from '@keyfence/db';
+import { runCli } from './cli.ts';
+import { loadConfig } from './config.ts';
+
+const config = loadConfig();
+const code = await runCli(
+  process.argv.slice(2),
+  async () => {
+    await ensureDatabaseExists(config.DATABASE_URL);
+    await applyMigrations({ connectionString: config.DATABASE_URL });
+    return openStore({ connectionString: config.DATABASE_URL, maxConnections: 2 });
+  },
+  { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) },
+);
+process.exitCode = code;

@@ -1,0 +1,84 @@
+import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
+import { classifyCredential, hashSecret } from '@keyfence/domain';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => db?.drop());
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  let opened = false;
+  const code = await runCli(
+    argv,
+    async () => {
+      opened = true;
+      // The test database outlives each command: hand out a store whose close is a no-op.
+      return { ...db.store, close: async () => undefined };
+    },
+    { out: (line) => out.push(line), err: (line) => err.push(line) },
+  );
+  return { code, out: out.join('\n'), err: err.join('\n'), opened };
+}
+
+describe('keyfence CLI', () => {
+  it('bootstraps an account and a management key that is shown once and stored as a hash', async () => {
+    const account = await cli('account', 'create', '--name', 'Acme', '--json');
+    expect(account.code).toBe(0);
+    const { id } = JSON.parse(account.out);
+    const created = await cli('management-key', 'create', '--account', id, '--name', 'ops', '--json');
+    expect(created.code).toBe(0);
+    const key = JSON.parse(created.out);
+    expect(classifyCredential(key.key)).toBe('management_key');
+    expect(key.prefix).toBe(key.key.slice(4, 12));
+    const found = await db.store.managementKeys.findActiveByHash(hashSecret(key.key));
+    expect(found?.accountId).toBe(id);
+
+    const listed = await cli('management-key', 'list', '--account', id, '--json');
+    expect(listed.out).not.toContain(key.key);
+    expect(JSON.parse(listed.out)).toEqual([
+      expect.objectContaining({ prefix: key.prefix, name: 'ops', revoked_at: null }),
+    ]);
+
+    expect((await cli('management-key', 'revoke', '--prefix', key.prefix)).code).toBe(0);
+    expect(await db.store.managementKeys.findActiveByHash(hashSecret(key.key))).toBeNull();
+    expect((await cli('account', 'list', '--json')).out).toContain(id);
+  });
+
+  it('prints help for every command without touching the database', async () => {
+    for (const command of [
+      [],
+      ['--help'],
+      ['account', 'create', '--help'],
+      ['account', 'list', '--help'],
+      ['management-key', 'create', '--help'],
+      ['management-key', 'list', '--help'],
+      ['management-key', 'revoke', '--help'],
+    ]) {
+      const result = await cli(...command);
+      expect(result.out).toMatch(/keyfence|Usage/);
+      expect(result.opened).toBe(false);
+    }
+  });
+
+  it.each([
+    [['account', 'create'], /--name is required/],
+    [['account', 'create', '--name', ''], /must not be empty/],
+    [['account', 'create', '--name', 'x', '--colour', 'red'], /Unknown option/],
+    [['management-key', 'create', '--account', 'nope', '--name', 'x'], /UUID/],
+    [
+      ['management-key', 'create', '--account', '00000000-0000-4000-8000-000000000000', '--name', 'x'],
+      /no account/,
+    ],
+    [['management-key', 'revoke', '--prefix', 'short'], /8 characters/],
+    [['frobnicate'], /unknown command/],
+  ])('refuses %j with a clear message', async (argv, message) => {
+    const result = await cli(...argv);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(message);
+  });
+});

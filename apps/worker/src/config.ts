@@ -1,0 +1,28 @@
+import { DEFAULT_DATABASE_URL } from '@keyfence/db';
+import { z } from 'zod';
+
+const configSchema = z.object({
+  DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix (without braces; they are added to make it a Redis Cluster hash tag). */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{1,64}$/)
+    .default('keyfence'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type WorkerConfig = z.output<typeof configSchema>;
+
+/** Reads the workers' configuration once, at start; nothing else reads process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+      .join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  return result.data;
+}

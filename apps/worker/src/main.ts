@@ -1,0 +1,39 @@
+// The workers' composition root: reads config, builds clients, starts one worker per queue.
+import { openStore } from '@keyfence/db';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { loadConfig } from './config.ts';
+import { startWorkers } from './workers.ts';
+
+const config = loadConfig();
+const logger = pino({ level: config.LOG_LEVEL, base: { service: 'keyfence-worker' } });
+const store = openStore({ connectionString: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE });
+const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+
+const running = await startWorkers({
+  store,
+  redis,
+  queuePrefix: config.QUEUE_PREFIX,
+  clock: () => new Date(),
+  logger,
+});
+logger.info({ queues: running.workers.map((worker) => worker.name) }, 'keyfence workers running');
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: taking no new jobs, finishing those in flight');
+  const timer = setTimeout(() => {
+    logger.error('jobs still running after 30 s; exiting (their locks expire and they are retried)');
+    process.exit(1);
+  }, 30_000);
+  timer.unref();
+  await running.close();
+  await redis.quit();
+  await store.close();
+  logger.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

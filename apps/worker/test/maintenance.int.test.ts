@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
+import { QUEUES, queuePrefix } from '@keyfence/jobs';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningWorkers, startWorkers } from '../src/workers.ts';
+
+const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+let db: TestDatabase;
+let redis: Redis;
+let running: RunningWorkers;
+let queue: Queue;
+let events: QueueEvents;
+const prefixBase = `kf-test-${randomBytes(4).toString('hex')}`;
+const prefix = queuePrefix(prefixBase);
+const now = new Date('2026-11-26T10:00:00.000Z');
+
+async function insertRecord(key: string, expiresAt: Date): Promise<void> {
+  await db.query(
+    `INSERT INTO idempotency_records (account_id, idempotency_key, request_hash, api_key_id, response_status, response_sealed, expires_at)
+     VALUES (gen_random_uuid(), $1, repeat('a', 64), gen_random_uuid(), 201, '\\x00', $2)`,
+    [key, expiresAt],
+  );
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  await insertRecord('expired', new Date(now.getTime() - 1));
+  await insertRecord('current', new Date(now.getTime() + 3_600_000));
+  running = await startWorkers({
+    store: db.store,
+    redis,
+    queuePrefix: prefixBase,
+    clock: () => now,
+    logger: pino({ level: 'silent' }),
+  });
+  queue = new Queue(QUEUES.maintenance, { connection: redis, prefix });
+  events = new QueueEvents(QUEUES.maintenance, { connection: { url: REDIS_URL }, prefix });
+  await events.waitUntilReady();
+});
+
+afterAll(async () => {
+  await running?.close();
+  await events?.close();
+  await queue?.obliterate({ force: true });
+  await queue?.close();
+  await redis?.quit();
+  await db?.drop();
+});
+
+describe('maintenance queue', () => {
+  it('registers the purge scheduler and erases only expired idempotency answers', async () => {
+    const schedulers = await queue.getJobSchedulers();
+    expect(schedulers.map((s) => s.key)).toContain('purge-idempotency-records');
+    const job = await queue.add('purge-idempotency-records', { version: 1 });
+    await job.waitUntilFinished(events, 10_000);
+    const keys = await db.query<{ idempotency_key: string }>(
+      'SELECT idempotency_key FROM idempotency_records',
+    );
+    expect(keys.map((row) => row.idempotency_key)).toEqual(['current']);
+  });
+
+  it('fails a bad payload for good instead of retrying it', async () => {
+    const job = await queue.add('purge-idempotency-records', { version: 2 }, { attempts: 5 });
+    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(
+      /bad purge-idempotency-records payload/,
+    );
+    const failed = await queue.getJob(job.id ?? '');
+    expect(failed?.attemptsMade).toBe(1);
+  });
+});

@@ -1,0 +1,55 @@
+// `pnpm start`: generates the Prisma client, creates the database if needed, applies migrations, then runs
+// the API and the workers in the foreground. Ctrl-C (or SIGTERM) stops both gracefully; if either exits,
+// the other is stopped and `pnpm start` exits with the first one's code.
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+const tsx = require.resolve('tsx/cli');
+
+function runStep(label, args, cwd) {
+  console.log(`keyfence: ${label}`);
+  const result = spawnSync(process.execPath, args, { cwd, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`keyfence: ${label} failed`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+runStep('generating the Prisma client', ['scripts/generate.mjs'], `${root}/packages/db`);
+runStep('applying migrations', [tsx, 'src/migrate-cli.ts'], `${root}/packages/db`);
+
+const children = new Map();
+let exiting = false;
+
+function stopAll(signal) {
+  for (const child of children.values()) if (child.exitCode === null) child.kill(signal);
+}
+
+for (const [name, dir] of [
+  ['api', 'apps/api'],
+  ['worker', 'apps/worker'],
+]) {
+  const child = spawn(process.execPath, [tsx, 'src/main.ts'], { cwd: `${root}/${dir}`, stdio: 'inherit' });
+  children.set(name, child);
+  child.on('exit', (code, signal) => {
+    children.delete(name);
+    if (!exiting) {
+      exiting = true;
+      console.error(`keyfence: ${name} exited (${signal ?? code}); stopping the rest`);
+      process.exitCode = code ?? 1;
+      stopAll('SIGTERM');
+    }
+    if (children.size === 0) process.exit(process.exitCode ?? 0);
+  });
+}
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    exiting = true;
+    process.exitCode = 0;
+    stopAll('SIGTERM');
+  });
+}
