@@ -11,6 +11,8 @@ import {
 } from '@keyfence/domain';
 import { translatingErrors, UniqueConstraintError } from './errors.ts';
 import type { ApiKey as ApiKeyRow, Prisma, PrismaClient } from './generated/prisma/client.ts';
+import { type BlockChange, reconcileBlocks } from './metering-repository.ts';
+import { prismaQueryable } from './queryable.ts';
 
 type Transaction = Prisma.TransactionClient;
 
@@ -267,14 +269,14 @@ export class ApiKeyRepository {
    */
   async update(
     input: ChangeApiKeyInput & { change: (current: ApiKey) => ApiKeySettings },
-  ): Promise<{ before: ApiKey; after: ApiKey } | null> {
+  ): Promise<{ before: ApiKey; after: ApiKey; blockChanges: BlockChange[] } | null> {
     return translatingErrors(() =>
       this.prisma.$transaction(async (tx) => {
         const current = await this.lockLiveKey(tx, input.accountId, input.prefix);
         if (current === null) return null;
         const before = settingsOf(current);
         const after = input.change(current);
-        if (sameSettings(before, after)) return { before: current, after: current };
+        if (sameSettings(before, after)) return { before: current, after: current, blockChanges: [] };
         const row = await tx.apiKey.update({
           where: { id: current.id },
           data: { ...settingsColumns(after), updatedAt: input.now },
@@ -289,7 +291,9 @@ export class ApiKeyRepository {
           requestId: input.requestId,
           now: input.now,
         });
-        return { before: current, after: updated };
+        // A new threshold, retention or limit decides the key's blocks in the same transaction.
+        const blockChanges = await reconcileBlocks(prismaQueryable(tx), updated, input.now);
+        return { before: current, after: updated, blockChanges };
       }),
     );
   }
@@ -326,6 +330,23 @@ export class ApiKeyRepository {
         where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: stale } }] },
         data: { lastUsedAt: now },
       }),
+    );
+  }
+
+  /**
+   * Writes many keys' last use at once (verify keeps them in memory and flushes now and then), never
+   * moving a time backwards.
+   */
+  async recordLastUsed(entries: readonly { id: string; at: Date }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await translatingErrors(() =>
+      this.prisma.$executeRawUnsafe(
+        `UPDATE api_keys AS k SET last_used_at = v.at
+           FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at)
+          WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)`,
+        entries.map((entry) => entry.id),
+        entries.map((entry) => entry.at.toISOString()),
+      ),
     );
   }
 

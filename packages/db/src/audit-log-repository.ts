@@ -26,6 +26,7 @@ function toAuditEntry(row: AuditEvent): AuditEntry {
     action,
     before: (row.before as AuditedSettings | null) ?? null,
     after: (row.after as AuditedSettings | null) ?? null,
+    details: (row.details as Record<string, unknown> | null) ?? null,
     requestId: row.requestId,
     createdAt: row.createdAt,
   };

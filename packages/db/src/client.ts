@@ -1,13 +1,15 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { quoteIdentifier, splitSchema } from './connection-string.ts';
 import { PrismaClient } from './generated/prisma/client.ts';
-import { quoteIdentifier } from './migrator.ts';
 
 /** The local PostgreSQL of a development machine, used when DATABASE_URL is not set. */
 export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/keyfence';
 
 export interface PrismaOptions {
+  /** A PostgreSQL URL; a `?schema=` parameter selects a schema, as Prisma's URLs do. */
   readonly connectionString: string;
-  /** A schema other than the connection's default (tests give each suite its own). */
+  /** A schema other than the connection's default (tests give each suite its own). Overrides `?schema=`. */
   readonly schema?: string;
   /** Pool size. @defaultValue 10 */
   readonly maxConnections?: number;
@@ -15,18 +17,24 @@ export interface PrismaOptions {
 
 export type { PrismaClient };
 
-/** A Prisma client over node-postgres: the engine-free Prisma 7 client, no binary needed. */
-export function createPrismaClient(options: PrismaOptions): PrismaClient {
-  const adapter = new PrismaPg(
-    {
-      connectionString: options.connectionString,
-      max: options.maxConnections ?? 10,
-      // Raw SQL resolves unqualified names through search_path; Prisma's own queries use `schema`.
-      ...(options.schema === undefined
-        ? {}
-        : { options: `-c search_path=${quoteIdentifier(options.schema)}` }),
-    },
-    options.schema === undefined ? {} : { schema: options.schema },
-  );
-  return new PrismaClient({ adapter });
+/** One pool shared by Prisma (the CRUD side) and set-based SQL (the metering hot path). */
+export interface Connections {
+  readonly prisma: PrismaClient;
+  readonly pool: pg.Pool;
+}
+
+/** Opens the pool and the engine-free Prisma 7 client over it (node-postgres; no binary needed). */
+export function openConnections(options: PrismaOptions): Connections {
+  const { url, schema: fromUrl } = splitSchema(options.connectionString);
+  const schema = options.schema ?? fromUrl;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    // Raw SQL resolves unqualified names through search_path; Prisma's own queries use `schema`.
+    ...(schema === undefined ? {} : { options: `-c search_path=${quoteIdentifier(schema)}` }),
+  });
+  // An idle client's error (a restarted server) must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  const adapter = new PrismaPg(pool, schema === undefined ? {} : { schema });
+  return { prisma: new PrismaClient({ adapter }), pool };
 }

@@ -4,13 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  applyMigrations,
-  MIGRATIONS_DIR,
-  pendingMigrations,
-  quoteIdentifier,
-  readMigrations,
-} from './migrator.ts';
+import { quoteIdentifier } from './connection-string.ts';
+import { applyMigrations, MIGRATIONS_DIR, pendingMigrations, readMigrations } from './migrator.ts';
 import { TEST_DATABASE_URL } from './testing/test-database.ts';
 
 const schemas: string[] = [];

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { quoteIdentifier, splitSchema } from './connection-string.ts';
 
 /** Where the migrations live, in Prisma's layout: `<timestamp>_<name>/migration.sql`. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations/', import.meta.url));
@@ -38,11 +39,6 @@ export async function readMigrations(migrationsDir = MIGRATIONS_DIR): Promise<Mi
   );
 }
 
-/** Quotes an identifier for SQL. */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
 // The same table Prisma Migrate keeps, so a user who can run `prisma migrate` sees this history as applied.
 const CREATE_HISTORY_TABLE = `
 CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
@@ -56,13 +52,17 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count" INTEGER NOT NULL DEFAULT 0
 )`;
 
-async function withClient<T>(options: MigrateOptions, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: options.connectionString });
+async function withClient<T>(
+  options: MigrateOptions,
+  work: (client: pg.Client, schema: string | undefined) => Promise<T>,
+): Promise<T> {
+  const { url, schema: fromUrl } = splitSchema(options.connectionString);
+  const schema = options.schema ?? fromUrl;
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    if (options.schema !== undefined)
-      await client.query(`SET search_path TO ${quoteIdentifier(options.schema)}`);
-    return await work(client);
+    if (schema !== undefined) await client.query(`SET search_path TO ${quoteIdentifier(schema)}`);
+    return await work(client, schema);
   } finally {
     await client.end();
   }
@@ -88,11 +88,10 @@ async function appliedMigrations(client: pg.Client): Promise<Map<string, string>
  */
 export async function applyMigrations(options: MigrateOptions): Promise<string[]> {
   const migrations = await readMigrations(options.migrationsDir);
-  return withClient(options, async (client) => {
+  return withClient(options, async (client, schema) => {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
     try {
-      if (options.schema !== undefined)
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(options.schema)}`);
+      if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
       await client.query(CREATE_HISTORY_TABLE);
       const applied = await appliedMigrations(client);
       const newlyApplied: string[] = [];
@@ -142,10 +141,10 @@ export async function pendingMigrations(options: MigrateOptions): Promise<string
  * server's `postgres` database to do so. Returns true when it created one.
  */
 export async function ensureDatabaseExists(connectionString: string): Promise<boolean> {
-  const url = new URL(connectionString);
+  const url = new URL(splitSchema(connectionString).url);
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (database === '') return false;
-  const client = new pg.Client({ connectionString });
+  const client = new pg.Client({ connectionString: url.toString() });
   try {
     await client.connect();
     return false;

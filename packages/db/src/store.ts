@@ -1,42 +1,62 @@
 import { AccountRepository } from './account-repository.ts';
 import { ApiKeyRepository } from './api-key-repository.ts';
 import { AuditLogRepository } from './audit-log-repository.ts';
-import { createPrismaClient, type PrismaOptions } from './client.ts';
+import { openConnections, type PrismaOptions } from './client.ts';
 import { IdempotencyRepository } from './idempotency-repository.ts';
+import { KeyStateRepository } from './key-state-repository.ts';
 import { ManagementKeyRepository } from './management-key-repository.ts';
+import { MeteringRepository } from './metering-repository.ts';
+import { pendingMigrations } from './migrator.ts';
+import { ServiceTokenRepository } from './service-token-repository.ts';
 import { UsageRepository } from './usage-repository.ts';
 
 /** Every repository over one connection pool. */
 export interface Store {
   readonly accounts: AccountRepository;
   readonly managementKeys: ManagementKeyRepository;
+  readonly serviceTokens: ServiceTokenRepository;
   readonly apiKeys: ApiKeyRepository;
+  readonly keyStates: KeyStateRepository;
   readonly auditLog: AuditLogRepository;
   readonly idempotency: IdempotencyRepository;
   readonly usage: UsageRepository;
+  readonly metering: MeteringRepository;
   /** True when PostgreSQL answers a trivial query. */
   ping(): Promise<boolean>;
+  /** Migrations on disk not yet applied to this database. */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }
 
-/** Opens the store: one Prisma client with its pool, shared by all repositories. */
+/** Opens the store: one pool, shared by Prisma and the set-based SQL of the metering path. */
 export function openStore(options: PrismaOptions): Store {
-  const prisma = createPrismaClient(options);
+  const { prisma, pool } = openConnections(options);
   return {
     accounts: new AccountRepository(prisma),
     managementKeys: new ManagementKeyRepository(prisma),
+    serviceTokens: new ServiceTokenRepository(prisma),
     apiKeys: new ApiKeyRepository(prisma),
+    keyStates: new KeyStateRepository(pool),
     auditLog: new AuditLogRepository(prisma),
     idempotency: new IdempotencyRepository(prisma),
-    usage: new UsageRepository(prisma),
+    usage: new UsageRepository(pool),
+    metering: new MeteringRepository(pool),
     async ping() {
       try {
-        await prisma.$queryRaw`SELECT 1`;
+        await pool.query('SELECT 1');
         return true;
       } catch {
         return false;
       }
     },
-    close: () => prisma.$disconnect(),
+    pendingMigrations: () =>
+      pendingMigrations({
+        connectionString: options.connectionString,
+        ...(options.schema === undefined ? {} : { schema: options.schema }),
+      }),
+    async close() {
+      await prisma.$disconnect();
+      await pool.end().catch(() => undefined);
+    },
   };
 }

@@ -13,6 +13,8 @@ export const AUDIT_ACTIONS = [
   'key.disabled',
   'key.enabled',
   'key.deleted',
+  'key.blocked',
+  'key.unblocked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -33,6 +35,8 @@ export interface AuditEntry {
   readonly action: AuditAction;
   readonly before: AuditedSettings | null;
   readonly after: AuditedSettings | null;
+  /** What else a system action records: for blocks, the window, spend and threshold. */
+  readonly details: Readonly<Record<string, unknown>> | null;
   readonly requestId: string | null;
   readonly createdAt: Date;
 }

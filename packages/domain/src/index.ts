@@ -5,3 +5,5 @@ export * from './limit-decision.ts';
 export * from './money.ts';
 export * from './periods.ts';
 export * from './scopes.ts';
+export * from './usage-event.ts';
+export * from './verify.ts';

@@ -7,6 +7,7 @@ import {
   type Retention,
   type WindowKind,
   windowContaining,
+  windowStartsOf,
   windowsContaining,
 } from './periods.ts';
 
@@ -113,5 +114,31 @@ describe('parseInstant', () => {
     '',
   ])('refuses %j', (text) => {
     expect(parseInstant(text)).toBeNull();
+  });
+});
+
+describe('windowStartsOf', () => {
+  it('agrees with the calendar computation on boundaries and on many random instants', () => {
+    const instants = [
+      '1970-01-01T00:00:00.000Z',
+      '2026-12-31T23:59:59.999Z',
+      '2027-01-01T00:00:00.000Z',
+      '2028-02-29T12:00:00.000Z',
+      '2026-11-23T00:00:00.000Z',
+      '2026-11-22T23:59:59.999Z',
+    ].map((iso) => new Date(iso).getTime());
+    let seed = 42;
+    for (let i = 0; i < 5_000; i += 1) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      instants.push(Date.UTC(2020, 0, 1) + Math.floor((seed / 2_147_483_648) * 15 * 365 * 86_400_000));
+    }
+    for (const ms of instants) {
+      const instant = new Date(ms);
+      expect(windowStartsOf(ms)).toEqual({
+        day: windowContaining('day', instant).start.getTime(),
+        week: windowContaining('week', instant).start.getTime(),
+        month: windowContaining('month', instant).start.getTime(),
+      });
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { applyMigrations, quoteIdentifier } from '../migrator.ts';
+import { quoteIdentifier } from '../connection-string.ts';
+import { applyMigrations } from '../migrator.ts';
 import { openStore, type Store } from '../store.ts';
 
 /** The database tests use: the machine's `test` database unless KEYFENCE_TEST_DATABASE_URL says otherwise. */

@@ -1,0 +1,69 @@
+import type { ApiKey } from './api-key.ts';
+import { evaluateLimit, type LimitState, type WindowUsage } from './limit-decision.ts';
+import { isInWindow, type UtcWindow, windowKindOf } from './periods.ts';
+import { canCallEndpoint } from './scopes.ts';
+
+/** What verify answers, in the order it checks them. */
+export const VERIFY_CODES = [
+  'VALID',
+  'NOT_FOUND',
+  'DISABLED',
+  'ENDPOINT_FORBIDDEN',
+  'LIMIT_REACHED',
+] as const;
+export type VerifyCode = (typeof VERIFY_CODES)[number];
+
+/** A recorded block: the key reached its limit in this window. */
+export interface KeyBlock {
+  readonly window: UtcWindow;
+  readonly spendUnits: bigint;
+  readonly thresholdUnits: bigint;
+  readonly blockedAt: Date;
+}
+
+/**
+ * Whether a recorded block still holds: its window contains `now` and is the window kind the key's
+ * limit counts in. A block therefore lifts by itself at the window's end, however late the job that
+ * erases it runs, and a change of retention or removing the limit lifts it at once.
+ */
+export function isBlockInForce(block: KeyBlock, key: ApiKey, now: Date): boolean {
+  if (key.limit === null) return false;
+  return block.window.kind === windowKindOf(key.limit.retention) && isInWindow(block.window, now);
+}
+
+export interface VerifyInput {
+  /** The live key the presented secret belongs to, or null. */
+  readonly key: ApiKey | null;
+  readonly usage: WindowUsage;
+  readonly blocks: readonly KeyBlock[];
+  readonly method: string;
+  readonly path: string;
+  readonly now: Date;
+}
+
+export interface VerifyOutcome {
+  readonly valid: boolean;
+  readonly code: VerifyCode;
+  readonly key: ApiKey | null;
+  readonly limit: LimitState | null;
+}
+
+/**
+ * The verify decision: may this key call `METHOD path` now? Unknown (or deleted) keys first, then
+ * disabled, then endpoint permissions, then the limit: blocked when a block for the current window is
+ * recorded or the recorded spend has reached the threshold.
+ */
+export function decideVerify(input: VerifyInput): VerifyOutcome {
+  const { key, now } = input;
+  if (key === null) return { valid: false, code: 'NOT_FOUND', key: null, limit: null };
+  const limit = key.limit === null ? null : evaluateLimit(key.limit, input.usage, now);
+  if (key.disabled) return { valid: false, code: 'DISABLED', key, limit };
+  if (!canCallEndpoint(key.scopes, input.method, input.path)) {
+    return { valid: false, code: 'ENDPOINT_FORBIDDEN', key, limit };
+  }
+  if (limit !== null) {
+    const blocked = limit.reached || input.blocks.some((block) => isBlockInForce(block, key, now));
+    if (blocked) return { valid: false, code: 'LIMIT_REACHED', key, limit: { ...limit, reached: true } };
+  }
+  return { valid: true, code: 'VALID', key, limit };
+}
