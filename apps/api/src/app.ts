@@ -2,9 +2,12 @@ import express, { type Express } from 'express';
 import { createAuditRoutes } from './audit/audit-routes.ts';
 import type { AppDeps } from './deps.ts';
 import { errorHandler, routeNotFound } from './http/error-handler.ts';
-import { jsonBodies } from './http/json-parser.ts';
+import { jsonBodies, MAX_BODY_BYTES, MAX_INGEST_BODY_BYTES } from './http/json-parser.ts';
 import { requestContext } from './http/request-context.ts';
+import { createIngestRoutes } from './ingest/ingest-routes.ts';
 import { createKeyRoutes } from './keys/key-routes.ts';
+import { createUsageRoutes } from './usage/usage-routes.ts';
+import { createVerifyRoutes } from './verify/verify-routes.ts';
 
 /** Builds the API without listening; main.ts listens, tests call it in-process. */
 export function createApp(deps: AppDeps): Express {
@@ -13,9 +16,14 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger));
-  app.use(jsonBodies);
+  // Ingest batches carry up to 5,000 events; everything else stays small.
+  app.use('/internal/v1/usage-events', jsonBodies(MAX_INGEST_BODY_BYTES));
+  app.use(jsonBodies(MAX_BODY_BYTES));
   app.use(createKeyRoutes(deps));
   app.use(createAuditRoutes(deps));
+  app.use(createUsageRoutes(deps));
+  app.use(createVerifyRoutes(deps));
+  app.use(createIngestRoutes(deps));
   app.use(routeNotFound);
   app.use(errorHandler(deps.logger));
   return app;

@@ -13,6 +13,12 @@ const configSchema = z
     HOST: z.string().default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
     DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    /** BullMQ key prefix, shared with the workers (braces are added: a Redis Cluster hash tag). */
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[\w:.-]{1,64}$/)
+      .default('keyfence'),
     /** Pool size of the API's PostgreSQL connections. */
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     /** Seals idempotent-create answers (AES-256-GCM); required in production. */

@@ -1,7 +1,11 @@
 import type { Store } from '@keyfence/db';
-import type { RandomBytes } from '@keyfence/domain';
+import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
+import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import type { PrefixDirectory } from './ingest/prefix-directory.ts';
 import type { ResponseCipher } from './keys/response-cipher.ts';
+import type { KeyStateCache } from './verify/key-state-cache.ts';
+import type { LastUsedRecorder } from './verify/last-used-recorder.ts';
 
 /** Everything the API needs from outside; main.ts builds it, tests build their own. */
 export interface AppDeps {
@@ -11,4 +15,14 @@ export interface AppDeps {
   /** Seals idempotent-create answers for their 24-hour window. */
   readonly responseCipher: ResponseCipher;
   readonly logger: Logger;
+  /** Where accepted usage events go. */
+  readonly usageQueue: Queue;
+  /** Announces key changes to every replica's verify cache. */
+  readonly keyEvents: { publish(keyIds: readonly string[]): Promise<void> };
+  /** This replica's verify cache. */
+  readonly keyStates: KeyStateCache;
+  readonly lastUsed: LastUsedRecorder;
+  readonly prefixes: PrefixDirectory;
+  /** Clock-skew and age rules for usage events. @defaultValue DEFAULT_EVENT_TIME_POLICY */
+  readonly eventTimePolicy?: EventTimePolicy;
 }

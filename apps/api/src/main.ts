@@ -4,10 +4,14 @@ import { openStore } from '@keyfence/db';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
-import { ResponseCipher } from './keys/response-cipher.ts';
+import { startApiRuntime } from './runtime.ts';
 
 const config = loadConfig();
-const logger = pino({ level: config.LOG_LEVEL, base: { service: 'keyfence-api' } });
+const logger = pino({
+  level: config.LOG_LEVEL,
+  base: { service: 'keyfence-api' },
+  timestamp: pino.stdTimeFunctions.isoTime,
+});
 
 let encryptionKey = config.KEYFENCE_ENCRYPTION_KEY;
 if (encryptionKey === undefined) {
@@ -18,13 +22,16 @@ if (encryptionKey === undefined) {
 }
 
 const store = openStore({ connectionString: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE });
-const app = createApp({
+const runtime = await startApiRuntime({
   store,
+  redisUrl: config.REDIS_URL,
+  queuePrefix: config.QUEUE_PREFIX,
+  logger,
   clock: () => new Date(),
   randomBytes,
-  responseCipher: new ResponseCipher(encryptionKey),
-  logger,
+  encryptionKey,
 });
+const app = createApp(runtime.deps);
 
 const server = app.listen(config.PORT, config.HOST, () => {
   logger.info({ host: config.HOST, port: config.PORT }, 'keyfence API listening');
@@ -36,6 +43,7 @@ function shutdown(signal: string): void {
   stopping = true;
   logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
   server.close(async () => {
+    await runtime.close();
     await store.close();
     logger.info('stopped');
     process.exit(0);

@@ -2,10 +2,29 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
-import { generateCredential } from '@keyfence/domain';
+import { type EventTimePolicy, generateCredential } from '@keyfence/domain';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createApp } from '../src/app.ts';
-import { ResponseCipher } from '../src/keys/response-cipher.ts';
+import type { AppDeps } from '../src/deps.ts';
+import { startApiRuntime } from '../src/runtime.ts';
+
+export const TEST_REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Deletes every Redis key under a test's queue prefix. */
+export async function dropRedisPrefix(prefixBase: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefixBase}}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
 
 export interface CallOptions {
   readonly auth?: string;
@@ -30,6 +49,11 @@ export interface CallResult {
  */
 export interface Harness {
   readonly db: TestDatabase;
+  readonly deps: AppDeps;
+  /** This harness's BullMQ prefix (without braces). */
+  readonly queuePrefix: string;
+  /** A service token for the gateway routes. */
+  serviceToken: string;
   readonly logLines: string[];
   now: Date;
   call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
@@ -40,8 +64,11 @@ export interface Harness {
 
 export const START = new Date('2026-11-26T10:00:00.000Z');
 
-export async function startHarness(options: { cipherKey?: Uint8Array } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { cipherKey?: Uint8Array; eventTimePolicy?: EventTimePolicy } = {},
+): Promise<Harness> {
   const db = await createTestDatabase();
+  const queuePrefix = `kf-test-${randomBytes(5).toString('hex')}`;
   const logLines: string[] = [];
   const logger = pino(
     { level: 'debug' },
@@ -52,18 +79,22 @@ export async function startHarness(options: { cipherKey?: Uint8Array } = {}): Pr
       },
     }),
   );
-  const harness = {
-    db,
-    logLines,
-    now: START,
-  } as Harness;
-  const app = createApp({
+  const harness = { db, logLines, now: START, queuePrefix } as Harness;
+  const runtime = await startApiRuntime({
     store: db.store,
+    redisUrl: TEST_REDIS_URL,
+    queuePrefix,
+    logger,
     clock: () => harness.now,
     randomBytes,
-    responseCipher: new ResponseCipher(options.cipherKey ?? randomBytes(32)),
-    logger,
+    encryptionKey: options.cipherKey ?? randomBytes(32),
+    ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
   });
+  (harness as { deps: AppDeps }).deps = runtime.deps;
+  const token = generateCredential('service_token', randomBytes);
+  await db.store.serviceTokens.create('test gateway', token);
+  harness.serviceToken = token.secret;
+  const app = createApp(runtime.deps);
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -103,6 +134,8 @@ export async function startHarness(options: { cipherKey?: Uint8Array } = {}): Pr
   harness.close = async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await runtime.close();
+    await dropRedisPrefix(queuePrefix);
     await db.drop();
   };
   return harness;

@@ -10,6 +10,13 @@ const configSchema = z.object({
     .string()
     .regex(/^[\w:.-]{1,64}$/)
     .default('keyfence'),
+  /** Usage batches processed at once by this process. */
+  USAGE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /**
+   * How long a job's lock lasts without renewal; a worker killed mid-job gives its jobs back after
+   * this (BullMQ's stalled-job check). @defaultValue 30000
+   */
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -16,6 +16,8 @@ const running = await startWorkers({
   queuePrefix: config.QUEUE_PREFIX,
   clock: () => new Date(),
   logger,
+  usageConcurrency: config.USAGE_CONCURRENCY,
+  lockDurationMs: config.WORKER_LOCK_DURATION_MS,
 });
 logger.info({ queues: running.workers.map((worker) => worker.name) }, 'keyfence workers running');
 

@@ -1,9 +1,18 @@
 import type { Store } from '@keyfence/db';
-import { MAINTENANCE_JOB_OPTIONS, purgeIdempotencyJob, QUEUES, queuePrefix } from '@keyfence/jobs';
-import { Queue, Worker } from 'bullmq';
+import {
+  liftBlocksJob,
+  purgeIdempotencyJob,
+  QUEUES,
+  queuePrefix,
+  SCHEDULED_JOB_OPTIONS,
+} from '@keyfence/jobs';
+import { type Processor, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { createKeyEventPublisher } from './key-event-publisher.ts';
+import { createLimitsProcessor, liftEndedBlocks } from './processors/limits-processor.ts';
 import { createMaintenanceProcessor } from './processors/maintenance-processor.ts';
+import { createUsageProcessor } from './processors/usage-processor.ts';
 
 export interface WorkerDeps {
   readonly store: Store;
@@ -12,6 +21,10 @@ export interface WorkerDeps {
   readonly queuePrefix: string;
   readonly clock: () => Date;
   readonly logger: Logger;
+  /** @defaultValue 8 */
+  readonly usageConcurrency?: number;
+  /** @defaultValue 30000 */
+  readonly lockDurationMs?: number;
 }
 
 export interface RunningWorkers {
@@ -20,29 +33,58 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** Starts one worker per queue and registers the job schedulers. */
+/** Starts one worker per queue, registers the job schedulers, and catches up on missed resets. */
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const prefix = queuePrefix(deps.queuePrefix);
   const connection = deps.redis;
+  const publisher = createKeyEventPublisher(deps.redis, deps.queuePrefix);
+  const lockDuration = deps.lockDurationMs ?? 30_000;
+
+  const limitsQueue = new Queue(QUEUES.limits, { connection, prefix });
   const maintenanceQueue = new Queue(QUEUES.maintenance, { connection, prefix });
+  await limitsQueue.upsertJobScheduler(
+    liftBlocksJob.name,
+    { pattern: liftBlocksJob.pattern, tz: liftBlocksJob.timezone },
+    { name: liftBlocksJob.name, data: { version: liftBlocksJob.version }, opts: SCHEDULED_JOB_OPTIONS },
+  );
   await maintenanceQueue.upsertJobScheduler(
     purgeIdempotencyJob.name,
     { every: purgeIdempotencyJob.everyMs },
     {
       name: purgeIdempotencyJob.name,
       data: { version: purgeIdempotencyJob.version },
-      opts: MAINTENANCE_JOB_OPTIONS,
+      opts: SCHEDULED_JOB_OPTIONS,
     },
   );
-  const maintenance = new Worker(QUEUES.maintenance, createMaintenanceProcessor(deps), {
-    connection,
-    prefix,
-    concurrency: 1,
-  });
-  for (const worker of [maintenance]) {
+  // A reset that passed while no worker ran is made up for now.
+  await liftEndedBlocks(
+    { store: deps.store, publisher, clock: deps.clock, logger: deps.logger },
+    deps.clock(),
+  );
+
+  const start = (name: string, processor: Processor, concurrency: number) =>
+    new Worker(name, processor, {
+      connection,
+      prefix,
+      concurrency,
+      lockDuration,
+      stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
+    });
+  const workers = [
+    start(QUEUES.usage, createUsageProcessor({ ...deps, publisher }), deps.usageConcurrency ?? 8),
+    start(QUEUES.limits, createLimitsProcessor({ ...deps, publisher }), 1),
+    start(QUEUES.maintenance, createMaintenanceProcessor(deps), 1),
+  ];
+  for (const worker of workers) {
     worker.on('failed', (job, error) =>
       deps.logger.warn(
-        { queue: worker.name, job: job?.name, jobId: job?.id, err: error.message },
+        {
+          queue: worker.name,
+          job: job?.name,
+          jobId: job?.id,
+          attempt: job?.attemptsMade,
+          err: error.message,
+        },
         'job failed',
       ),
     );
@@ -50,12 +92,11 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       deps.logger.error({ queue: worker.name, err: error.message }, 'worker error'),
     );
   }
-  const workers = [maintenance];
   return {
     workers,
     async close() {
       await Promise.all(workers.map((worker) => worker.close()));
-      await maintenanceQueue.close();
+      await Promise.all([limitsQueue.close(), maintenanceQueue.close()]);
     },
   };
 }

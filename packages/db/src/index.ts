@@ -7,7 +7,12 @@ export * from './errors.ts';
 export { IdempotencyRepository } from './idempotency-repository.ts';
 export * from './key-state-repository.ts';
 export * from './management-key-repository.ts';
-export { type BlockChange, type LedgerEvent, MeteringRepository } from './metering-repository.ts';
+export {
+  type BlockChange,
+  type BlockOutcome,
+  type LedgerEvent,
+  MeteringRepository,
+} from './metering-repository.ts';
 export { applyMigrations, ensureDatabaseExists, pendingMigrations, readMigrations } from './migrator.ts';
 export * from './service-token-repository.ts';
 export { openStore, type Store } from './store.ts';

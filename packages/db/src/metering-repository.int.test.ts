@@ -121,9 +121,9 @@ describe('blocks', () => {
   it('blocks exactly at the threshold, not one unit before, once', async () => {
     const key = await newKey({ retention: 'day', thresholdUnits: usd(10) });
     await db.store.metering.recordEvents([event(key.id, '9.999999999', '2026-11-26T11:00:00Z')]);
-    expect(await db.store.metering.applyBlocks([key.id], now)).toEqual([]);
+    expect((await db.store.metering.applyBlocks([key.id], now)).blocks).toEqual([]);
     await db.store.metering.recordEvents([event(key.id, '0.000000001', '2026-11-26T11:00:01Z')]);
-    const blocked = await db.store.metering.applyBlocks([key.id], now);
+    const { blocks: blocked } = await db.store.metering.applyBlocks([key.id], now);
     expect(blocked).toEqual([
       expect.objectContaining({
         apiKeyId: key.id,
@@ -132,7 +132,7 @@ describe('blocks', () => {
         window: { kind: 'day', start: at('2026-11-26T00:00:00Z'), end: at('2026-11-27T00:00:00Z') },
       }),
     ]);
-    expect(await db.store.metering.applyBlocks([key.id], now)).toEqual([]);
+    expect((await db.store.metering.applyBlocks([key.id], now)).blocks).toEqual([]);
     const state = await db.store.keyStates.findByHash(hashSecret(key.secret), now);
     expect(state?.blocks).toHaveLength(1);
     const audit = await db.store.auditLog.list(accountId, { limit: 5, keyPrefix: key.prefix });
@@ -146,13 +146,13 @@ describe('blocks', () => {
   it('never blocks the current window for spend in a past one', async () => {
     const key = await newKey({ retention: 'day', thresholdUnits: usd(1) });
     await db.store.metering.recordEvents([event(key.id, '5', '2026-11-25T23:00:00Z')]);
-    expect(await db.store.metering.applyBlocks([key.id], now)).toEqual([]);
+    expect((await db.store.metering.applyBlocks([key.id], now)).blocks).toEqual([]);
   });
 
   it('lifts at the window end, and when the threshold is raised, but never resets spend', async () => {
     const key = await newKey({ retention: 'day', thresholdUnits: usd(1) });
     await db.store.metering.recordEvents([event(key.id, '1', '2026-11-26T11:00:00Z')]);
-    expect(await db.store.metering.applyBlocks([key.id], now)).toHaveLength(1);
+    expect((await db.store.metering.applyBlocks([key.id], now)).blocks).toHaveLength(1);
 
     const change = { accountId, prefix: key.prefix, actor, requestId: null, now };
     const raised = await db.store.apiKeys.update({
@@ -186,7 +186,7 @@ describe('blocks', () => {
   it('lifts when the limit is removed or its retention changes', async () => {
     const key = await newKey({ retention: 'week', thresholdUnits: usd(1) });
     await db.store.metering.recordEvents([event(key.id, '3', '2026-11-24T00:00:00Z')]);
-    expect(await db.store.metering.applyBlocks([key.id], now)).toHaveLength(1);
+    expect((await db.store.metering.applyBlocks([key.id], now)).blocks).toHaveLength(1);
     const change = { accountId, prefix: key.prefix, actor, requestId: null, now };
     const toMonthly = await db.store.apiKeys.update({
       ...change,

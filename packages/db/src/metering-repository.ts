@@ -68,6 +68,12 @@ WITH input AS (
 )
 SELECT (SELECT count(*) FROM inserted)::int AS inserted`;
 
+/** What {@link MeteringRepository.applyBlocks} found: the keys with a limit, and the blocks it set. */
+export interface BlockOutcome {
+  readonly limitedKeyIds: readonly string[];
+  readonly blocks: readonly BlockChange[];
+}
+
 interface LimitedKeyRow {
   id: string;
   account_id: string;
@@ -123,23 +129,19 @@ export class MeteringRepository {
    * recorded is not recorded again. The keys are share-locked, so a concurrent change of a limit is
    * decided either entirely before or entirely after this.
    */
-  async applyBlocks(keyIds: readonly string[], now: Date): Promise<BlockChange[]> {
-    if (keyIds.length === 0) return [];
+  async applyBlocks(keyIds: readonly string[], now: Date): Promise<BlockOutcome> {
+    if (keyIds.length === 0) return { limitedKeyIds: [], blocks: [] };
     return translatingErrors(() => this.inTransaction((client) => this.blockReached(client, keyIds, now)));
   }
 
-  private async blockReached(
-    client: Queryable,
-    keyIds: readonly string[],
-    now: Date,
-  ): Promise<BlockChange[]> {
+  private async blockReached(client: Queryable, keyIds: readonly string[], now: Date): Promise<BlockOutcome> {
     const keys = await client.query<LimitedKeyRow>(
       `SELECT id::text, account_id::text, prefix, limit_retention::text, limit_threshold::text FROM api_keys
         WHERE id = ANY($1::uuid[]) AND limit_threshold IS NOT NULL AND deleted_at IS NULL
         ORDER BY id FOR SHARE`,
       [keyIds],
     );
-    if (keys.length === 0) return [];
+    if (keys.length === 0) return { limitedKeyIds: [], blocks: [] };
     const usage = await readCurrentUsage(
       client,
       keys.map((key) => key.id),
@@ -164,7 +166,7 @@ export class MeteringRepository {
       await insertBlockAudit(client, 'key.blocked', change, now, 'limit reached');
       changes.push(change);
     }
-    return changes;
+    return { limitedKeyIds: keys.map((key) => key.id), blocks: changes };
   }
 
   /** Erases blocks whose window has ended by `now`, with an audit entry each. */

@@ -2,6 +2,10 @@ import type { JobsOptions } from 'bullmq';
 
 /** Queue names. One processor per queue, in apps/worker. */
 export const QUEUES = {
+  /** Usage events from model services, many per job, into the ledger and the aggregates. */
+  usage: 'usage-events',
+  /** Lifting blocks whose window has ended, at each 00:00 UTC reset. */
+  limits: 'limits',
   /** Housekeeping on a schedule: erasing expired idempotency answers. */
   maintenance: 'maintenance',
 } as const;
@@ -15,8 +19,20 @@ export function queuePrefix(base: string): string {
   return `{${base}}`;
 }
 
-/** Options for scheduled housekeeping jobs: a few retries, no pile of finished jobs in Redis. */
-export const MAINTENANCE_JOB_OPTIONS: JobsOptions = {
+/**
+ * Usage jobs retry with backoff for about an hour (1 s, 2 s, 4 s … over 12 attempts), which rides out a
+ * PostgreSQL restart; the processor is idempotent, so a retry never counts twice. Completed jobs go at
+ * once (the ledger is the record); failed ones stay a week for an operator to inspect and retry.
+ */
+export const USAGE_JOB_OPTIONS: JobsOptions = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** Options for scheduled jobs: a few retries, no pile of finished jobs in Redis. */
+export const SCHEDULED_JOB_OPTIONS: JobsOptions = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 5_000 },
   removeOnComplete: { count: 100 },

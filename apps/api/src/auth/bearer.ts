@@ -70,3 +70,23 @@ export function requireApiKey(apiKeys: ApiKeyRepository) {
     next();
   };
 }
+
+/**
+ * Admits either an API key (acting for itself) or a management key (acting for its account): for the
+ * routes any key may call, such as `GET /v2/usage`.
+ */
+export function requireApiOrManagementKey(
+  apiKeys: ApiKeyRepository,
+  managementKeys: ManagementKeyRepository,
+  clock: () => Date,
+) {
+  const asApiKey = requireApiKey(apiKeys);
+  const asManagementKey = requireManagementKey(managementKeys, clock);
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const header = req.get('authorization') ?? '';
+    const secret = /^Bearer +(\S+)\s*$/i.exec(header)?.[1];
+    const kind = secret === undefined ? null : classifyCredential(secret);
+    if (kind === 'management_key') return asManagementKey(req, res, next);
+    return asApiKey(req, res, next);
+  };
+}

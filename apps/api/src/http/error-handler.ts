@@ -8,7 +8,7 @@ import { sendJson } from './respond.ts';
 // body-parser marks its errors with a `type`; each becomes one of our codes.
 const BODY_PARSER_ERRORS: Record<string, ApiError> = {
   'entity.parse.failed': new ApiError('MALFORMED_JSON', 'the body is not valid JSON'),
-  'entity.too.large': new ApiError('PAYLOAD_TOO_LARGE', 'the body is larger than 64 KiB'),
+  'entity.too.large': new ApiError('PAYLOAD_TOO_LARGE', 'the body is larger than this route accepts'),
   'charset.unsupported': new ApiError('UNSUPPORTED_MEDIA_TYPE', 'the body must be UTF-8 JSON'),
   'encoding.unsupported': new ApiError('UNSUPPORTED_MEDIA_TYPE', 'the body encoding is not supported'),
   'request.aborted': new ApiError('MALFORMED_JSON', 'the body ended early'),

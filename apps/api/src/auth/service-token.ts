@@ -1,0 +1,32 @@
+import type { ServiceToken, ServiceTokenRepository } from '@keyfence/db';
+import { hashSecret } from '@keyfence/domain';
+import type { NextFunction, Request, Response } from 'express';
+import { ApiError } from '../http/error-codes.ts';
+import { presentedSecret } from './bearer.ts';
+
+/** How long a looked-up token is trusted; a revoked token is refused after at most this. */
+export const SERVICE_TOKEN_CACHE_MS = 5_000;
+
+/**
+ * Admits requests bearing a live service token. Model services call on every request, so the lookup is
+ * kept in memory for {@link SERVICE_TOKEN_CACHE_MS}: the gateway routes read no PostgreSQL row per call.
+ */
+export function requireServiceToken(tokens: ServiceTokenRepository, clock: () => Date) {
+  const cache = new Map<string, { token: ServiceToken | null; expiresAt: number }>();
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const hash = hashSecret(presentedSecret(req, 'service_token'));
+    const nowMs = clock().getTime();
+    let entry = cache.get(hash);
+    if (entry === undefined || entry.expiresAt <= nowMs) {
+      const token = await tokens.findActiveByHash(hash);
+      if (token !== null) await tokens.touchLastUsed(token.id, clock());
+      if (cache.size > 10_000) cache.clear();
+      entry = { token, expiresAt: nowMs + SERVICE_TOKEN_CACHE_MS };
+      cache.set(hash, entry);
+    }
+    if (entry.token === null)
+      throw new ApiError('INVALID_CREDENTIALS', 'the service token is unknown or revoked');
+    res.locals.serviceToken = entry.token;
+    next();
+  };
+}

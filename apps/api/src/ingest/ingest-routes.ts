@@ -1,0 +1,98 @@
+import {
+  DEFAULT_EVENT_TIME_POLICY,
+  type EventRejection,
+  type EventTimePolicy,
+  MAX_EVENTS_PER_CALL,
+  readUsageEvent,
+  type UsageEvent,
+} from '@keyfence/domain';
+import { MAX_EVENTS_PER_JOB, USAGE_JOB_OPTIONS, type UsageEventTuple, usageBatchJob } from '@keyfence/jobs';
+import type { Queue } from 'bullmq';
+import { Router } from 'express';
+import { z } from 'zod';
+import { requireServiceToken } from '../auth/service-token.ts';
+import type { AppDeps } from '../deps.ts';
+import { ApiError } from '../http/error-codes.ts';
+import { methodNotAllowed } from '../http/error-handler.ts';
+import { sendData } from '../http/respond.ts';
+import { parseInput } from '../http/validation.ts';
+import type { PrefixDirectory } from './prefix-directory.ts';
+
+const ingestBodySchema = z.strictObject({
+  events: z.array(z.unknown()).max(MAX_EVENTS_PER_CALL, `at most ${MAX_EVENTS_PER_CALL} events per call`),
+});
+
+export interface IngestDeps {
+  readonly usageQueue: Queue;
+  readonly prefixes: PrefixDirectory;
+  readonly eventTimePolicy?: EventTimePolicy;
+}
+
+/**
+ * `POST /internal/v1/usage-events`: each event is checked on its own; the good ones are put into
+ * BullMQ as jobs of up to 1,000 events, and only once Redis has them is the 202 sent.
+ */
+export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
+  const router = Router();
+  router
+    .route('/internal/v1/usage-events')
+    .post(requireServiceToken(deps.store.serviceTokens, deps.clock), async (req, res) => {
+      const { events } = parseInput(ingestBodySchema, req.body ?? {}, 'body');
+      const now = deps.clock();
+      const rejected: (EventRejection & { index: number })[] = [];
+      const read: { index: number; event: UsageEvent }[] = [];
+      events.forEach((input, index) => {
+        const result = readUsageEvent(input, now, deps.eventTimePolicy ?? DEFAULT_EVENT_TIME_POLICY);
+        if (result.ok) read.push({ index, event: result.event });
+        else rejected.push({ index, ...result.rejection });
+      });
+      const ids = await deps.prefixes.resolve(read.map(({ event }) => event.keyPrefix));
+      const tuples: UsageEventTuple[] = [];
+      const seen = new Set<string>();
+      for (const { index, event } of read) {
+        const key = ids.get(event.keyPrefix);
+        if (key === undefined) {
+          rejected.push({ index, code: 'UNKNOWN_KEY', message: `no API key has prefix ${event.keyPrefix}` });
+          continue;
+        }
+        // The same event twice in one call is one event; the ledger would drop the second anyway.
+        const identity = `${key.accountId}\n${event.id}`;
+        if (seen.has(identity)) continue;
+        seen.add(identity);
+        tuples.push([
+          key.accountId,
+          key.apiKeyId,
+          event.id,
+          event.endpoint,
+          event.costUnits.toString(),
+          event.occurredAt.getTime(),
+        ]);
+      }
+      if (tuples.length > 0) {
+        const jobs = [];
+        for (let start = 0; start < tuples.length; start += MAX_EVENTS_PER_JOB) {
+          jobs.push({
+            name: usageBatchJob.name,
+            data: {
+              version: usageBatchJob.version,
+              acceptedAt: now.getTime(),
+              events: tuples.slice(start, start + MAX_EVENTS_PER_JOB),
+            },
+            opts: USAGE_JOB_OPTIONS,
+          });
+        }
+        try {
+          await deps.usageQueue.addBulk(jobs);
+        } catch (error) {
+          deps.logger.warn({ err: (error as Error).message }, 'could not queue usage events');
+          throw new ApiError('SERVICE_UNAVAILABLE', 'usage events could not be stored; retry the call', {
+            headers: { 'Retry-After': '1' },
+          });
+        }
+      }
+      rejected.sort((a, b) => a.index - b.index);
+      sendData(res, 202, { accepted: events.length - rejected.length, rejected });
+    })
+    .all(methodNotAllowed(['POST']));
+  return router;
+}

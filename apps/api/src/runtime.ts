@@ -1,0 +1,91 @@
+import type { Store } from '@keyfence/db';
+import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
+import { QUEUES, queuePrefix } from '@keyfence/jobs';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AppDeps } from './deps.ts';
+import { KeyEventBus } from './events/key-event-bus.ts';
+import { PrefixDirectory } from './ingest/prefix-directory.ts';
+import { ResponseCipher } from './keys/response-cipher.ts';
+import { KeyStateCache, type KeyStateCacheOptions } from './verify/key-state-cache.ts';
+import { LastUsedRecorder } from './verify/last-used-recorder.ts';
+
+export interface RuntimeOptions {
+  readonly store: Store;
+  readonly redisUrl: string;
+  readonly queuePrefix: string;
+  readonly logger: Logger;
+  readonly clock: () => Date;
+  readonly randomBytes: RandomBytes;
+  readonly encryptionKey: Uint8Array;
+  readonly eventTimePolicy?: EventTimePolicy;
+  readonly keyCache?: KeyStateCacheOptions;
+  /** @defaultValue 5000 */
+  readonly lastUsedFlushMs?: number;
+}
+
+/** The API's long-lived parts around the store: Redis connections, the queue, caches, the event bus. */
+export interface ApiRuntime {
+  readonly deps: AppDeps;
+  /** True when Redis answers. */
+  redisReady(): Promise<boolean>;
+  /** Flushes last-use times and closes every connection but the store's. */
+  close(): Promise<void>;
+}
+
+/** Builds the runtime and subscribes to key events; main.ts and the tests share this wiring. */
+export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRuntime> {
+  const { store, logger } = options;
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
+  const subscriber = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
+
+  const usageQueue = new Queue(QUEUES.usage, { connection: redis, prefix: queuePrefix(options.queuePrefix) });
+  const keyStates = new KeyStateCache((hash, now) => store.keyStates.findByHash(hash, now), options.keyCache);
+  const bus = new KeyEventBus(redis, subscriber, options.queuePrefix, logger);
+  await bus.subscribe(
+    (keyIds) => keyStates.invalidate(keyIds),
+    () => {
+      logger.warn('key-event subscription reconnected: clearing the verify cache');
+      keyStates.clear();
+    },
+  );
+  const lastUsed = new LastUsedRecorder(
+    (entries) => store.apiKeys.recordLastUsed(entries),
+    logger,
+    options.lastUsedFlushMs,
+  );
+  lastUsed.start();
+
+  return {
+    deps: {
+      store,
+      clock: options.clock,
+      randomBytes: options.randomBytes,
+      responseCipher: new ResponseCipher(options.encryptionKey),
+      logger,
+      usageQueue,
+      keyEvents: bus,
+      keyStates,
+      lastUsed,
+      prefixes: new PrefixDirectory(store.keyStates),
+      ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
+    },
+    async redisReady() {
+      try {
+        return (await redis.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await lastUsed.stop();
+      await bus.close();
+      await usageQueue.close();
+      subscriber.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { decideVerify, formatUsd, hashSecret, NO_USAGE, type VerifyOutcome } from '@keyfence/domain';
+import { Router } from 'express';
+import { z } from 'zod';
+import { requireServiceToken } from '../auth/service-token.ts';
+import type { AppDeps } from '../deps.ts';
+import { methodNotAllowed } from '../http/error-handler.ts';
+import { ExactNumber } from '../http/json-body.ts';
+import { sendData } from '../http/respond.ts';
+import { parseInput } from '../http/validation.ts';
+import type { KeyStateCache } from './key-state-cache.ts';
+import type { LastUsedRecorder } from './last-used-recorder.ts';
+
+const verifyBodySchema = z.strictObject({
+  key: z.string().min(1, 'key must not be empty').max(256, 'key is too long'),
+  method: z
+    .string()
+    .regex(/^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$/i, 'method must be an HTTP method')
+    .transform((method) => method.toUpperCase()),
+  path: z.string().regex(/^\/[\x21-\x7e]{0,2047}$/, 'path must start with / and be printable ASCII'),
+});
+
+const MESSAGES: Record<VerifyOutcome['code'], string> = {
+  VALID: 'the key may call this endpoint',
+  NOT_FOUND: 'no API key matches',
+  DISABLED: 'the key is disabled',
+  ENDPOINT_FORBIDDEN: "the key's scopes do not include this endpoint",
+  LIMIT_REACHED: 'the key has reached its spending limit until it resets',
+};
+
+/** Verify's answer on the wire; money exact, the limit telling which limit, spend and reset. */
+export function presentVerifyOutcome(outcome: VerifyOutcome) {
+  const money = (units: bigint) => new ExactNumber(formatUsd(units));
+  return {
+    valid: outcome.valid,
+    code: outcome.code,
+    message: MESSAGES[outcome.code],
+    key:
+      outcome.key === null
+        ? null
+        : { prefix: outcome.key.prefix, account_id: outcome.key.accountId, name: outcome.key.name },
+    limit:
+      outcome.limit === null
+        ? null
+        : {
+            retention: outcome.limit.retention,
+            threshold: money(outcome.limit.thresholdUnits),
+            spend: money(outcome.limit.spendUnits),
+            remaining: money(outcome.limit.remainingUnits),
+            resets_at: outcome.limit.resetsAt,
+          },
+  };
+}
+
+export interface VerifyDeps {
+  readonly keyStates: KeyStateCache;
+  readonly lastUsed: LastUsedRecorder;
+}
+
+/**
+ * `POST /internal/v1/verify`: may this key call this endpoint now? Answers from memory: the key's state
+ * is cached by secret hash and forgotten on every change, block and unblock (see KeyStateCache).
+ * Management keys and service tokens are not API keys: NOT_FOUND.
+ */
+export function createVerifyRoutes(deps: AppDeps & VerifyDeps): Router {
+  const router = Router();
+  router
+    .route('/internal/v1/verify')
+    .post(requireServiceToken(deps.store.serviceTokens, deps.clock), async (req, res) => {
+      const body = parseInput(verifyBodySchema, req.body ?? {}, 'body');
+      const now = deps.clock();
+      const state = await deps.keyStates.get(hashSecret(body.key), now);
+      const outcome = decideVerify({
+        key: state?.key ?? null,
+        usage: state?.usage ?? NO_USAGE,
+        blocks: state?.blocks ?? [],
+        method: body.method,
+        path: body.path,
+        now,
+      });
+      if (outcome.valid && outcome.key !== null) deps.lastUsed.note(outcome.key.id, now);
+      res.locals.verifyCode = outcome.code;
+      sendData(res, 200, presentVerifyOutcome(outcome));
+    })
+    .all(methodNotAllowed(['POST']));
+  return router;
+}

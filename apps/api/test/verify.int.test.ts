@@ -1,0 +1,174 @@
+import { usd } from '@keyfence/domain';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectError, type Harness, START, startHarness } from './harness.ts';
+
+let h: Harness;
+let mk: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  mk = (await h.newAccount()).managementKey;
+});
+afterAll(async () => h?.close());
+
+const createKey = async (json: unknown) => (await h.call('POST', '/v1/keys', { auth: mk, json })).body.data;
+const verify = (key: string, path = '/v1/chat/completions', method = 'POST') =>
+  h.call('POST', '/internal/v1/verify', { auth: h.serviceToken, json: { key, method, path } });
+
+async function waitFor<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 3_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('POST /internal/v1/verify', () => {
+  it('answers VALID with the key and its limit', async () => {
+    const key = await createKey({
+      name: 'gw',
+      scopes: ['model:chat'],
+      limit: { retention: 'day', threshold: 2 },
+    });
+    const result = await verify(key.key);
+    expect(result.status).toBe(200);
+    expect(result.body.data).toEqual({
+      valid: true,
+      code: 'VALID',
+      message: expect.any(String),
+      key: { prefix: key.prefix, account_id: expect.any(String), name: 'gw' },
+      limit: {
+        retention: 'day',
+        threshold: 2,
+        spend: 0,
+        remaining: 2,
+        resets_at: '2026-11-27T00:00:00.000Z',
+      },
+    });
+  });
+
+  it('answers NOT_FOUND for unknown keys, management keys and service tokens', async () => {
+    for (const secret of ['A'.repeat(32), mk, h.serviceToken, 'not even a key']) {
+      const result = await verify(secret);
+      expect(result.body.data).toMatchObject({ valid: false, code: 'NOT_FOUND', key: null, limit: null });
+    }
+  });
+
+  it('answers ENDPOINT_FORBIDDEN outside the scopes', async () => {
+    const key = await createKey({ scopes: ['model:embeddings'] });
+    expect((await verify(key.key, '/v1/embeddings')).body.data.code).toBe('VALID');
+    expect((await verify(key.key)).body.data.code).toBe('ENDPOINT_FORBIDDEN');
+  });
+
+  it('sees a disable, an enable and a delete at once', async () => {
+    const key = await createKey({ name: 'toggle' });
+    expect((await verify(key.key)).body.data.code).toBe('VALID');
+    await h.call('PATCH', `/v1/keys/${key.prefix}`, { auth: mk, json: { disabled: true } });
+    expect((await verify(key.key)).body.data.code).toBe('DISABLED');
+    await h.call('PATCH', `/v1/keys/${key.prefix}`, { auth: mk, json: { disabled: false } });
+    expect((await verify(key.key)).body.data.code).toBe('VALID');
+    await h.call('DELETE', `/v1/keys/${key.prefix}`, { auth: mk });
+    expect((await verify(key.key)).body.data.code).toBe('NOT_FOUND');
+  });
+
+  it('sees a block announced over the key-event bus, with the limit, spend and reset', async () => {
+    const key = await createKey({ limit: { retention: 'day', threshold: 1 } });
+    expect((await verify(key.key)).body.data.code).toBe('VALID');
+    const [account] = await h.db.store.accounts.list();
+    const ids = await h.db.store.keyStates.idsByPrefix([key.prefix]);
+    const apiKeyId = ids.get(key.prefix)?.apiKeyId ?? '';
+    await h.db.store.metering.recordEvents([
+      {
+        accountId: ids.get(key.prefix)?.accountId ?? account?.id ?? '',
+        apiKeyId,
+        eventId: 'spend-1',
+        endpoint: 'x',
+        costUnits: usd(1),
+        occurredAtMs: START.getTime() - 1000,
+      },
+    ]);
+    await h.db.store.metering.applyBlocks([apiKeyId], START);
+    // Still cached: the announcement is what makes verify look again.
+    expect((await verify(key.key)).body.data.code).toBe('VALID');
+    await h.deps.keyEvents.publish([apiKeyId]);
+    const blocked = await waitFor(
+      () => verify(key.key),
+      (r) => r.body.data.code === 'LIMIT_REACHED',
+    );
+    expect(blocked.body.data).toMatchObject({
+      valid: false,
+      code: 'LIMIT_REACHED',
+      limit: {
+        retention: 'day',
+        threshold: 1,
+        spend: 1,
+        remaining: 0,
+        resets_at: '2026-11-27T00:00:00.000Z',
+      },
+    });
+    // Raising the threshold lifts the block in the same request.
+    await h.call('PATCH', `/v1/keys/${key.prefix}`, {
+      auth: mk,
+      json: { limit: { retention: 'day', threshold: 3 } },
+    });
+    expect((await verify(key.key)).body.data).toMatchObject({
+      code: 'VALID',
+      limit: { spend: 1, remaining: 2 },
+    });
+  });
+
+  it('keeps last_used_at without a write per call', async () => {
+    const key = await createKey({ name: 'used' });
+    for (let i = 0; i < 5; i += 1) await verify(key.key);
+    expect((await h.call('GET', '/v1/key', { auth: key.key })).body.data.last_used_at).toBeNull();
+    await h.deps.lastUsed.flush();
+    expect((await h.call('GET', '/v1/key', { auth: key.key })).body.data.last_used_at).toBe(
+      START.toISOString(),
+    );
+  });
+
+  it('refuses bad bodies and other credentials', async () => {
+    expectError(
+      await h.call('POST', '/internal/v1/verify', { auth: h.serviceToken, json: { key: 'x' } }),
+      400,
+      'INVALID_FIELD',
+    );
+    expectError(
+      await h.call('POST', '/internal/v1/verify', {
+        auth: h.serviceToken,
+        json: { key: 'x', method: 'FETCH', path: '/' },
+      }),
+      400,
+      'INVALID_FIELD',
+    );
+    expectError(
+      await h.call('POST', '/internal/v1/verify', {
+        auth: h.serviceToken,
+        json: { key: 'x', method: 'POST', path: 'v1' },
+      }),
+      400,
+      'INVALID_FIELD',
+    );
+    expectError(
+      await h.call('POST', '/internal/v1/verify', {
+        auth: h.serviceToken,
+        json: { key: 'x', method: 'POST', path: '/', extra: 1 },
+      }),
+      400,
+      'UNKNOWN_FIELD',
+    );
+    expectError(
+      await h.call('POST', '/internal/v1/verify', {
+        auth: mk,
+        json: { key: 'x', method: 'POST', path: '/' },
+      }),
+      403,
+      'WRONG_CREDENTIAL_KIND',
+    );
+  });
+});

@@ -1,0 +1,43 @@
+import type { Store } from '@keyfence/db';
+import { liftBlocksJob } from '@keyfence/jobs';
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { Logger } from 'pino';
+import type { KeyEventPublisher } from '../key-event-publisher.ts';
+
+export interface LimitsProcessorDeps {
+  readonly store: Pick<Store, 'metering'>;
+  readonly publisher: KeyEventPublisher;
+  readonly clock: () => Date;
+  readonly logger: Logger;
+}
+
+/**
+ * The limits queue's processor: at each reset, erase the blocks whose window has ended and tell the
+ * verify caches. The clock is read when the job runs, so a late run lifts everything due by then.
+ */
+export function createLimitsProcessor(deps: LimitsProcessorDeps) {
+  return async (job: Job): Promise<{ lifted: number }> => {
+    if (job.name !== liftBlocksJob.name) throw new UnrecoverableError(`unknown limits job ${job.name}`);
+    const payload = liftBlocksJob.schema.safeParse(job.data);
+    if (!payload.success) throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error.message}`);
+    return liftEndedBlocks(deps, deps.clock());
+  };
+}
+
+/** Lifts every block ended by `now`, in batches; the decision takes the clock as an argument. */
+export async function liftEndedBlocks(deps: LimitsProcessorDeps, now: Date): Promise<{ lifted: number }> {
+  let lifted = 0;
+  for (;;) {
+    const changes = await deps.store.metering.liftEndedBlocks(now);
+    if (changes.length === 0) break;
+    lifted += changes.length;
+    await deps.publisher.keysChanged([...new Set(changes.map((change) => change.apiKeyId))]);
+    for (const change of changes) {
+      deps.logger.info(
+        { keyPrefix: change.keyPrefix, window: change.window.kind },
+        'key unblocked: window ended',
+      );
+    }
+  }
+  return { lifted };
+}
