@@ -126,6 +126,60 @@ const COMMANDS: Record<string, Command> = {
       print(output, values.json === true, { prefix, revoked: true }, `management key ${prefix} revoked`);
     },
   },
+  'service-token create': {
+    summary: 'create a service token for a model service; the token is printed once',
+    usage: 'keyfence service-token create --name <name> [--json]',
+    options: { name: { type: 'string', description: "the token's name (which service)" }, json: JSON_OPTION },
+    async run(values, store, output) {
+      const name = read(nameSchema, values.name);
+      const credential = generateCredential('service_token', randomBytes);
+      const token = await store.serviceTokens.create(name, credential);
+      print(
+        output,
+        values.json === true,
+        { token: credential.secret, id: token.id, prefix: token.prefix, name },
+        `service token ${token.prefix} created. Store it now; it is not shown again:\n${credential.secret}`,
+      );
+    },
+  },
+  'service-token list': {
+    summary: 'list service tokens (never their secrets)',
+    usage: 'keyfence service-token list [--json]',
+    options: { json: JSON_OPTION },
+    async run(values, store, output) {
+      const tokens = await store.serviceTokens.list();
+      if (values.json === true) {
+        output.out(
+          JSON.stringify(
+            tokens.map((t) => ({
+              id: t.id,
+              prefix: t.prefix,
+              name: t.name,
+              created_at: t.createdAt,
+              last_used_at: t.lastUsedAt,
+              revoked_at: t.revokedAt,
+            })),
+          ),
+        );
+        return;
+      }
+      for (const t of tokens)
+        output.out(`${t.prefix}  ${t.revokedAt === null ? 'active ' : 'revoked'}  ${t.name}`);
+    },
+  },
+  'service-token revoke': {
+    summary: 'revoke a service token by its prefix; refused within 5 seconds',
+    usage: 'keyfence service-token revoke --prefix <prefix> [--json]',
+    options: { prefix: { type: 'string', description: "the token's 8-character prefix" }, json: JSON_OPTION },
+    async run(values, store, output) {
+      const prefix = String(values.prefix ?? '');
+      if (!isKeyPrefix(prefix)) throw new UsageError('--prefix must be 8 characters of 0-9, A-Z and a-z');
+      if (!(await store.serviceTokens.revoke(prefix, new Date()))) {
+        throw new UsageError(`no active service token with prefix ${prefix}`);
+      }
+      print(output, values.json === true, { prefix, revoked: true }, `service token ${prefix} revoked`);
+    },
+  },
 };
 
 function helpText(): string {

@@ -49,6 +49,21 @@ describe('keyfence CLI', () => {
     expect((await cli('account', 'list', '--json')).out).toContain(id);
   });
 
+  it('issues a service token once, lists it without its secret, and revokes it', async () => {
+    const created = await cli('service-token', 'create', '--name', 'gateway-eu', '--json');
+    expect(created.code).toBe(0);
+    const token = JSON.parse(created.out);
+    expect(Object.keys(token).sort()).toEqual(['id', 'name', 'prefix', 'token']);
+    expect(classifyCredential(token.token)).toBe('service_token');
+    expect((await db.store.serviceTokens.findActiveByHash(hashSecret(token.token)))?.id).toBe(token.id);
+    const listed = await cli('service-token', 'list', '--json');
+    expect(listed.out).toContain(token.prefix);
+    expect(listed.out).not.toContain(token.token);
+    expect((await cli('service-token', 'revoke', '--prefix', token.prefix)).code).toBe(0);
+    expect(await db.store.serviceTokens.findActiveByHash(hashSecret(token.token))).toBeNull();
+    expect((await cli('service-token', 'revoke', '--prefix', token.prefix)).code).toBe(2);
+  });
+
   it('prints help for every command without touching the database', async () => {
     for (const command of [
       [],
@@ -58,6 +73,9 @@ describe('keyfence CLI', () => {
       ['management-key', 'create', '--help'],
       ['management-key', 'list', '--help'],
       ['management-key', 'revoke', '--help'],
+      ['service-token', 'create', '--help'],
+      ['service-token', 'list', '--help'],
+      ['service-token', 'revoke', '--help'],
     ]) {
       const result = await cli(...command);
       expect(result.out).toMatch(/keyfence|Usage/);

@@ -1,0 +1,164 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
+import { generateCredential } from '@keyfence/domain';
+import { Redis } from 'ioredis';
+
+export const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const TSX = createRequire(import.meta.url).resolve('tsx/cli');
+
+/** A process of ours (the API or the workers), started from its real entry point. */
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly output: string[];
+  /** Resolves with the exit code (or signal) once the process has gone. */
+  readonly exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(),
+      );
+    });
+  });
+}
+
+/**
+ * The whole system on a PostgreSQL schema and a queue prefix of its own: the API and the workers as
+ * separate processes started as `pnpm start` starts them, an account with a management key, and a service
+ * token.
+ */
+export interface System {
+  readonly db: TestDatabase;
+  readonly baseUrl: string;
+  readonly queuePrefix: string;
+  readonly managementKey: string;
+  readonly serviceToken: string;
+  api: ServiceProcess;
+  worker: ServiceProcess;
+  startWorker(): ServiceProcess;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies freely
+  call(method: string, path: string, auth: string, json?: unknown): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+export async function startSystem(
+  options: { lockDurationMs?: number; usageConcurrency?: number } = {},
+): Promise<System> {
+  const db = await createTestDatabase();
+  const queuePrefix = `kf-e2e-${randomBytes(4).toString('hex')}`;
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    DATABASE_URL: `${db.connectionString}?schema=${db.schema}`,
+    REDIS_URL,
+    QUEUE_PREFIX: queuePrefix,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    KEYFENCE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    WORKER_LOCK_DURATION_MS: String(options.lockDurationMs ?? 2_000),
+    USAGE_CONCURRENCY: String(options.usageConcurrency ?? 8),
+  };
+  const launch = (dir: string): ServiceProcess => {
+    const child = spawn(process.execPath, [TSX, 'src/main.ts'], { cwd: `${ROOT}${dir}`, env, stdio: 'pipe' });
+    const output: string[] = [];
+    child.stdout?.on('data', (chunk) => output.push(String(chunk)));
+    child.stderr?.on('data', (chunk) => output.push(String(chunk)));
+    const exited = new Promise<number | string>((resolve) =>
+      child.on('exit', (code, signal) => resolve(signal ?? code ?? -1)),
+    );
+    return {
+      child,
+      output,
+      exited,
+      stop(signal = 'SIGTERM') {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        return exited;
+      },
+    };
+  };
+
+  const account = await db.store.accounts.create('e2e');
+  const management = generateCredential('management_key', randomBytes);
+  await db.store.managementKeys.create(account.id, 'e2e', management);
+  const token = generateCredential('service_token', randomBytes);
+  await db.store.serviceTokens.create('e2e gateway', token);
+
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const system: System = {
+    db,
+    baseUrl,
+    queuePrefix,
+    managementKey: management.secret,
+    serviceToken: token.secret,
+    api: launch('apps/api'),
+    worker: launch('apps/worker'),
+    startWorker() {
+      system.worker = launch('apps/worker');
+      return system.worker;
+    },
+    async call(method, path, auth, json) {
+      const response = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${auth}`,
+          ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+    },
+    async close() {
+      await Promise.all([system.api.stop(), system.worker.stop()]);
+      const redis = new Redis(REDIS_URL);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `{${queuePrefix}}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+      await db.drop();
+    },
+  };
+  await waitFor(
+    async () => {
+      try {
+        return (await fetch(`${baseUrl}/v1/key`)).status;
+      } catch {
+        return 0;
+      }
+    },
+    (status) => status === 401,
+    30_000,
+    () => system.api.output.join(''),
+  );
+  return system;
+}
+
+/** Polls until `done` holds, or fails with what was last seen. */
+export async function waitFor<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 30_000,
+  explain: () => string = () => '',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)} ${explain()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
