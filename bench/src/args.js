@@ -1,21 +1,21 @@
 import { parseArgs } from 'node:util';
 /** Command-line options shared by the scenarios. */
 export function benchArgs(argv) {
-    const { values, positionals } = parseArgs({
-        args: [...argv],
-        options: {
-            events: { type: 'string', default: '1000000' },
-            keys: { type: 'string', default: '10000' },
-            concurrency: { type: 'string', default: '4' },
-            'worker-concurrency': { type: 'string', default: '8' },
-        },
-        allowPositionals: true,
-    });
-    return {
-        scenarios: positionals,
-        events: Number(values.events),
-        keys: Number(values.keys),
-        concurrency: Number(values.concurrency),
-        workerConcurrency: Number(values['worker-concurrency']),
-    };
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: {
+      events: { type: 'string', default: '1000000' },
+      keys: { type: 'string', default: '10000' },
+      concurrency: { type: 'string', default: '4' },
+      'worker-concurrency': { type: 'string', default: '8' },
+    },
+    allowPositionals: true,
+  });
+  return {
+    scenarios: positionals,
+    events: Number(values.events),
+    keys: Number(values.keys),
+    concurrency: Number(values.concurrency),
+    workerConcurrency: Number(values['worker-concurrency']),
+  };
 }

@@ -8,7 +8,7 @@ export function benchArgs(argv: readonly string[]) {
       events: { type: 'string', default: '1000000' },
       keys: { type: 'string', default: '10000' },
       concurrency: { type: 'string', default: '4' },
-      'worker-concurrency': { type: 'string', default: '8' },
+      'worker-concurrency': { type: 'string', default: '4' },
     },
     allowPositionals: true,
   });

@@ -79,7 +79,15 @@ export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> 
         if (stopProbing) break;
         await new Promise((resolve) => setTimeout(resolve, 300));
         const sent = await system.call('POST', '/internal/v1/usage-events', system.serviceToken, {
-          events: [{ id: `cross-${key.prefix}`, key_prefix: key.prefix, endpoint: 'x', cost_usd: 1, occurred_at: new Date().toISOString() }],
+          events: [
+            {
+              id: `cross-${key.prefix}`,
+              key_prefix: key.prefix,
+              endpoint: 'x',
+              cost_usd: 1,
+              occurred_at: new Date().toISOString(),
+            },
+          ],
         });
         const acceptedAt = performance.now();
         if (sent.status !== 202) continue;
@@ -110,24 +118,38 @@ export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> 
           headers: { authorization: `Bearer ${system.serviceToken}`, 'content-type': 'application/json' },
           body: bodyFor(call),
         });
-        if (response.status !== 202) throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
+        if (response.status !== 202)
+          throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
         await response.arrayBuffer();
       }
     };
     await Promise.all(Array.from({ length: args.concurrency }, sender));
     const acceptSeconds = (performance.now() - started) / 1000;
-    await waitFor(() => ledgerCount(system), (n) => n >= args.events + crossings, 30 * 60_000);
+    await waitFor(
+      () => ledgerCount(system),
+      (n) => n >= args.events + crossings,
+      30 * 60_000,
+    );
     const seconds = (performance.now() - started) / 1000;
     stopProbing = true;
     await probe;
-    await waitFor(() => ledgerCount(system), (n) => n >= args.events + crossings, 60_000);
+    await waitFor(
+      () => ledgerCount(system),
+      (n) => n >= args.events + crossings,
+      60_000,
+    );
 
     const totals = await system.db.query<{ spend: string; requests: string }>(
       `SELECT sum(spend)::text AS spend, sum(requests)::text AS requests FROM key_usage WHERE window_kind = 'lifetime'`,
     );
     const expectedSpend = usd(cost) * BigInt(args.events) + usd(1) * BigInt(crossings);
-    const exact = totals[0]?.spend === expectedSpend.toString() && totals[0]?.requests === String(args.events + crossings);
-    if (!exact) console.error(`totals differ: found ${JSON.stringify(totals[0])}, expected $${formatUsd(expectedSpend)}`);
+    const exact =
+      totals[0]?.spend === expectedSpend.toString() &&
+      totals[0]?.requests === String(args.events + crossings);
+    if (!exact)
+      console.error(
+        `totals differ: found ${JSON.stringify(totals[0])}, expected $${formatUsd(expectedSpend)}`,
+      );
     return {
       events: args.events,
       seconds,

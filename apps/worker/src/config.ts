@@ -11,7 +11,7 @@ const configSchema = z.object({
     .regex(/^[\w:.-]{1,64}$/)
     .default('keyfence'),
   /** Usage batches processed at once by this process. */
-  USAGE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  USAGE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /**
    * How long a job's lock lasts without renewal; a worker killed mid-job gives its jobs back after
    * this (BullMQ's stalled-job check). @defaultValue 30000

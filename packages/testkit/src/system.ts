@@ -67,7 +67,7 @@ export async function startSystem(
     LOG_LEVEL: 'warn',
     KEYFENCE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     WORKER_LOCK_DURATION_MS: String(options.lockDurationMs ?? 2_000),
-    USAGE_CONCURRENCY: String(options.usageConcurrency ?? 8),
+    USAGE_CONCURRENCY: String(options.usageConcurrency ?? 4),
   };
   const launch = (dir: string): ServiceProcess => {
     const child = spawn(process.execPath, [TSX, 'src/main.ts'], { cwd: `${ROOT}${dir}`, env, stdio: 'pipe' });

@@ -1,6 +1,6 @@
 import { formatUsd, parseUsd, windowStartsOf } from '@keyfence/domain';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type System, startSystem, waitFor } from '@keyfence/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let system: System;
 let counter = 0;
