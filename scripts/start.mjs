@@ -3,11 +3,13 @@
 // the other is stopped and `pnpm start` exits with the first one's code.
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
 const tsx = require.resolve('tsx/cli');
+// The services run with tsx as a loader inside one node process each, so signals reach them directly.
+const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
 
 function runStep(label, args, cwd) {
   console.log(`keyfence: ${label}`);
@@ -32,7 +34,10 @@ for (const [name, dir] of [
   ['api', 'apps/api'],
   ['worker', 'apps/worker'],
 ]) {
-  const child = spawn(process.execPath, [tsx, 'src/main.ts'], { cwd: `${root}/${dir}`, stdio: 'inherit' });
+  const child = spawn(process.execPath, ['--import', tsxLoader, 'src/main.ts'], {
+    cwd: `${root}/${dir}`,
+    stdio: 'inherit',
+  });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     children.delete(name);

@@ -6,6 +6,7 @@ import { jsonBodies, MAX_BODY_BYTES, MAX_INGEST_BODY_BYTES } from './http/json-p
 import { requestContext } from './http/request-context.ts';
 import { createIngestRoutes } from './ingest/ingest-routes.ts';
 import { createKeyRoutes } from './keys/key-routes.ts';
+import { createOperatorRoutes } from './operator/operator-routes.ts';
 import { createUsageRoutes } from './usage/usage-routes.ts';
 import { createVerifyRoutes } from './verify/verify-routes.ts';
 
@@ -16,6 +17,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger));
+  app.use(deps.metrics.timeRequests());
+  app.use(createOperatorRoutes(deps));
   // Ingest batches carry up to 5,000 events; everything else stays small.
   app.use('/internal/v1/usage-events', jsonBodies(MAX_INGEST_BODY_BYTES));
   app.use(jsonBodies(MAX_BODY_BYTES));

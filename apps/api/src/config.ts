@@ -23,6 +23,8 @@ const configSchema = z
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     /** Seals idempotent-create answers (AES-256-GCM); required in production. */
     KEYFENCE_ENCRYPTION_KEY: base64Key.optional(),
+    /** Opens `/metrics` and the queue dashboard `/admin/queues` (Bearer, or basic auth password). */
+    KEYFENCE_OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((config) => config.NODE_ENV !== 'production' || config.KEYFENCE_ENCRYPTION_KEY !== undefined, {

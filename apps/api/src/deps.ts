@@ -4,6 +4,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { PrefixDirectory } from './ingest/prefix-directory.ts';
 import type { ResponseCipher } from './keys/response-cipher.ts';
+import type { ApiMetrics } from './operator/metrics.ts';
 import type { KeyStateCache } from './verify/key-state-cache.ts';
 import type { LastUsedRecorder } from './verify/last-used-recorder.ts';
 
@@ -25,4 +26,11 @@ export interface AppDeps {
   readonly prefixes: PrefixDirectory;
   /** Clock-skew and age rules for usage events. @defaultValue DEFAULT_EVENT_TIME_POLICY */
   readonly eventTimePolicy?: EventTimePolicy;
+  readonly metrics: ApiMetrics;
+  /** Every queue, for the operators' dashboard. */
+  readonly queues: readonly Queue[];
+  /** The operator token; without one, the operator views refuse everyone. */
+  readonly operatorToken?: string | undefined;
+  /** True when Redis answers. */
+  readonly redisReady: () => Promise<boolean>;
 }

@@ -30,6 +30,7 @@ const runtime = await startApiRuntime({
   clock: () => new Date(),
   randomBytes,
   encryptionKey,
+  operatorToken: config.KEYFENCE_OPERATOR_TOKEN,
 });
 const app = createApp(runtime.deps);
 

@@ -8,6 +8,7 @@ import type { AppDeps } from './deps.ts';
 import { KeyEventBus } from './events/key-event-bus.ts';
 import { PrefixDirectory } from './ingest/prefix-directory.ts';
 import { ResponseCipher } from './keys/response-cipher.ts';
+import { ApiMetrics } from './operator/metrics.ts';
 import { KeyStateCache, type KeyStateCacheOptions } from './verify/key-state-cache.ts';
 import { LastUsedRecorder } from './verify/last-used-recorder.ts';
 
@@ -23,6 +24,8 @@ export interface RuntimeOptions {
   readonly keyCache?: KeyStateCacheOptions;
   /** @defaultValue 5000 */
   readonly lastUsedFlushMs?: number;
+  /** Opens `/metrics` and `/admin/queues`; without it they refuse everyone. */
+  readonly operatorToken?: string | undefined;
 }
 
 /** The API's long-lived parts around the store: Redis connections, the queue, caches, the event bus. */
@@ -42,7 +45,13 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
 
-  const usageQueue = new Queue(QUEUES.usage, { connection: redis, prefix: queuePrefix(options.queuePrefix) });
+  const prefix = queuePrefix(options.queuePrefix);
+  const usageQueue = new Queue(QUEUES.usage, { connection: redis, prefix });
+  const queues = [
+    usageQueue,
+    new Queue(QUEUES.limits, { connection: redis, prefix }),
+    new Queue(QUEUES.maintenance, { connection: redis, prefix }),
+  ];
   const keyStates = new KeyStateCache((hash, now) => store.keyStates.findByHash(hash, now), options.keyCache);
   const bus = new KeyEventBus(redis, subscriber, options.queuePrefix, logger);
   await bus.subscribe(
@@ -58,6 +67,13 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     options.lastUsedFlushMs,
   );
   lastUsed.start();
+  const redisReady = async () => {
+    try {
+      return (await redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  };
 
   return {
     deps: {
@@ -71,19 +87,17 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       keyStates,
       lastUsed,
       prefixes: new PrefixDirectory(store.keyStates),
+      metrics: new ApiMetrics(queues, () => keyStates.size),
+      queues,
+      operatorToken: options.operatorToken,
+      redisReady,
       ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
     },
-    async redisReady() {
-      try {
-        return (await redis.ping()) === 'PONG';
-      } catch {
-        return false;
-      }
-    },
+    redisReady,
     async close() {
       await lastUsed.stop();
       await bus.close();
-      await usageQueue.close();
+      await Promise.all(queues.map((queue) => queue.close()));
       subscriber.disconnect();
       await redis.quit().catch(() => redis.disconnect());
     },

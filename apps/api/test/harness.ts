@@ -65,7 +65,7 @@ export interface Harness {
 export const START = new Date('2026-11-26T10:00:00.000Z');
 
 export async function startHarness(
-  options: { cipherKey?: Uint8Array; eventTimePolicy?: EventTimePolicy } = {},
+  options: { cipherKey?: Uint8Array; eventTimePolicy?: EventTimePolicy; operatorToken?: string } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
   const queuePrefix = `kf-test-${randomBytes(5).toString('hex')}`;
@@ -88,6 +88,7 @@ export async function startHarness(
     clock: () => harness.now,
     randomBytes,
     encryptionKey: options.cipherKey ?? randomBytes(32),
+    operatorToken: options.operatorToken,
     ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
   });
   (harness as { deps: AppDeps }).deps = runtime.deps;

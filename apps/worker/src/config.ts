@@ -17,6 +17,11 @@ const configSchema = z.object({
    * this (BullMQ's stalled-job check). @defaultValue 30000
    */
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /** Where the worker serves `/metrics` and `/healthz`; 0 turns the server off. @defaultValue 9465 */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  /** Opens `/metrics` (Bearer); the same token as the API's. */
+  KEYFENCE_OPERATOR_TOKEN: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

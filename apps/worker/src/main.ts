@@ -3,14 +3,31 @@ import { openStore } from '@keyfence/db';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from './config.ts';
+import { serveWorkerMetrics, WorkerMetrics } from './metrics.ts';
 import { startWorkers } from './workers.ts';
 
 const config = loadConfig();
-const logger = pino({ level: config.LOG_LEVEL, base: { service: 'keyfence-worker' } });
+const logger = pino({
+  level: config.LOG_LEVEL,
+  base: { service: 'keyfence-worker' },
+  timestamp: pino.stdTimeFunctions.isoTime,
+});
 const store = openStore({ connectionString: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE });
 const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
 
+const metrics = new WorkerMetrics();
+const metricsServer =
+  config.WORKER_METRICS_PORT === 0
+    ? undefined
+    : serveWorkerMetrics(metrics, {
+        port: config.WORKER_METRICS_PORT,
+        host: config.WORKER_METRICS_HOST,
+        operatorToken: config.KEYFENCE_OPERATOR_TOKEN,
+      });
+metricsServer?.on('error', (error) => logger.error({ err: error.message }, 'metrics server failed'));
+
 const running = await startWorkers({
+  metrics,
   store,
   redis,
   queuePrefix: config.QUEUE_PREFIX,
@@ -32,6 +49,7 @@ async function shutdown(signal: string): Promise<void> {
   }, 30_000);
   timer.unref();
   await running.close();
+  metricsServer?.close();
   await redis.quit();
   await store.close();
   logger.info('stopped');

@@ -10,6 +10,7 @@ import { type Processor, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createKeyEventPublisher } from './key-event-publisher.ts';
+import type { WorkerMetrics } from './metrics.ts';
 import { createLimitsProcessor, liftEndedBlocks } from './processors/limits-processor.ts';
 import { createMaintenanceProcessor } from './processors/maintenance-processor.ts';
 import { createUsageProcessor } from './processors/usage-processor.ts';
@@ -28,6 +29,7 @@ export interface WorkerDeps {
   readonly usageConcurrency?: number;
   /** @defaultValue 30000 */
   readonly lockDurationMs?: number;
+  readonly metrics?: WorkerMetrics;
 }
 
 export interface RunningWorkers {

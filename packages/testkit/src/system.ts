@@ -2,14 +2,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
 import { generateCredential } from '@keyfence/domain';
 import { Redis } from 'ioredis';
 
 export const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const TSX = createRequire(import.meta.url).resolve('tsx/cli');
+// tsx as a loader inside the one node process (not its CLI, which would put a relaying parent between
+// the test and the service, with signal handling of its own).
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** A process of ours (the API or the workers), started from its real entry point. */
 export interface ServiceProcess {
@@ -43,9 +45,14 @@ export interface System {
   readonly queuePrefix: string;
   readonly managementKey: string;
   readonly serviceToken: string;
+  /** Opens the operator views of both processes. */
+  readonly operatorToken: string;
+  /** Where the worker serves its `/metrics`. */
+  readonly workerMetricsUrl: string;
   api: ServiceProcess;
   worker: ServiceProcess;
   startWorker(): ServiceProcess;
+  startApi(): Promise<ServiceProcess>;
   // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies freely
   call(method: string, path: string, auth: string, json?: unknown): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
@@ -57,6 +64,8 @@ export async function startSystem(
   const db = await createTestDatabase();
   const queuePrefix = `kf-e2e-${randomBytes(4).toString('hex')}`;
   const port = await freePort();
+  const metricsPort = await freePort();
+  const operatorToken = randomBytes(24).toString('hex');
   const env = {
     ...process.env,
     DATABASE_URL: `${db.connectionString}?schema=${db.schema}`,
@@ -68,9 +77,15 @@ export async function startSystem(
     KEYFENCE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     WORKER_LOCK_DURATION_MS: String(options.lockDurationMs ?? 2_000),
     USAGE_CONCURRENCY: String(options.usageConcurrency ?? 4),
+    WORKER_METRICS_PORT: String(metricsPort),
+    KEYFENCE_OPERATOR_TOKEN: operatorToken,
   };
   const launch = (dir: string): ServiceProcess => {
-    const child = spawn(process.execPath, [TSX, 'src/main.ts'], { cwd: `${ROOT}${dir}`, env, stdio: 'pipe' });
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, 'src/main.ts'], {
+      cwd: `${ROOT}${dir}`,
+      env,
+      stdio: 'pipe',
+    });
     const output: string[] = [];
     child.stdout?.on('data', (chunk) => output.push(String(chunk)));
     child.stderr?.on('data', (chunk) => output.push(String(chunk)));
@@ -101,11 +116,18 @@ export async function startSystem(
     queuePrefix,
     managementKey: management.secret,
     serviceToken: token.secret,
+    operatorToken,
+    workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     api: launch('apps/api'),
     worker: launch('apps/worker'),
     startWorker() {
       system.worker = launch('apps/worker');
       return system.worker;
+    },
+    async startApi() {
+      system.api = launch('apps/api');
+      await waitUntilServing();
+      return system.api;
     },
     async call(method, path, auth, json) {
       const response = await fetch(`${baseUrl}${path}`, {
@@ -132,18 +154,20 @@ export async function startSystem(
       await db.drop();
     },
   };
-  await waitFor(
-    async () => {
-      try {
-        return (await fetch(`${baseUrl}/v1/key`)).status;
-      } catch {
-        return 0;
-      }
-    },
-    (status) => status === 401,
-    30_000,
-    () => system.api.output.join(''),
-  );
+  const waitUntilServing = () =>
+    waitFor(
+      async () => {
+        try {
+          return (await fetch(`${baseUrl}/healthz`)).status;
+        } catch {
+          return 0;
+        }
+      },
+      (status) => status === 200,
+      30_000,
+      () => system.api.output.join(''),
+    );
+  await waitUntilServing();
   return system;
 }
 

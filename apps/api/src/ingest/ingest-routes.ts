@@ -91,6 +91,8 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
         }
       }
       rejected.sort((a, b) => a.index - b.index);
+      deps.metrics.eventsAccepted.inc(events.length - rejected.length);
+      for (const rejection of rejected) deps.metrics.eventsRejected.inc({ code: rejection.code });
       sendData(res, 202, { accepted: events.length - rejected.length, rejected });
     })
     .all(methodNotAllowed(['POST']));

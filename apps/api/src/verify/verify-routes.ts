@@ -78,7 +78,7 @@ export function createVerifyRoutes(deps: AppDeps & VerifyDeps): Router {
         now,
       });
       if (outcome.valid && outcome.key !== null) deps.lastUsed.note(outcome.key.id, now);
-      res.locals.verifyCode = outcome.code;
+      deps.metrics.verifyOutcomes.inc({ code: outcome.code });
       sendData(res, 200, presentVerifyOutcome(outcome));
     })
     .all(methodNotAllowed(['POST']));

@@ -3,12 +3,14 @@ import { liftBlocksJob } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { KeyEventPublisher } from '../key-event-publisher.ts';
+import type { WorkerMetrics } from '../metrics.ts';
 
 export interface LimitsProcessorDeps {
   readonly store: Pick<Store, 'metering'>;
   readonly publisher: KeyEventPublisher;
   readonly clock: () => Date;
   readonly logger: Logger;
+  readonly metrics?: WorkerMetrics;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function liftEndedBlocks(deps: LimitsProcessorDeps, now: Date): Pro
     const changes = await deps.store.metering.liftEndedBlocks(now);
     if (changes.length === 0) break;
     lifted += changes.length;
+    deps.metrics?.unblocks.inc(changes.length);
     await deps.publisher.keysChanged([...new Set(changes.map((change) => change.apiKeyId))]);
     for (const change of changes) {
       deps.logger.info(

@@ -3,12 +3,14 @@ import { usageBatchJob } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { KeyEventPublisher } from '../key-event-publisher.ts';
+import type { WorkerMetrics } from '../metrics.ts';
 
 export interface UsageProcessorDeps {
   readonly store: Pick<Store, 'metering'>;
   readonly publisher: KeyEventPublisher;
   readonly clock: () => Date;
   readonly logger: Logger;
+  readonly metrics?: WorkerMetrics;
 }
 
 export interface UsageBatchResult {
@@ -39,11 +41,18 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
       }),
     );
     const { inserted } = await deps.store.metering.recordEvents(events);
+    const committedAt = Date.now();
+    deps.metrics?.eventsWritten.inc(inserted);
+    deps.metrics?.eventsDuplicate.inc(events.length - inserted);
+    if (deps.metrics !== undefined && inserted > 0) {
+      for (const event of events) deps.metrics.ingestLag.observe((committedAt - event.occurredAtMs) / 1000);
+    }
     const keyIds = [...new Set(events.map((event) => event.apiKeyId))];
     const now = deps.clock();
     const { limitedKeyIds, blocks } = await deps.store.metering.applyBlocks(keyIds, now);
     // Keys without a limit have nothing in verify's answer that spend changes.
     await deps.publisher.keysChanged(limitedKeyIds);
+    deps.metrics?.blocks.inc(blocks.length);
     for (const block of blocks) {
       deps.logger.info(
         {

@@ -1,0 +1,70 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** The workers' Prometheus metrics. Labels never carry a key, a prefix or an account. */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly eventsWritten = new Counter({
+    name: 'keyfence_usage_events_written_total',
+    help: 'Usage events written into the ledger for the first time',
+    registers: [this.registry],
+  });
+  readonly eventsDuplicate = new Counter({
+    name: 'keyfence_usage_events_duplicate_total',
+    help: 'Usage events already in the ledger (duplicates, replays, retries): counted zero times',
+    registers: [this.registry],
+  });
+  readonly ingestLag = new Histogram({
+    name: 'keyfence_ingest_lag_seconds',
+    help: 'Time from an event occurring to its batch being committed (now minus occurred_at at commit)',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+    registers: [this.registry],
+  });
+  readonly blocks = new Counter({
+    name: 'keyfence_key_blocks_total',
+    help: 'Keys blocked because they reached their limit',
+    registers: [this.registry],
+  });
+  readonly unblocks = new Counter({
+    name: 'keyfence_key_unblocks_total',
+    help: 'Blocks lifted because their window ended',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'keyfence_worker_' });
+  }
+}
+
+/**
+ * Serves `/metrics` (operator token as Bearer) and `/healthz` for a worker process, which has no API of
+ * its own. Without a token, `/metrics` refuses everyone.
+ */
+export function serveWorkerMetrics(
+  metrics: WorkerMetrics,
+  options: { port: number; host: string; operatorToken: string | undefined },
+): Server {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  const expected = options.operatorToken === undefined ? undefined : digest(options.operatorToken);
+  const server = createServer(async (req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (req.url !== '/metrics' || req.method !== 'GET') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"ROUTE_NOT_FOUND"}');
+      return;
+    }
+    const presented = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (expected === undefined || presented === undefined || !timingSafeEqual(digest(presented), expected)) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"code":"INVALID_CREDENTIALS"}');
+      return;
+    }
+    res
+      .writeHead(200, { 'content-type': metrics.registry.contentType })
+      .end(await metrics.registry.metrics());
+  });
+  server.listen(options.port, options.host);
+  return server;
+}
