@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { createAuditRoutes } from './audit/audit-routes.ts';
 import type { AppDeps } from './deps.ts';
+import { createDocsRoutes } from './docs/docs-routes.ts';
 import { errorHandler, routeNotFound } from './http/error-handler.ts';
 import { jsonBodies, MAX_BODY_BYTES, MAX_INGEST_BODY_BYTES } from './http/json-parser.ts';
 import { requestContext } from './http/request-context.ts';
@@ -19,6 +20,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger));
   app.use(deps.metrics.timeRequests());
   app.use(createOperatorRoutes(deps));
+  app.use(createDocsRoutes());
   // Ingest batches carry up to 5,000 events; everything else stays small.
   app.use('/internal/v1/usage-events', jsonBodies(MAX_INGEST_BODY_BYTES));
   app.use(jsonBodies(MAX_BODY_BYTES));

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { SpendLimit } from './limit-decision.ts';
 import { usdAmountSchema } from './money.ts';
 import { RETENTIONS } from './periods.ts';
-import { isScope, SCOPES, type Scope } from './scopes.ts';
+import { SCOPES, type Scope } from './scopes.ts';
 
 /** An API key as the rest of the system sees it; the secret and its hash never appear here. */
 export interface ApiKey {
@@ -44,7 +44,7 @@ export const keyNameSchema = z
 
 /** A list of scopes, each known and none repeated; null means unrestricted. */
 export const scopesSchema = z
-  .array(z.string().refine(isScope, { message: `unknown scope; known scopes are ${SCOPES.join(', ')}` }))
+  .array(z.enum(SCOPES, { message: `unknown scope; known scopes are ${SCOPES.join(', ')}` }))
   .max(SCOPES.length * 4)
   .superRefine((scopes, context) => {
     const seen = new Set<string>();
@@ -54,8 +54,8 @@ export const scopesSchema = z
       seen.add(scope);
     });
   })
-  .transform((scopes) => scopes as Scope[])
-  .nullable();
+  .nullable()
+  .meta({ description: 'Endpoint permissions; null means every endpoint' });
 
 /** A spending limit as the wire carries it; `threshold` is a USD amount, read exactly. */
 export const spendLimitSchema = z

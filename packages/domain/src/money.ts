@@ -109,14 +109,20 @@ export function usd(amount: number | string): bigint {
 }
 
 /** A zod schema for a USD amount in JSON (number or decimal string) that yields exact units. */
-export const usdAmountSchema = z.unknown().transform((value, context): bigint => {
-  const parsed = parseUsd(value);
-  if (parsed.ok) return parsed.units;
-  context.issues.push({
-    code: 'custom',
-    message: parsed.message,
-    input: value,
-    params: { reason: parsed.reason },
+export const usdAmountSchema = z
+  .union([z.number(), z.string()], { message: 'the amount must be a number or a decimal string' })
+  .transform((value, context): bigint => {
+    const parsed = parseUsd(value);
+    if (parsed.ok) return parsed.units;
+    context.issues.push({
+      code: 'custom',
+      message: parsed.message,
+      input: value,
+      params: { reason: parsed.reason },
+    });
+    return z.NEVER;
+  })
+  .meta({
+    description: 'US dollars, exact to 1e-9: a JSON number or a decimal string such as "0.000000001"',
+    examples: [5, '12.5'],
   });
-  return z.NEVER;
-});

@@ -1,14 +1,14 @@
+import { auditLogQuerySchema } from '@keyfence/contracts';
 import { isKeyPrefix } from '@keyfence/domain';
 import { Router } from 'express';
 import { managementKeyOf, requireManagementKey } from '../auth/bearer.ts';
 import type { AppDeps } from '../deps.ts';
-import { ApiError } from '../http/error-codes.ts';
+import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 import { decodeAuditCursor } from '../keys/cursor.ts';
 import { presentAuditEntry } from '../keys/key-presenter.ts';
-import { auditLogQuerySchema } from '../keys/key-schemas.ts';
 
 const DEFAULT_AUDIT_PAGE = 100;
 

@@ -1,7 +1,7 @@
 import type { ApiKeyRepository, ManagementKey, ManagementKeyRepository } from '@keyfence/db';
 import { type ApiKey, type CredentialKind, classifyCredential, hashSecret } from '@keyfence/domain';
 import type { NextFunction, Request, Response } from 'express';
-import { ApiError } from '../http/error-codes.ts';
+import { ApiError } from '../http/api-error.ts';
 
 const KIND_NAMES: Record<CredentialKind, string> = {
   api_key: 'an API key',

@@ -1,7 +1,7 @@
 import type { ServiceToken, ServiceTokenRepository } from '@keyfence/db';
 import { hashSecret } from '@keyfence/domain';
 import type { NextFunction, Request, Response } from 'express';
-import { ApiError } from '../http/error-codes.ts';
+import { ApiError } from '../http/api-error.ts';
 import { presentedSecret } from './bearer.ts';
 
 /** How long a looked-up token is trusted; a revoked token is refused after at most this. */

@@ -1,7 +1,8 @@
+import { ERROR_CODES } from '@keyfence/contracts';
 import { DatabaseError } from '@keyfence/db';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { ApiError, ERROR_CODES } from './error-codes.ts';
+import { ApiError } from './api-error.ts';
 import { requestIdOf } from './request-context.ts';
 import { sendJson } from './respond.ts';
 

@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { ApiError } from './error-codes.ts';
+import { ApiError } from './api-error.ts';
 
 /** Largest request body accepted. */
 export const MAX_BODY_BYTES = 64 * 1024;

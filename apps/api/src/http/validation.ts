@@ -1,5 +1,6 @@
+import type { FieldProblem } from '@keyfence/contracts';
 import type { z } from 'zod';
-import { ApiError, type FieldProblem } from './error-codes.ts';
+import { ApiError } from './api-error.ts';
 
 function pathText(where: string, path: readonly PropertyKey[]): string {
   return [where, ...path.map(String)].join('.');

@@ -1,26 +1,21 @@
+import { ingestBodySchema } from '@keyfence/contracts';
 import {
   DEFAULT_EVENT_TIME_POLICY,
   type EventRejection,
   type EventTimePolicy,
-  MAX_EVENTS_PER_CALL,
   readUsageEvent,
   type UsageEvent,
 } from '@keyfence/domain';
 import { MAX_EVENTS_PER_JOB, USAGE_JOB_OPTIONS, type UsageEventTuple, usageBatchJob } from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
 import { Router } from 'express';
-import { z } from 'zod';
 import { requireServiceToken } from '../auth/service-token.ts';
 import type { AppDeps } from '../deps.ts';
-import { ApiError } from '../http/error-codes.ts';
+import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 import type { PrefixDirectory } from './prefix-directory.ts';
-
-const ingestBodySchema = z.strictObject({
-  events: z.array(z.unknown()).max(MAX_EVENTS_PER_CALL, `at most ${MAX_EVENTS_PER_CALL} events per call`),
-});
 
 export interface IngestDeps {
   readonly usageQueue: Queue;

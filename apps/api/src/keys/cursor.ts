@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApiError } from '../http/error-codes.ts';
+import { ApiError } from '../http/api-error.ts';
 
 const positionSchema = z.strictObject({ t: z.iso.datetime(), i: z.uuid() });
 

@@ -46,6 +46,7 @@ export function presentAuditEntry(entry: AuditEntry) {
     actor: entry.actor,
     before: entry.before,
     after: entry.after,
+    details: entry.details,
     request_id: entry.requestId,
     created_at: entry.createdAt,
   };

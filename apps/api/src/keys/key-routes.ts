@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
+  createKeyBodySchema,
+  listKeysQuerySchema,
+  MAX_KEYS_PER_PAGE,
+  updateKeyBodySchema,
+} from '@keyfence/contracts';
+import {
   applySettingsPatch,
   auditedSettings,
   DEFAULT_KEY_SETTINGS,
@@ -11,7 +17,7 @@ import {
 import { type Request, type Response, Router } from 'express';
 import { apiKeyOf, managementKeyOf, requireApiKey, requireManagementKey } from '../auth/bearer.ts';
 import type { AppDeps } from '../deps.ts';
-import { ApiError } from '../http/error-codes.ts';
+import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
 import { serializeJson } from '../http/json-body.ts';
 import { requestIdOf } from '../http/request-context.ts';
@@ -19,12 +25,6 @@ import { sendData, sendJsonText } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 import { decodeKeyCursor, encodeKeyCursor } from './cursor.ts';
 import { presentKey } from './key-presenter.ts';
-import {
-  createKeyBodySchema,
-  listKeysQuerySchema,
-  MAX_KEYS_PER_PAGE,
-  updateKeyBodySchema,
-} from './key-schemas.ts';
 
 /** How long an idempotent create's answer is kept (and replayed). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;

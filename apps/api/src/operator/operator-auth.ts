@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { ApiError } from '../http/error-codes.ts';
+import { ApiError } from '../http/api-error.ts';
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 

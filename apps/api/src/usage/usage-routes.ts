@@ -1,10 +1,11 @@
+import { usageQuerySchema } from '@keyfence/contracts';
 import type { ApiKey } from '@keyfence/domain';
 import { formatUsd, isKeyPrefix, parseInstant } from '@keyfence/domain';
 import { type Response, Router } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { requireApiOrManagementKey } from '../auth/bearer.ts';
 import type { AppDeps } from '../deps.ts';
-import { ApiError } from '../http/error-codes.ts';
+import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
 import { ExactNumber } from '../http/json-body.ts';
 import { sendData } from '../http/respond.ts';
@@ -14,13 +15,6 @@ import { parseInput } from '../http/validation.ts';
 export const MAX_USAGE_RANGE_MS = 92 * 86_400_000;
 
 const PERIODS = { '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
-
-const usageQuerySchema = z.strictObject({
-  key_prefix: z.string().max(64).optional(),
-  period: z.enum(['24h', '7d'], { message: 'period must be 24h or 7d' }).optional(),
-  start: z.string().max(64).optional(),
-  end: z.string().max(64).optional(),
-});
 
 function instantParam(name: string, text: string): Date {
   const instant = parseInstant(text);

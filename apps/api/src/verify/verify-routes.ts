@@ -1,6 +1,6 @@
+import { verifyBodySchema } from '@keyfence/contracts';
 import { decideVerify, formatUsd, hashSecret, NO_USAGE, type VerifyOutcome } from '@keyfence/domain';
 import { Router } from 'express';
-import { z } from 'zod';
 import { requireServiceToken } from '../auth/service-token.ts';
 import type { AppDeps } from '../deps.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
@@ -9,15 +9,6 @@ import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 import type { KeyStateCache } from './key-state-cache.ts';
 import type { LastUsedRecorder } from './last-used-recorder.ts';
-
-const verifyBodySchema = z.strictObject({
-  key: z.string().min(1, 'key must not be empty').max(256, 'key is too long'),
-  method: z
-    .string()
-    .regex(/^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$/i, 'method must be an HTTP method')
-    .transform((method) => method.toUpperCase()),
-  path: z.string().regex(/^\/[\x21-\x7e]{0,2047}$/, 'path must start with / and be printable ASCII'),
-});
 
 const MESSAGES: Record<VerifyOutcome['code'], string> = {
   VALID: 'the key may call this endpoint',

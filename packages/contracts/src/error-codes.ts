@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Every error code the API answers with: the closed list, declared once. Codes are public contract; a
  * client may switch on them. `docs/errors.md` describes each one.
@@ -66,25 +68,16 @@ export interface FieldProblem {
   readonly message: string;
 }
 
-/** An error the API answers with its code's status; thrown or passed to `next` from any route. */
-export class ApiError extends Error {
-  readonly code: ErrorCode;
-  readonly details: readonly FieldProblem[] | undefined;
-  readonly headers: Readonly<Record<string, string>>;
-
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { details?: readonly FieldProblem[]; headers?: Record<string, string> } = {},
-  ) {
-    super(message);
-    this.name = 'ApiError';
-    this.code = code;
-    this.details = options.details;
-    this.headers = options.headers ?? {};
-  }
-
-  get status(): number {
-    return ERROR_CODES[this.code].status;
-  }
-}
+/** Every error body: AI/ML API's fields plus a stable `code`, and `details` for field problems. */
+export const errorBodySchema = z
+  .object({
+    message: z.string(),
+    path: z.string(),
+    requestId: z.string(),
+    statusCode: z.number().int(),
+    timestamp: z.iso.datetime(),
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+    details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -1,0 +1,91 @@
+import { EVENT_REJECTION_CODES, MAX_EVENTS_PER_CALL, RETENTIONS, VERIFY_CODES } from '@keyfence/domain';
+import { z } from 'zod';
+
+/** `POST /internal/v1/verify`. */
+export const verifyBodySchema = z
+  .strictObject({
+    key: z
+      .string()
+      .min(1, 'key must not be empty')
+      .max(256, 'key is too long')
+      .meta({ description: 'The API key the caller presented' }),
+    method: z
+      .string()
+      .regex(/^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$/i, 'method must be an HTTP method')
+      .transform((method) => method.toUpperCase()),
+    path: z.string().regex(/^\/[\x21-\x7e]{0,2047}$/, 'path must start with / and be printable ASCII'),
+  })
+  .meta({ id: 'VerifyRequest' });
+export type VerifyRequest = z.input<typeof verifyBodySchema>;
+
+export const verifyResultSchema = z
+  .object({
+    valid: z.boolean(),
+    code: z.enum(VERIFY_CODES),
+    message: z.string(),
+    key: z.object({ prefix: z.string(), account_id: z.string(), name: z.string() }).nullable(),
+    limit: z
+      .object({
+        retention: z.enum(RETENTIONS),
+        threshold: z.number(),
+        spend: z.number(),
+        remaining: z.number(),
+        resets_at: z.iso.datetime().nullable(),
+      })
+      .nullable()
+      .meta({
+        description: 'Which limit, the spend in its current window, what remains, and when it resets',
+      }),
+  })
+  .meta({ id: 'VerifyResult' });
+export type VerifyResult = z.infer<typeof verifyResultSchema>;
+
+/** One usage event as a model service reports it (checked per event by the domain's readUsageEvent). */
+export const usageEventSchema = z
+  .strictObject({
+    id: z.string().min(1).max(128).meta({ description: 'Unique per account: the same id is counted once' }),
+    key_prefix: z.string().length(8),
+    endpoint: z.string().min(1).max(256),
+    cost_usd: z.union([z.number(), z.string()]).meta({ description: 'USD, exact to 1e-9' }),
+    occurred_at: z.iso.datetime({ offset: true }),
+  })
+  .meta({ id: 'UsageEvent' });
+export type UsageEventInput = z.input<typeof usageEventSchema>;
+
+/**
+ * `POST /internal/v1/usage-events`. Events are read one by one by the API (a bad one is rejected on
+ * its own), so the request schema takes any array items; the documented item shape is {@link usageEventSchema}.
+ */
+export const ingestBodySchema = z.strictObject({
+  events: z.array(z.unknown()).max(MAX_EVENTS_PER_CALL, `at most ${MAX_EVENTS_PER_CALL} events per call`),
+});
+
+export const ingestResultSchema = z
+  .object({
+    accepted: z.number().int(),
+    rejected: z.array(
+      z.object({ index: z.number().int(), code: z.enum(EVENT_REJECTION_CODES), message: z.string() }),
+    ),
+  })
+  .meta({ id: 'IngestResult' });
+export type IngestResult = z.infer<typeof ingestResultSchema>;
+
+/** `GET /v2/usage`. */
+export const usageQuerySchema = z.strictObject({
+  key_prefix: z.string().max(64).optional(),
+  period: z.enum(['24h', '7d'], { message: 'period must be 24h or 7d' }).optional(),
+  start: z.string().max(64).optional(),
+  end: z.string().max(64).optional(),
+});
+
+export const usageResultSchema = z
+  .object({
+    api_key_prefix: z.string(),
+    start: z.iso.datetime(),
+    end: z.iso.datetime(),
+    spend: z.number(),
+    currency: z.literal('USD'),
+    requests: z.number().int(),
+  })
+  .meta({ id: 'Usage' });
+export type UsageResult = z.infer<typeof usageResultSchema>;

@@ -1,0 +1,5 @@
+export * from './error-codes.ts';
+export * from './gateway.ts';
+export * from './keys.ts';
+
+export * from './openapi.ts';

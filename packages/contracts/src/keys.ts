@@ -1,0 +1,112 @@
+import {
+  AUDIT_ACTIONS,
+  keyNameSchema,
+  RETENTIONS,
+  SCOPES,
+  scopesSchema,
+  spendLimitSchema,
+} from '@keyfence/domain';
+import { z } from 'zod';
+
+/** `POST /v1/keys`: every field optional, nothing else accepted (AI/ML API's additionalProperties: false). */
+export const createKeyBodySchema = z
+  .strictObject({
+    name: keyNameSchema.optional(),
+    limit: spendLimitSchema.optional(),
+    scopes: scopesSchema.optional(),
+  })
+  .meta({ id: 'CreateKeyRequest' });
+export type CreateKeyBody = z.output<typeof createKeyBodySchema>;
+
+/** `PATCH` and `PUT /v1/keys/{prefix}`: the create fields plus `disabled`. */
+export const updateKeyBodySchema = z
+  .strictObject({
+    name: keyNameSchema.optional(),
+    limit: spendLimitSchema.optional(),
+    scopes: scopesSchema.optional(),
+    disabled: z.boolean({ message: 'disabled must be true or false' }).optional(),
+  })
+  .meta({ id: 'UpdateKeyRequest' });
+export type UpdateKeyBody = z.output<typeof updateKeyBodySchema>;
+
+/** Largest page of `GET /v1/keys`, and the whole list's cap when no `limit` is given. */
+export const MAX_KEYS_PER_PAGE = 10_000;
+
+const pageLimitSchema = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,6}$/, 'limit must be a whole number')
+    .transform(Number)
+    .refine((limit) => limit >= 1 && limit <= max, `limit must be between 1 and ${max}`);
+
+export const listKeysQuerySchema = z.strictObject({
+  limit: pageLimitSchema(MAX_KEYS_PER_PAGE).optional(),
+  cursor: z.string().max(512).optional(),
+});
+
+/** Largest page of `GET /v1/audit-log`. */
+export const MAX_AUDIT_PAGE = 500;
+
+export const auditLogQuerySchema = z.strictObject({
+  limit: pageLimitSchema(MAX_AUDIT_PAGE).optional(),
+  cursor: z.string().max(64).optional(),
+  key_prefix: z.string().max(64).optional(),
+});
+
+const usdNumber = z.number().meta({ description: 'US dollars, every digit exact (up to 9 decimals)' });
+const instant = z.iso.datetime().meta({ description: 'ISO 8601, UTC' });
+
+/** The key object. `key` (the secret) is present in the answer to create only. */
+export const keyObjectSchema = z
+  .object({
+    key: z.string().optional().meta({ description: 'The secret: shown once, in the answer to create' }),
+    name: z.string(),
+    disabled: z.boolean(),
+    prefix: z
+      .string()
+      .meta({ description: 'The first 8 characters of the secret; the key’s identifier in paths' }),
+    scopes: z.array(z.enum(SCOPES)).nullable().meta({ description: 'null: every endpoint' }),
+    limit: z.object({ retention: z.enum(RETENTIONS), threshold: usdNumber }).nullable(),
+    created_at: instant,
+    updated_at: instant,
+    monthly_usage: usdNumber.meta({
+      description: 'Spend in the current UTC calendar month, whatever the retention',
+    }),
+    usage: z.object({ day: usdNumber, week: usdNumber, month: usdNumber, lifetime: usdNumber }),
+    limit_remaining: usdNumber.nullable(),
+    limit_reached: z.boolean(),
+    resets_at: instant.nullable(),
+    last_used_at: instant.nullable(),
+  })
+  .meta({ id: 'Key' });
+export type KeyObject = z.infer<typeof keyObjectSchema>;
+
+export const deletedKeySchema = z
+  .object({ prefix: z.string(), deleted: z.literal(true) })
+  .meta({ id: 'DeletedKey' });
+
+/** One record of the audit log. */
+export const auditEntrySchema = z
+  .object({
+    id: z.string(),
+    key_prefix: z.string().nullable(),
+    action: z.enum(AUDIT_ACTIONS),
+    actor: z.object({ type: z.enum(['management_key', 'operator', 'system']), id: z.string().nullable() }),
+    before: z.record(z.string(), z.unknown()).nullable(),
+    after: z.record(z.string(), z.unknown()).nullable(),
+    details: z.record(z.string(), z.unknown()).nullable(),
+    request_id: z.string().nullable(),
+    created_at: instant,
+  })
+  .meta({ id: 'AuditEntry' });
+export type AuditEntryObject = z.infer<typeof auditEntrySchema>;
+
+/** `{"data": …}` around a success body, with optional members beside it. */
+export function envelope<Schema extends z.ZodType>(data: Schema) {
+  return z.object({ data });
+}
+
+/** A page of a list: `data` and the cursor of the next page (null at the end). */
+export function page<Schema extends z.ZodType>(item: Schema) {
+  return z.object({ data: z.array(item), next_cursor: z.string().nullable() });
+}

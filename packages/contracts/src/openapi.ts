@@ -1,0 +1,393 @@
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode, errorBodySchema } from './error-codes.ts';
+import {
+  ingestResultSchema,
+  usageEventSchema,
+  usageResultSchema,
+  verifyBodySchema,
+  verifyResultSchema,
+} from './gateway.ts';
+import {
+  auditEntrySchema,
+  createKeyBodySchema,
+  deletedKeySchema,
+  keyObjectSchema,
+  updateKeyBodySchema,
+} from './keys.ts';
+
+type JsonObject = Record<string, unknown>;
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const idOf = (schema: z.ZodType): string => {
+  const id = z.globalRegistry.get(schema)?.id;
+  if (id === undefined) throw new Error('schema without an id in the OpenAPI document');
+  return id;
+};
+const json = (schema: JsonObject) => ({ 'application/json': { schema } });
+const data = (schema: JsonObject) => ({ type: 'object', required: ['data'], properties: { data: schema } });
+
+function errorExample(code: ErrorCode, path: string) {
+  return {
+    message: ERROR_CODES[code].description,
+    path,
+    requestId: '1c8b5b2e-8a0e-4d53-9a64-0d8a0c1f4b11',
+    statusCode: ERROR_CODES[code].status,
+    timestamp: '2026-11-26T10:00:00.000Z',
+    code,
+  };
+}
+
+/** The error answers an operation may give: one response per status, one example per code. */
+function errors(path: string, codes: readonly ErrorCode[]) {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes)
+    byStatus.set(ERROR_CODES[code].status, [...(byStatus.get(ERROR_CODES[code].status) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus].map(([status, statusCodes]) => [
+      String(status),
+      {
+        description: statusCodes.map((code) => `\`${code}\`: ${ERROR_CODES[code].description}`).join(' '),
+        content: {
+          'application/json': {
+            schema: ref('Error'),
+            examples: Object.fromEntries(
+              statusCodes.map((code) => [code, { value: errorExample(code, path) }]),
+            ),
+          },
+        },
+      },
+    ]),
+  );
+}
+
+const BODY_ERRORS: ErrorCode[] = [
+  'MALFORMED_JSON',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'PAYLOAD_TOO_LARGE',
+  'UNKNOWN_FIELD',
+  'INVALID_FIELD',
+];
+const AUTH_ERRORS: ErrorCode[] = [
+  'MISSING_CREDENTIALS',
+  'MALFORMED_CREDENTIALS',
+  'INVALID_CREDENTIALS',
+  'WRONG_CREDENTIAL_KIND',
+];
+const ALWAYS: ErrorCode[] = ['SERVICE_UNAVAILABLE', 'INTERNAL_ERROR'];
+
+const prefixParameter = {
+  name: 'prefix',
+  in: 'path',
+  required: true,
+  description: "The key's prefix: the first 8 characters of its secret",
+  schema: { type: 'string', pattern: '^[0-9A-Za-z]{8}$' },
+};
+const query = (name: string, description: string, schema: JsonObject) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+});
+
+/**
+ * The OpenAPI 3.1 document of the whole HTTP API, generated from the same zod schemas the API validates
+ * with (no hand-written copy). Served at `/openapi.json`.
+ */
+export function buildOpenApiDocument(): JsonObject {
+  const generated = z.toJSONSchema(z.globalRegistry, {
+    io: 'input',
+    target: 'draft-2020-12',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, JsonObject> };
+  const schemas = Object.fromEntries(
+    Object.entries(generated.schemas).map(([id, schema]) => {
+      const { $schema: _schema, $id: _id, ...rest } = schema;
+      return [id, rest];
+    }),
+  );
+  const keyCreate = createKeyBodySchema;
+  const management = [{ managementKey: [] }];
+  const service = [{ serviceToken: [] }];
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'keyfence',
+      version: '0.1.0',
+      description:
+        'API keys for an AI model gateway: the AI/ML API-compatible key-management API, verify and usage ingest for model services, and usage reports. Every success body is `{"data": …}`; every error carries a stable `code`.',
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
+    },
+    servers: [{ url: 'http://127.0.0.1:8080', description: 'pnpm start' }],
+    tags: [
+      { name: 'keys', description: 'Key management (management key)' },
+      { name: 'gateway', description: 'For model services (service token)' },
+      { name: 'usage', description: 'Usage reports' },
+      { name: 'operators', description: 'Health and readiness' },
+    ],
+    security: [],
+    paths: {
+      '/v1/keys': {
+        post: {
+          operationId: 'createKey',
+          tags: ['keys'],
+          summary: 'Create an API key; its secret is in this answer only',
+          security: management,
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description:
+                'A retry with the same key and body within 24 hours gets the first answer again, secret included',
+              schema: { type: 'string', minLength: 1, maxLength: 255 },
+            },
+          ],
+          requestBody: { required: false, content: json(ref(idOf(keyCreate))) },
+          responses: {
+            '201': {
+              description: 'Created (or replayed, with `Idempotent-Replayed: true`)',
+              content: json(data(ref(idOf(keyObjectSchema)))),
+            },
+            ...errors('/v1/keys', [
+              ...BODY_ERRORS,
+              ...AUTH_ERRORS,
+              'INVALID_IDEMPOTENCY_KEY',
+              'IDEMPOTENCY_REPLAY_UNAVAILABLE',
+              'IDEMPOTENCY_KEY_REUSED',
+              ...ALWAYS,
+            ]),
+          },
+        },
+        get: {
+          operationId: 'listKeys',
+          tags: ['keys'],
+          summary: "The account's keys, oldest first (the whole list up to 10,000 without parameters)",
+          security: management,
+          parameters: [
+            query('limit', 'Page size, 1–10,000', { type: 'string', pattern: '^\\d+$' }),
+            query('cursor', 'The `next_cursor` of the previous page', { type: 'string' }),
+          ],
+          responses: {
+            '200': {
+              description: 'The keys',
+              content: json({
+                type: 'object',
+                required: ['data', 'next_cursor'],
+                properties: {
+                  data: { type: 'array', items: ref(idOf(keyObjectSchema)) },
+                  next_cursor: { type: ['string', 'null'] },
+                },
+              }),
+            },
+            ...errors('/v1/keys', [
+              'UNKNOWN_FIELD',
+              'INVALID_FIELD',
+              'INVALID_CURSOR',
+              ...AUTH_ERRORS,
+              ...ALWAYS,
+            ]),
+          },
+        },
+      },
+      '/v1/keys/{prefix}': {
+        parameters: [prefixParameter],
+        patch: {
+          operationId: 'updateKey',
+          tags: ['keys'],
+          summary: 'Change some fields of a key',
+          security: management,
+          requestBody: { required: true, content: json(ref(idOf(updateKeyBodySchema))) },
+          responses: {
+            '200': {
+              description: 'The key after the change',
+              content: json(data(ref(idOf(keyObjectSchema)))),
+            },
+            ...errors('/v1/keys/{prefix}', [
+              ...BODY_ERRORS,
+              'EMPTY_UPDATE',
+              'INVALID_PREFIX',
+              ...AUTH_ERRORS,
+              'KEY_NOT_FOUND',
+              ...ALWAYS,
+            ]),
+          },
+        },
+        put: {
+          operationId: 'replaceKey',
+          tags: ['keys'],
+          summary: "Replace a key's settings (fields left out take their defaults)",
+          security: management,
+          requestBody: { required: false, content: json(ref(idOf(updateKeyBodySchema))) },
+          responses: {
+            '200': {
+              description: 'The key after the change',
+              content: json(data(ref(idOf(keyObjectSchema)))),
+            },
+            ...errors('/v1/keys/{prefix}', [
+              ...BODY_ERRORS,
+              'INVALID_PREFIX',
+              ...AUTH_ERRORS,
+              'KEY_NOT_FOUND',
+              ...ALWAYS,
+            ]),
+          },
+        },
+        delete: {
+          operationId: 'deleteKey',
+          tags: ['keys'],
+          summary: 'Delete a key for good',
+          security: management,
+          responses: {
+            '200': { description: 'Deleted', content: json(data(ref(idOf(deletedKeySchema)))) },
+            ...errors('/v1/keys/{prefix}', ['INVALID_PREFIX', ...AUTH_ERRORS, 'KEY_NOT_FOUND', ...ALWAYS]),
+          },
+        },
+      },
+      '/v1/key': {
+        get: {
+          operationId: 'getCallingKey',
+          tags: ['keys'],
+          summary: 'The calling API key itself',
+          security: [{ apiKey: [] }],
+          responses: {
+            '200': { description: 'The key', content: json(data(ref(idOf(keyObjectSchema)))) },
+            ...errors('/v1/key', [...AUTH_ERRORS, 'KEY_DISABLED', ...ALWAYS]),
+          },
+        },
+      },
+      '/v1/audit-log': {
+        get: {
+          operationId: 'listAuditLog',
+          tags: ['keys'],
+          summary: "Every change to the account's keys, newest first",
+          security: management,
+          parameters: [
+            query('limit', 'Page size, 1–500 (default 100)', { type: 'string', pattern: '^\\d+$' }),
+            query('cursor', 'The `next_cursor` of the previous page', { type: 'string' }),
+            query('key_prefix', 'Only this key', { type: 'string' }),
+          ],
+          responses: {
+            '200': {
+              description: 'Audit records',
+              content: json({
+                type: 'object',
+                required: ['data', 'next_cursor'],
+                properties: {
+                  data: { type: 'array', items: ref(idOf(auditEntrySchema)) },
+                  next_cursor: { type: ['string', 'null'] },
+                },
+              }),
+            },
+            ...errors('/v1/audit-log', [
+              'UNKNOWN_FIELD',
+              'INVALID_FIELD',
+              'INVALID_CURSOR',
+              'INVALID_PREFIX',
+              ...AUTH_ERRORS,
+              ...ALWAYS,
+            ]),
+          },
+        },
+      },
+      '/v2/usage': {
+        get: {
+          operationId: 'getUsage',
+          tags: ['usage'],
+          summary: "A key's spend over a window: `period`, or `start` and `end` (at most 92 days)",
+          security: [{ apiKey: [] }, { managementKey: [] }],
+          parameters: [
+            query('key_prefix', 'Required with a management key', { type: 'string' }),
+            query('period', 'Back from now; 24h by default', { type: 'string', enum: ['24h', '7d'] }),
+            query('start', 'ISO 8601 with an offset', { type: 'string', format: 'date-time' }),
+            query('end', 'ISO 8601 with an offset', { type: 'string', format: 'date-time' }),
+          ],
+          responses: {
+            '200': {
+              description: 'Spend over [start, end)',
+              content: json(data(ref(idOf(usageResultSchema)))),
+            },
+            ...errors('/v2/usage', [
+              'UNKNOWN_FIELD',
+              'INVALID_FIELD',
+              'INVALID_PREFIX',
+              ...AUTH_ERRORS,
+              'KEY_DISABLED',
+              'KEY_NOT_FOUND',
+              ...ALWAYS,
+            ]),
+          },
+        },
+      },
+      '/internal/v1/verify': {
+        post: {
+          operationId: 'verifyKey',
+          tags: ['gateway'],
+          summary: 'May this key call this endpoint now?',
+          security: service,
+          requestBody: { required: true, content: json(ref(idOf(verifyBodySchema))) },
+          responses: {
+            '200': {
+              description: 'The decision (a refusal is still a 200)',
+              content: json(data(ref(idOf(verifyResultSchema)))),
+            },
+            ...errors('/internal/v1/verify', [...BODY_ERRORS, ...AUTH_ERRORS, ...ALWAYS]),
+          },
+        },
+      },
+      '/internal/v1/usage-events': {
+        post: {
+          operationId: 'ingestUsage',
+          tags: ['gateway'],
+          summary: 'Report what calls cost: up to 5,000 events, each checked on its own',
+          security: service,
+          requestBody: {
+            required: true,
+            content: json({
+              type: 'object',
+              required: ['events'],
+              additionalProperties: false,
+              properties: { events: { type: 'array', maxItems: 5_000, items: ref(idOf(usageEventSchema)) } },
+            }),
+          },
+          responses: {
+            '202': {
+              description: 'Accepted events are stored in the queue',
+              content: json(data(ref(idOf(ingestResultSchema)))),
+            },
+            ...errors('/internal/v1/usage-events', [...BODY_ERRORS, ...AUTH_ERRORS, ...ALWAYS]),
+          },
+        },
+      },
+      '/healthz': {
+        get: {
+          operationId: 'health',
+          tags: ['operators'],
+          summary: 'The process lives',
+          responses: { '200': { description: 'Alive' } },
+        },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'readiness',
+          tags: ['operators'],
+          summary: 'PostgreSQL and Redis answer and migrations are applied',
+          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
+        },
+      },
+    },
+    components: {
+      schemas: { ...schemas, [idOf(errorBodySchema)]: schemas[idOf(errorBodySchema)] },
+      securitySchemes: {
+        managementKey: { type: 'http', scheme: 'bearer', description: 'A management key (`kfm_…`)' },
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key' },
+        serviceToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A service token (`kfs_…`), issued by an operator',
+        },
+      },
+    },
+  };
+}
