@@ -53,6 +53,7 @@ describe('GET /v1/audit-log', () => {
         scopes: null,
         limit: { retention: 'day', threshold: '0.5' },
       },
+      details: null,
       request_id: 'req-create',
       created_at: START.toISOString(),
     });
