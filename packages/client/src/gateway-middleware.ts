@@ -44,14 +44,12 @@ export function keyfenceGateway(options: GatewayMiddlewareOptions) {
         next();
         return;
       }
-      res
-        .status(503)
-        .json({
-          error: {
-            code: 'UNAVAILABLE',
-            message: `key verification unavailable: ${(error as Error).message}`,
-          },
-        });
+      res.status(503).json({
+        error: {
+          code: 'UNAVAILABLE',
+          message: `key verification unavailable: ${(error as Error).message}`,
+        },
+      });
       return;
     }
     if (result.valid && result.key !== null) {
