@@ -45,3 +45,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   }
   return result.data;
 }
+
+/** Every environment variable this app reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(configSchema.shape);

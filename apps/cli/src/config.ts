@@ -11,3 +11,6 @@ export type CliConfig = z.output<typeof configSchema>;
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   return configSchema.parse(env);
 }
+
+/** Every environment variable this app reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(configSchema.shape);

@@ -38,3 +38,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   }
   return result.data;
 }
+
+/** Every environment variable this app reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(configSchema.shape);

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { CONFIG_VARIABLES as API } from '../../../apps/api/src/config.ts';
+import { CONFIG_VARIABLES as CLI } from '../../../apps/cli/src/config.ts';
+import { CONFIG_VARIABLES as WORKER } from '../../../apps/worker/src/config.ts';
+
+const infra = (path: string) => readFileSync(new URL(`../../../infra/${path}`, import.meta.url), 'utf8');
+const readByApps = new Set([...API, ...WORKER, ...CLI]);
+
+type Env = Record<string, unknown>;
+interface Container {
+  env?: unknown;
+  readinessProbe?: unknown;
+  resources: { requests?: unknown };
+}
+interface Manifest {
+  kind: string;
+  data?: Env;
+  stringData?: Env;
+  spec?: { template: { spec: { initContainers?: Container[]; containers: Container[] } } };
+}
+const namesOf = (env: unknown): string[] =>
+  Array.isArray(env) ? env.map((entry) => (entry as { name: string }).name) : Object.keys((env ?? {}) as Env);
+
+describe('deployment files', () => {
+  it('compose.yaml parses and sets only variables the apps read', () => {
+    const compose = parse(infra('compose.yaml'), { merge: true }) as {
+      services: Record<string, { environment?: Env }>;
+    };
+    const apps = ['migrate', 'api', 'worker'];
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining([...apps, 'postgres', 'redis']));
+    for (const name of apps) {
+      const variables = namesOf(compose.services[name]?.environment);
+      expect(variables.length).toBeGreaterThan(3);
+      for (const variable of variables) expect(readByApps, `${name}: ${variable}`).toContain(variable);
+    }
+  });
+
+  it('the Kubernetes manifests parse and set only variables the apps read', () => {
+    const variables: string[] = [];
+    for (const file of ['k8s/config.yaml', 'k8s/api.yaml', 'k8s/worker.yaml']) {
+      for (const document of parseAllDocuments(infra(file))) {
+        const object = document.toJS() as Manifest;
+        expect(document.errors).toEqual([]);
+        if (object.kind === 'ConfigMap') variables.push(...namesOf(object.data));
+        if (object.kind === 'Secret') variables.push(...namesOf(object.stringData));
+        if (object.kind === 'Deployment' && object.spec !== undefined) {
+          const pod = object.spec.template.spec;
+          for (const container of [...(pod.initContainers ?? []), ...pod.containers])
+            variables.push(...namesOf(container.env));
+          expect(pod.containers[0]?.readinessProbe).toBeDefined();
+          expect(pod.containers[0]?.resources.requests).toBeDefined();
+        }
+      }
+    }
+    for (const variable of variables) expect(readByApps, variable).toContain(variable);
+    expect(variables).toEqual(
+      expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', 'KEYFENCE_ENCRYPTION_KEY']),
+    );
+  });
+
+  it('Redis keeps what it acknowledged and never evicts', () => {
+    const conf = infra('redis/redis.conf');
+    expect(conf).toMatch(/^appendonly yes$/m);
+    expect(conf).toMatch(/^appendfsync everysec$/m);
+    expect(conf).toMatch(/^maxmemory-policy noeviction$/m);
+  });
+});
