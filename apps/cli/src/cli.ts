@@ -1,20 +1,36 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Store } from '@keyfence/db';
-import { generateCredential, isKeyPrefix } from '@keyfence/domain';
+import { formatUsd, generateCredential, isKeyPrefix } from '@keyfence/domain';
 import { z } from 'zod';
+import { importUsage, progressBar } from './usage-import.ts';
 
 /** Where the CLI writes; tests capture it. */
 export interface Output {
   out(line: string): void;
   err(line: string): void;
+  /** A line that replaces the previous one (a progress bar); optional. */
+  progress?(line: string): void;
 }
+
+/** Environment the CLI falls back on for `usage import`; set by main.ts from its config. */
+export const cliEnvironment: {
+  KEYFENCE_URL?: string | undefined;
+  KEYFENCE_SERVICE_TOKEN?: string | undefined;
+} = {};
 
 interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly options: Record<string, { type: 'string' | 'boolean'; description: string }>;
-  run(values: Record<string, string | boolean | undefined>, store: Store, output: Output): Promise<void>;
+  /** Names of the positional arguments after the command words. */
+  readonly positionals?: readonly string[];
+  run(
+    values: Record<string, string | boolean | undefined>,
+    store: Store,
+    output: Output,
+    positionals: readonly string[],
+  ): Promise<void>;
 }
 
 class UsageError extends Error {}
@@ -39,6 +55,65 @@ function print(output: Output, json: boolean, value: Record<string, unknown>, te
 const JSON_OPTION = { type: 'boolean', description: 'print one JSON object instead of text' } as const;
 
 const COMMANDS: Record<string, Command> = {
+  'keys list': {
+    summary: "list an account's API keys (never their secrets)",
+    usage: 'keyfence keys list --account <id> [--json]',
+    options: { account: { type: 'string', description: 'the account id' }, json: JSON_OPTION },
+    async run(values, store, output) {
+      const accountId = read(accountIdSchema, values.account);
+      const keys = await store.apiKeys.list(accountId, { limit: 100_000 });
+      const rows = keys.map((k) => ({
+        prefix: k.prefix,
+        name: k.name,
+        disabled: k.disabled,
+        scopes: k.scopes,
+        limit:
+          k.limit === null
+            ? null
+            : { retention: k.limit.retention, threshold: formatUsd(k.limit.thresholdUnits) },
+        created_at: k.createdAt,
+        last_used_at: k.lastUsedAt,
+      }));
+      if (values.json === true) {
+        output.out(JSON.stringify(rows));
+        return;
+      }
+      for (const k of rows) {
+        const limit = k.limit === null ? 'no limit' : `$${k.limit.threshold}/${k.limit.retention}`;
+        output.out(`${k.prefix}  ${k.disabled ? 'disabled' : 'active  '}  ${limit.padEnd(16)}  ${k.name}`);
+      }
+    },
+  },
+  'usage import': {
+    summary: 'feed an NDJSON file of usage events through the ingest API, with progress and a summary',
+    usage: 'keyfence usage import <file.ndjson> --url <api url> --token <service token> [--json]',
+    positionals: ['file'],
+    options: {
+      url: { type: 'string', description: 'the API, e.g. http://127.0.0.1:8080 (or KEYFENCE_URL)' },
+      token: { type: 'string', description: 'a service token (or KEYFENCE_SERVICE_TOKEN)' },
+      json: { type: 'boolean', description: 'print the summary as JSON' },
+    },
+    async run(values, store, output, positionals) {
+      const [file] = positionals;
+      if (file === undefined) throw new UsageError('name the NDJSON file to import');
+      const url = (values.url as string | undefined) ?? cliEnvironment.KEYFENCE_URL;
+      const token = (values.token as string | undefined) ?? cliEnvironment.KEYFENCE_SERVICE_TOKEN;
+      if (url === undefined || token === undefined) throw new UsageError('--url and --token are required');
+      const summary = await importUsage({
+        file,
+        store,
+        transport: { baseUrl: url, serviceToken: token },
+        onProgress: (done, total, progress) => output.progress?.(progressBar(done, total, progress)),
+      });
+      if (values.json === true) {
+        output.out(JSON.stringify(summary));
+        return;
+      }
+      output.out(`${summary.lines} lines: ${summary.accepted} accepted, ${summary.duplicate} duplicate`);
+      for (const [code, count] of Object.entries(summary.rejected))
+        output.out(`  rejected ${code}: ${count}`);
+    },
+  },
   'account create': {
     summary: 'create an account',
     usage: 'keyfence account create --name <name> [--json]',
@@ -220,12 +295,13 @@ export async function runCli(
     return 2;
   }
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv.slice(2),
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: (command.positionals?.length ?? 0) > 0,
     }));
   } catch (error) {
     output.err(`${(error as Error).message}\n\n${commandHelp(command)}`);
@@ -238,7 +314,7 @@ export async function runCli(
   let store: Store | undefined;
   try {
     store = await openStore();
-    await command.run(values, store, output);
+    await command.run(values, store, output, positionals);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

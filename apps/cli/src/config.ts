@@ -3,6 +3,10 @@ import { z } from 'zod';
 
 const configSchema = z.object({
   DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
+  /** The API `usage import` sends to, when --url is not given. */
+  KEYFENCE_URL: z.string().optional(),
+  /** The service token `usage import` sends with, when --token is not given. */
+  KEYFENCE_SERVICE_TOKEN: z.string().optional(),
 });
 
 export type CliConfig = z.output<typeof configSchema>;

@@ -47,6 +47,7 @@ describe('keyfence CLI', () => {
     expect((await cli('management-key', 'revoke', '--prefix', key.prefix)).code).toBe(0);
     expect(await db.store.managementKeys.findActiveByHash(hashSecret(key.key))).toBeNull();
     expect((await cli('account', 'list', '--json')).out).toContain(id);
+    expect(JSON.parse((await cli('keys', 'list', '--account', id, '--json')).out)).toEqual([]);
   });
 
   it('issues a service token once, lists it without its secret, and revokes it', async () => {
@@ -76,6 +77,8 @@ describe('keyfence CLI', () => {
       ['service-token', 'create', '--help'],
       ['service-token', 'list', '--help'],
       ['service-token', 'revoke', '--help'],
+      ['keys', 'list', '--help'],
+      ['usage', 'import', '--help'],
     ]) {
       const result = await cli(...command);
       expect(result.out).toMatch(/keyfence|Usage/);

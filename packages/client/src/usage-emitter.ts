@@ -1,6 +1,14 @@
 import type { IngestResult, UsageEventInput } from '@keyfence/contracts';
 import { KeyfenceError, postJson, type TransportOptions } from './http.ts';
 
+/** Sends one batch of up to 5,000 events in one call; no retry. */
+export function postUsageEvents(
+  options: TransportOptions,
+  events: readonly unknown[],
+): Promise<IngestResult> {
+  return postJson<IngestResult>(options, '/internal/v1/usage-events', { events });
+}
+
 export interface UsageEmitterOptions extends TransportOptions {
   /** Events sent per call at most (keyfence takes up to 5,000). @defaultValue 1000 */
   readonly batchSize?: number;

@@ -209,6 +209,18 @@ export class MeteringRepository {
     );
   }
 
+  /** Which of these events of an account the ledger already holds. */
+  async existingEventIds(accountId: string, eventIds: readonly string[]): Promise<Set<string>> {
+    if (eventIds.length === 0) return new Set();
+    const { rows } = await translatingErrors(() =>
+      this.pool.query<{ event_id: string }>(
+        'SELECT event_id FROM usage_events WHERE account_id = $1 AND event_id = ANY($2::text[])',
+        [accountId, eventIds],
+      ),
+    );
+    return new Set(rows.map((row) => row.event_id));
+  }
+
   /** Spend and request count of a key over `[start, end)`, from the ledger. */
   async spendBetween(
     apiKeyId: string,

@@ -1,0 +1,83 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type System, startSystem, waitFor } from '@keyfence/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli.ts';
+
+let system: System;
+beforeAll(async () => {
+  system = await startSystem();
+});
+afterAll(async () => system?.close());
+
+describe('keyfence usage import', () => {
+  it('feeds a file through the ingest API and tells accepted, duplicate and rejected by code', async () => {
+    const key = (await system.call('POST', '/v1/keys', system.managementKey, { name: 'imported' })).body.data;
+    const at = new Date().toISOString();
+    const event = (id: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        id,
+        key_prefix: key.prefix,
+        endpoint: 'POST /v1/chat/completions',
+        cost_usd: '0.5',
+        occurred_at: at,
+        ...extra,
+      });
+    // One event is in the ledger before the import.
+    await system.call('POST', '/internal/v1/usage-events', system.serviceToken, {
+      events: [JSON.parse(event('old-1'))],
+    });
+    await waitFor(
+      async () => (await system.db.query('SELECT 1 FROM usage_events WHERE event_id = $1', ['old-1'])).length,
+      (n) => n === 1,
+    );
+    const lines = [
+      ...Array.from({ length: 7_000 }, (_, i) => event(`imp-${i}`)),
+      event('old-1'),
+      event('imp-0'),
+      event('bad-cost', { cost_usd: 'lots' }),
+      event('unknown', { key_prefix: 'ZZZZZZZZ' }),
+      '{not json',
+      '',
+    ];
+    const file = join(tmpdir(), `kf-import-${process.pid}.ndjson`);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+
+    const out: string[] = [];
+    const progress: string[] = [];
+    const code = await runCli(
+      ['usage', 'import', file, '--url', system.baseUrl, '--token', system.serviceToken, '--json'],
+      async () => ({ ...system.db.store, close: async () => undefined }),
+      {
+        out: (line) => out.push(line),
+        err: (line) => out.push(line),
+        progress: (line) => progress.push(line),
+      },
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(out.join(''))).toEqual({
+      lines: 7_005,
+      accepted: 7_000,
+      duplicate: 2,
+      rejected: { INVALID_JSON: 1, INVALID_EVENT: 1, UNKNOWN_KEY: 1 },
+    });
+    expect(progress.at(-1)).toMatch(/100%/);
+    await waitFor(
+      async () =>
+        Number((await system.db.query<{ n: string }>('SELECT count(*)::text AS n FROM usage_events'))[0]?.n),
+      (n) => n === 7_001,
+    );
+    const self = await system.call('GET', '/v1/key', key.key);
+    expect(self.body.data.usage.lifetime).toBe(3_500.5);
+  });
+
+  it('needs a file, a URL and a token', async () => {
+    const errors: string[] = [];
+    const io = { out: () => undefined, err: (line: string) => errors.push(line) };
+    const store = async () => ({ ...system.db.store, close: async () => undefined });
+    expect(await runCli(['usage', 'import', '--url', system.baseUrl, '--token', 'x'], store, io)).toBe(2);
+    expect(await runCli(['usage', 'import', '/tmp/x.ndjson'], store, io)).toBe(2);
+    expect(errors.join('\n')).toMatch(/NDJSON file[\s\S]*--url and --token/);
+  });
+});
