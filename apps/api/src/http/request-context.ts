@@ -9,12 +9,18 @@ export function requestIdOf(res: Response): string {
   return (res.locals.requestId as string | undefined) ?? 'unknown';
 }
 
+/** The request's logger: every line it writes carries the request id. */
+export function loggerOf(res: Response, fallback: Logger): Logger {
+  return (res.locals.logger as Logger | undefined) ?? fallback;
+}
+
 /** Gives every request an id (echoed as X-Request-Id) and logs one line when it ends. No header is logged. */
 export function requestContext(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const offered = req.get('x-request-id');
     const requestId = offered !== undefined && CLIENT_REQUEST_ID.test(offered) ? offered : randomUUID();
     res.locals.requestId = requestId;
+    res.locals.logger = logger.child({ requestId });
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {

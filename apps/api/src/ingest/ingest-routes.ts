@@ -13,6 +13,7 @@ import { requireServiceToken } from '../auth/service-token.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
+import { loggerOf } from '../http/request-context.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 import type { PrefixDirectory } from './prefix-directory.ts';
@@ -79,7 +80,7 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
         try {
           await deps.usageQueue.addBulk(jobs);
         } catch (error) {
-          deps.logger.warn({ err: (error as Error).message }, 'could not queue usage events');
+          loggerOf(res, deps.logger).warn({ err: (error as Error).message }, 'could not queue usage events');
           throw new ApiError('SERVICE_UNAVAILABLE', 'usage events could not be stored; retry the call', {
             headers: { 'Retry-After': '1' },
           });

@@ -20,7 +20,7 @@ import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
 import { serializeJson } from '../http/json-body.ts';
-import { requestIdOf } from '../http/request-context.ts';
+import { loggerOf, requestIdOf } from '../http/request-context.ts';
 import { sendData, sendJsonText } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 import { decodeKeyCursor, encodeKeyCursor } from './cursor.ts';
@@ -70,13 +70,13 @@ export function createKeyRoutes(deps: AppDeps): Router {
   };
 
   /** Tells every replica's verify cache (this one at once) that a key changed. */
-  const announce = async (keyId: string) => {
+  const announce = async (res: Response, keyId: string) => {
     deps.keyStates.invalidate([keyId]);
     try {
       await deps.keyEvents.publish([keyId]);
     } catch (error) {
       // The change is committed; other replicas' caches expire it within their TTL.
-      deps.logger.warn({ err: (error as Error).message }, 'could not announce a key change');
+      loggerOf(res, deps.logger).warn({ err: (error as Error).message }, 'could not announce a key change');
     }
   };
 
@@ -184,7 +184,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
         change: (current) => applySettingsPatch(settingsOf(current), patch),
       });
       if (result === null) throw keyNotFound(change.prefix);
-      await announce(result.after.id);
+      await announce(res, result.after.id);
       await respondWithKey(res, 200, result.after, change.now);
     })
     .put(managementAuth, async (req, res) => {
@@ -195,14 +195,14 @@ export function createKeyRoutes(deps: AppDeps): Router {
       );
       const result = await store.apiKeys.update({ ...change, change: () => replacement });
       if (result === null) throw keyNotFound(change.prefix);
-      await announce(result.after.id);
+      await announce(res, result.after.id);
       await respondWithKey(res, 200, result.after, change.now);
     })
     .delete(managementAuth, async (req, res) => {
       const change = changeFor(req, res);
       const deleted = await store.apiKeys.delete(change);
       if (deleted === null) throw keyNotFound(change.prefix);
-      await announce(deleted.id);
+      await announce(res, deleted.id);
       sendData(res, 200, { prefix: deleted.prefix, deleted: true });
     })
     .all(methodNotAllowed(['PATCH', 'PUT', 'DELETE']));
