@@ -46,6 +46,15 @@ describe('operator views', () => {
     });
     expect(board.status).toBe(200);
     expect(board.text).toMatch(/<html/i);
+    // The page's data: the real queues of this system.
+    const queues = await h.call('GET', '/admin/queues/api/queues', { auth: OPERATOR });
+    expect(queues.status).toBe(200);
+    expect(queues.body.queues.map((queue: { name: string }) => queue.name).sort()).toEqual([
+      'limits',
+      'maintenance',
+      'usage-events',
+    ]);
+    expectError(await h.call('GET', '/admin/queues/api/queues'), 401, 'MISSING_CREDENTIALS');
   });
 
   it('exports latency per route, verify outcomes, ingest counts and queue depths, never a key', async () => {

@@ -363,14 +363,64 @@ export function buildOpenApiDocument(): JsonObject {
       '/healthz': {
         get: {
           operationId: 'health',
+          security: [{}],
           tags: ['operators'],
           summary: 'The process lives',
           responses: { '200': { description: 'Alive' } },
         },
       },
+      '/openapi.json': {
+        get: {
+          operationId: 'openApiDocument',
+          security: [{}],
+          tags: ['operators'],
+          summary: 'This document',
+          responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } },
+        },
+      },
+      '/docs': {
+        get: {
+          operationId: 'apiReference',
+          security: [{}],
+          tags: ['operators'],
+          summary: 'An interactive reference of this document (Swagger UI)',
+          responses: {
+            '200': { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } },
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          tags: ['operators'],
+          summary:
+            'Prometheus metrics: latency per route, verify outcomes, ingest counts, queue depth and lag',
+          security: [{ operatorToken: [] }, { operatorBasic: [] }],
+          responses: {
+            '200': {
+              description: 'Prometheus text format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+            ...errors('/metrics', ['MISSING_CREDENTIALS', 'INVALID_CREDENTIALS']),
+          },
+        },
+      },
+      '/admin/queues': {
+        get: {
+          operationId: 'queueDashboard',
+          tags: ['operators'],
+          summary: 'The BullMQ dashboard (bull-board) for every queue',
+          security: [{ operatorToken: [] }, { operatorBasic: [] }],
+          responses: {
+            '200': { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } },
+            ...errors('/admin/queues', ['MISSING_CREDENTIALS', 'INVALID_CREDENTIALS']),
+          },
+        },
+      },
       '/readyz': {
         get: {
           operationId: 'readiness',
+          security: [{}],
           tags: ['operators'],
           summary: 'PostgreSQL and Redis answer and migrations are applied',
           responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
@@ -386,6 +436,16 @@ export function buildOpenApiDocument(): JsonObject {
           type: 'http',
           scheme: 'bearer',
           description: 'A service token (`kfs_…`), issued by an operator',
+        },
+        operatorToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The operator token from KEYFENCE_OPERATOR_TOKEN',
+        },
+        operatorBasic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'Any user name, the operator token as password',
         },
       },
     },
