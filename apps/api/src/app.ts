@@ -1,4 +1,5 @@
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import { createAuditRoutes } from './audit/audit-routes.ts';
 import type { AppDeps } from './deps.ts';
 import { createDocsRoutes } from './docs/docs-routes.ts';
@@ -17,7 +18,10 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use(requestContext(deps.logger));
+  app.use(securityHeaders());
+  app.use(deps.failureLimiter.check());
   app.use(deps.metrics.timeRequests());
   app.use(createOperatorRoutes(deps));
   app.use(createDocsRoutes());
@@ -30,6 +34,19 @@ export function createApp(deps: AppDeps): Express {
   app.use(createVerifyRoutes(deps));
   app.use(createIngestRoutes(deps));
   app.use(routeNotFound);
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler(deps.logger, (req) => deps.failureLimiter.recordFailure(req)));
   return app;
+}
+
+/**
+ * helmet's headers everywhere. The bull-board UI runs inline scripts, so its pages go without a content
+ * security policy; everything else (JSON, the API reference) gets helmet's strict default. No CORS headers
+ * are sent: browsers on other origins are refused by default.
+ */
+function securityHeaders() {
+  const strict = helmet();
+  const dashboard = helmet({ contentSecurityPolicy: false });
+  return (req: Request, res: Response, next: NextFunction): void => {
+    (req.path.startsWith('/admin/queues') ? dashboard : strict)(req, res, next);
+  };
 }

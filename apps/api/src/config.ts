@@ -25,6 +25,8 @@ const configSchema = z
     KEYFENCE_ENCRYPTION_KEY: base64Key.optional(),
     /** Opens `/metrics` and the queue dashboard `/admin/queues` (Bearer, or basic auth password). */
     KEYFENCE_OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Express `trust proxy` behind a load balancer: a hop count, or addresses to trust. */
+    TRUST_PROXY: z.string().optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((config) => config.NODE_ENV !== 'production' || config.KEYFENCE_ENCRYPTION_KEY !== undefined, {

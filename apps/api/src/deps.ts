@@ -2,6 +2,7 @@ import type { Store } from '@keyfence/db';
 import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import type { FailureLimiter } from './auth/failure-limiter.ts';
 import type { PrefixDirectory } from './ingest/prefix-directory.ts';
 import type { ResponseCipher } from './keys/response-cipher.ts';
 import type { ApiMetrics } from './operator/metrics.ts';
@@ -33,4 +34,8 @@ export interface AppDeps {
   readonly operatorToken?: string | undefined;
   /** True when Redis answers. */
   readonly redisReady: () => Promise<boolean>;
+  /** Counts failed authentications and refuses addresses and prefixes that fail too often. */
+  readonly failureLimiter: FailureLimiter;
+  /** Express's `trust proxy`: whose X-Forwarded-For decides the client address. @defaultValue false */
+  readonly trustProxy?: boolean | number | string;
 }

@@ -31,6 +31,9 @@ const runtime = await startApiRuntime({
   randomBytes,
   encryptionKey,
   operatorToken: config.KEYFENCE_OPERATOR_TOKEN,
+  ...(config.TRUST_PROXY === undefined
+    ? {}
+    : { trustProxy: /^\d+$/.test(config.TRUST_PROXY) ? Number(config.TRUST_PROXY) : config.TRUST_PROXY }),
 });
 const app = createApp(runtime.deps);
 

@@ -4,6 +4,7 @@ import { QUEUES, queuePrefix } from '@keyfence/jobs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { FailureLimiter, type FailureLimiterOptions } from './auth/failure-limiter.ts';
 import type { AppDeps } from './deps.ts';
 import { KeyEventBus } from './events/key-event-bus.ts';
 import { PrefixDirectory } from './ingest/prefix-directory.ts';
@@ -26,6 +27,8 @@ export interface RuntimeOptions {
   readonly lastUsedFlushMs?: number;
   /** Opens `/metrics` and `/admin/queues`; without it they refuse everyone. */
   readonly operatorToken?: string | undefined;
+  readonly failureLimits?: FailureLimiterOptions;
+  readonly trustProxy?: boolean | number | string;
 }
 
 /** The API's long-lived parts around the store: Redis connections, the queue, caches, the event bus. */
@@ -91,6 +94,8 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       queues,
       operatorToken: options.operatorToken,
       redisReady,
+      failureLimiter: new FailureLimiter(options.failureLimits),
+      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
     },
     redisReady,

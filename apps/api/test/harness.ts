@@ -6,6 +6,7 @@ import { type EventTimePolicy, generateCredential } from '@keyfence/domain';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createApp } from '../src/app.ts';
+import type { FailureLimiterOptions } from '../src/auth/failure-limiter.ts';
 import type { AppDeps } from '../src/deps.ts';
 import { startApiRuntime } from '../src/runtime.ts';
 
@@ -65,7 +66,12 @@ export interface Harness {
 export const START = new Date('2026-11-26T10:00:00.000Z');
 
 export async function startHarness(
-  options: { cipherKey?: Uint8Array; eventTimePolicy?: EventTimePolicy; operatorToken?: string } = {},
+  options: {
+    cipherKey?: Uint8Array;
+    eventTimePolicy?: EventTimePolicy;
+    operatorToken?: string;
+    failureLimits?: FailureLimiterOptions;
+  } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
   const queuePrefix = `kf-test-${randomBytes(5).toString('hex')}`;
@@ -89,6 +95,7 @@ export async function startHarness(
     randomBytes,
     encryptionKey: options.cipherKey ?? randomBytes(32),
     operatorToken: options.operatorToken,
+    ...(options.failureLimits === undefined ? {} : { failureLimits: options.failureLimits }),
     ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
   });
   (harness as { deps: AppDeps }).deps = runtime.deps;

@@ -53,6 +53,11 @@ export const ERROR_CODES = {
     status: 422,
     description: 'The Idempotency-Key was used in the last 24 hours with a different request body.',
   },
+  TOO_MANY_FAILED_ATTEMPTS: {
+    status: 429,
+    description:
+      'Too many failed authentications from this address or against this key prefix; see Retry-After.',
+  },
   SERVICE_UNAVAILABLE: {
     status: 503,
     description: 'A backing service (PostgreSQL) is unavailable; retry later.',

@@ -48,11 +48,12 @@ export function errorBody(error: ApiError, req: Request, requestId: string) {
 }
 
 /** The one error middleware: everything thrown anywhere leaves in the public error shape. */
-export function errorHandler(logger: Logger) {
+export function errorHandler(logger: Logger, onAuthenticationFailure?: (req: Request) => void) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const requestId = requestIdOf(res);
     const apiError = toApiError(error, logger, requestId);
     res.locals.errorCode = apiError.code;
+    if (apiError.code === 'INVALID_CREDENTIALS') onAuthenticationFailure?.(req);
     if (res.headersSent) {
       res.end();
       return;
