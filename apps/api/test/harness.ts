@@ -55,6 +55,8 @@ export interface Harness {
   readonly queuePrefix: string;
   /** A service token for the gateway routes. */
   serviceToken: string;
+  /** The in-process server's address, for tests that build raw requests. */
+  baseUrlForTests: string;
   readonly logLines: string[];
   now: Date;
   call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
@@ -106,6 +108,7 @@ export async function startHarness(
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  harness.baseUrlForTests = baseUrl;
 
   harness.call = async (method, path, callOptions = {}) => {
     const headers: Record<string, string> = { ...callOptions.headers };

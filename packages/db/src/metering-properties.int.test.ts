@@ -32,7 +32,9 @@ async function windowsOf(keyId: string): Promise<Record<string, string>> {
     'SELECT window_kind AS kind, window_start AS start, spend::text, requests::text FROM key_usage WHERE api_key_id = $1',
     [keyId],
   );
-  return Object.fromEntries(rows.map((r) => [`${r.kind} ${r.start.toISOString()}`, `${r.spend}/${r.requests}`]));
+  return Object.fromEntries(
+    rows.map((r) => [`${r.kind} ${r.start.toISOString()}`, `${r.spend}/${r.requests}`]),
+  );
 }
 
 /** What the aggregates must hold for these distinct events, computed without the database. */
@@ -40,7 +42,12 @@ function expected(events: readonly { cost: bigint; at: number }[]): Record<strin
   const totals = new Map<string, [bigint, number]>();
   for (const event of events) {
     const starts = windowStartsOf(event.at);
-    for (const [kind, start] of [['day', starts.day], ['week', starts.week], ['month', starts.month], ['lifetime', 0]] as const) {
+    for (const [kind, start] of [
+      ['day', starts.day],
+      ['week', starts.week],
+      ['month', starts.month],
+      ['lifetime', 0],
+    ] as const) {
       const key = `${kind} ${new Date(start).toISOString()}`;
       const [spend, requests] = totals.get(key) ?? [0n, 0];
       totals.set(key, [spend + event.cost, requests + 1]);
@@ -75,10 +82,18 @@ describe('aggregates (property, real PostgreSQL)', () => {
             }),
           );
           // Every event at least once, some again, in a shuffled order, cut into batches.
-          const deliveries = [...ledger, ...shuffleSeeds.map((seed) => ledger[seed % ledger.length] as LedgerEvent)];
-          deliveries.sort((a, b) => ((a.eventId.length * 7919 + Number(a.occurredAtMs)) % 97) - ((b.eventId.length * 7919 + Number(b.occurredAtMs)) % 97));
+          const deliveries = [
+            ...ledger,
+            ...shuffleSeeds.map((seed) => ledger[seed % ledger.length] as LedgerEvent),
+          ];
+          deliveries.sort(
+            (a, b) =>
+              ((a.eventId.length * 7919 + Number(a.occurredAtMs)) % 97) -
+              ((b.eventId.length * 7919 + Number(b.occurredAtMs)) % 97),
+          );
           const batches: LedgerEvent[][] = [];
-          for (let i = 0; i < deliveries.length; i += batchSize) batches.push(deliveries.slice(i, i + batchSize));
+          for (let i = 0; i < deliveries.length; i += batchSize)
+            batches.push(deliveries.slice(i, i + batchSize));
           await Promise.all(batches.map((batch) => db.store.metering.recordEvents(batch)));
           expect(await windowsOf(keyId)).toEqual(expected(events));
         },

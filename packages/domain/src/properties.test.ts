@@ -55,7 +55,10 @@ describe('money (property)', () => {
       fc.property(fc.double({ noNaN: false }), (value) => {
         const parsed = parseUsd(value);
         if (parsed.ok) expect(Number(formatUsd(parsed.units))).toBe(value === 0 ? 0 : value);
-        else expect(['NOT_A_NUMBER', 'NOT_FINITE', 'NEGATIVE', 'TOO_PRECISE', 'TOO_LARGE']).toContain(parsed.reason);
+        else
+          expect(['NOT_A_NUMBER', 'NOT_FINITE', 'NEGATIVE', 'TOO_PRECISE', 'TOO_LARGE']).toContain(
+            parsed.reason,
+          );
       }),
       { numRuns: 5_000 },
     );
@@ -76,13 +79,23 @@ describe('money (property)', () => {
 describe('the limit decision (property)', () => {
   it('never allows a charge once recorded spend has reached the threshold, and allows below it', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...RETENTIONS), units, units, instant, (retention, threshold, spend, ms) => {
-        const kind = retention === 'no_reset' ? 'lifetime' : retention;
-        const state = evaluateLimit({ retention, thresholdUnits: threshold }, { ...NO_USAGE, [kind]: spend }, new Date(ms));
-        expect(state.reached).toBe(spend >= threshold);
-        expect(state.remainingUnits).toBe(spend >= threshold ? 0n : threshold - spend);
-        expect(state.remainingUnits >= 0n).toBe(true);
-      }),
+      fc.property(
+        fc.constantFrom(...RETENTIONS),
+        units,
+        units,
+        instant,
+        (retention, threshold, spend, ms) => {
+          const kind = retention === 'no_reset' ? 'lifetime' : retention;
+          const state = evaluateLimit(
+            { retention, thresholdUnits: threshold },
+            { ...NO_USAGE, [kind]: spend },
+            new Date(ms),
+          );
+          expect(state.reached).toBe(spend >= threshold);
+          expect(state.remainingUnits).toBe(spend >= threshold ? 0n : threshold - spend);
+          expect(state.remainingUnits >= 0n).toBe(true);
+        },
+      ),
       { numRuns: 5_000 },
     );
   });

@@ -26,24 +26,22 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const schema = `kf_test_${randomBytes(6).toString('hex')}`;
   await applyMigrations({ connectionString: TEST_DATABASE_URL, schema });
   const store = openStore({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 5 });
+  // The tests' own connections, for looking under the repositories.
+  const pool = new pg.Pool({
+    connectionString: TEST_DATABASE_URL,
+    options: `-c search_path=${quoteIdentifier(schema)}`,
+    max: 3,
+  });
   return {
     connectionString: TEST_DATABASE_URL,
     schema,
     store,
     async query<Row extends Record<string, unknown>>(sql: string, params: unknown[] = []) {
-      const client = new pg.Client({
-        connectionString: TEST_DATABASE_URL,
-        options: `-c search_path=${quoteIdentifier(schema)}`,
-      });
-      await client.connect();
-      try {
-        return (await client.query<Row>(sql, params)).rows;
-      } finally {
-        await client.end();
-      }
+      return (await pool.query<Row>(sql, params)).rows;
     },
     async drop() {
       await store.close();
+      await pool.end();
       const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
       await client.connect();
       try {
