@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
 import { generateCredential } from '@keyfence/domain';
 import { Redis } from 'ioredis';
+import { freePort } from './instances.ts';
 
 export const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -20,18 +20,6 @@ export interface ServiceProcess {
   /** Resolves with the exit code (or signal) once the process has gone. */
   readonly exited: Promise<number | string>;
   stop(signal?: NodeJS.Signals): Promise<number | string>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(),
-      );
-    });
-  });
 }
 
 /**
@@ -58,10 +46,20 @@ export interface System {
   close(): Promise<void>;
 }
 
-export async function startSystem(
-  options: { lockDurationMs?: number; usageConcurrency?: number } = {},
-): Promise<System> {
-  const db = await createTestDatabase();
+export interface SystemOptions {
+  lockDurationMs?: number;
+  usageConcurrency?: number;
+  /** Another Redis than the machine's (a test-owned instance). */
+  redisUrl?: string;
+  /** Another PostgreSQL than the machine's test database (a test-owned instance). */
+  databaseUrl?: string;
+  /** More environment for both processes. */
+  env?: Record<string, string>;
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  const db = await createTestDatabase(options.databaseUrl);
+  const redisUrl = options.redisUrl ?? REDIS_URL;
   const queuePrefix = `kf-e2e-${randomBytes(4).toString('hex')}`;
   const port = await freePort();
   const metricsPort = await freePort();
@@ -69,7 +67,7 @@ export async function startSystem(
   const env = {
     ...process.env,
     DATABASE_URL: `${db.connectionString}?schema=${db.schema}`,
-    REDIS_URL,
+    REDIS_URL: redisUrl,
     QUEUE_PREFIX: queuePrefix,
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -79,6 +77,7 @@ export async function startSystem(
     USAGE_CONCURRENCY: String(options.usageConcurrency ?? 4),
     WORKER_METRICS_PORT: String(metricsPort),
     KEYFENCE_OPERATOR_TOKEN: operatorToken,
+    ...options.env,
   };
   const launch = (dir: string): ServiceProcess => {
     const child = spawn(process.execPath, ['--import', TSX_LOADER, 'src/main.ts'], {
@@ -143,7 +142,7 @@ export async function startSystem(
     },
     async close() {
       await Promise.all([system.api.stop(), system.worker.stop()]);
-      const redis = new Redis(REDIS_URL);
+      const redis = new Redis(redisUrl);
       let cursor = '0';
       do {
         const [next, keys] = await redis.scan(cursor, 'MATCH', `{${queuePrefix}}*`, 'COUNT', 1000);
@@ -186,3 +185,5 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+export * from './instances.ts';

@@ -22,18 +22,20 @@ export interface TestDatabase {
  * A schema of its own for one test file, migrated from the real migrations, with a store over it. Tests
  * never share rows, so they run in any order and in parallel.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(connectionString = TEST_DATABASE_URL): Promise<TestDatabase> {
   const schema = `kf_test_${randomBytes(6).toString('hex')}`;
-  await applyMigrations({ connectionString: TEST_DATABASE_URL, schema });
-  const store = openStore({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 5 });
+  await applyMigrations({ connectionString, schema });
+  const store = openStore({ connectionString, schema, maxConnections: 5 });
   // The tests' own connections, for looking under the repositories.
   const pool = new pg.Pool({
-    connectionString: TEST_DATABASE_URL,
+    connectionString,
     options: `-c search_path=${quoteIdentifier(schema)}`,
     max: 3,
   });
+  // A test that stops its own PostgreSQL must not crash on the idle connections it breaks.
+  pool.on('error', () => undefined);
   return {
-    connectionString: TEST_DATABASE_URL,
+    connectionString,
     schema,
     store,
     async query<Row extends Record<string, unknown>>(sql: string, params: unknown[] = []) {
@@ -42,7 +44,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     async drop() {
       await store.close();
       await pool.end();
-      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      const client = new pg.Client({ connectionString });
       await client.connect();
       try {
         await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
