@@ -25,6 +25,11 @@ const idOf = (schema: z.ZodType): string => {
 };
 const json = (schema: JsonObject) => ({ 'application/json': { schema } });
 const data = (schema: JsonObject) => ({ type: 'object', required: ['data'], properties: { data: schema } });
+const pageOf = (item: JsonObject) => ({
+  type: 'object',
+  required: ['data', 'next_cursor'],
+  properties: { data: { type: 'array', items: item }, next_cursor: { type: ['string', 'null'] } },
+});
 
 function errorExample(code: ErrorCode, path: string) {
   return {
@@ -173,14 +178,7 @@ export function buildOpenApiDocument(): JsonObject {
           responses: {
             '200': {
               description: 'The keys',
-              content: json({
-                type: 'object',
-                required: ['data', 'next_cursor'],
-                properties: {
-                  data: { type: 'array', items: ref(idOf(keyObjectSchema)) },
-                  next_cursor: { type: ['string', 'null'] },
-                },
-              }),
+              content: json(pageOf(ref(idOf(keyObjectSchema)))),
             },
             ...errors('/v1/keys', [
               'UNKNOWN_FIELD',
@@ -272,14 +270,7 @@ export function buildOpenApiDocument(): JsonObject {
           responses: {
             '200': {
               description: 'Audit records',
-              content: json({
-                type: 'object',
-                required: ['data', 'next_cursor'],
-                properties: {
-                  data: { type: 'array', items: ref(idOf(auditEntrySchema)) },
-                  next_cursor: { type: ['string', 'null'] },
-                },
-              }),
+              content: json(pageOf(ref(idOf(auditEntrySchema)))),
             },
             ...errors('/v1/audit-log', [
               'UNKNOWN_FIELD',

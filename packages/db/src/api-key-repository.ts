@@ -11,6 +11,7 @@ import {
 } from '@keyfence/domain';
 import { translatingErrors, UniqueConstraintError } from './errors.ts';
 import type { ApiKey as ApiKeyRow, Prisma, PrismaClient } from './generated/prisma/client.ts';
+import { LAST_USED_RESOLUTION_MS, lastUsedIsStale } from './last-used.ts';
 import { type BlockChange, reconcileBlocks } from './metering-repository.ts';
 import { prismaQueryable } from './queryable.ts';
 
@@ -55,9 +56,6 @@ export interface ChangeApiKeyInput {
   readonly requestId: string | null;
   readonly now: Date;
 }
-
-/** How often a credential's `last_used_at` is written at most, so reads do not turn into writes. */
-export const LAST_USED_RESOLUTION_MS = 60_000;
 
 const MAX_CREDENTIAL_ATTEMPTS = 5;
 
@@ -324,12 +322,8 @@ export class ApiKeyRepository {
 
   /** Notes that a key was used, writing at most once per {@link LAST_USED_RESOLUTION_MS}. */
   async touchLastUsed(id: string, now: Date): Promise<void> {
-    const stale = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
     await translatingErrors(() =>
-      this.prisma.apiKey.updateMany({
-        where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: stale } }] },
-        data: { lastUsedAt: now },
-      }),
+      this.prisma.apiKey.updateMany({ where: { id, ...lastUsedIsStale(now) }, data: { lastUsedAt: now } }),
     );
   }
 

@@ -6,6 +6,7 @@ export { DEFAULT_DATABASE_URL, type PrismaOptions } from './client.ts';
 export * from './errors.ts';
 export { IdempotencyRepository } from './idempotency-repository.ts';
 export * from './key-state-repository.ts';
+export { LAST_USED_RESOLUTION_MS } from './last-used.ts';
 export * from './management-key-repository.ts';
 export {
   type BlockChange,

@@ -1,7 +1,7 @@
 import type { GeneratedCredential } from '@keyfence/domain';
-import { LAST_USED_RESOLUTION_MS } from './api-key-repository.ts';
 import { translatingErrors } from './errors.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
+import { lastUsedIsStale } from './last-used.ts';
 
 export interface ManagementKey {
   readonly id: string;
@@ -68,10 +68,9 @@ export class ManagementKeyRepository {
 
   /** Notes that a key was used, writing at most once a minute. */
   async touchLastUsed(id: string, now: Date): Promise<void> {
-    const stale = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
     await translatingErrors(() =>
       this.prisma.managementKey.updateMany({
-        where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: stale } }] },
+        where: { id, ...lastUsedIsStale(now) },
         data: { lastUsedAt: now },
       }),
     );

@@ -82,8 +82,39 @@ interface LimitedKeyRow {
   limit_threshold: string;
 }
 
-function windowOf(kind: string, start: Date, end: Date | null): UtcWindow {
-  return { kind: kind as UtcWindow['kind'], start, end };
+/** A `key_blocks` row as the statements here return it. */
+interface BlockRow {
+  window_kind: string;
+  window_start: Date;
+  window_end: Date | null;
+  spend: string;
+  threshold: string;
+}
+
+const BLOCK_ROW_COLUMNS = 'window_kind, window_start, window_end, spend::text, threshold::text';
+
+/** The change a block row stands for, for the key it belongs to. */
+function blockChangeOf(key: { id: string; accountId: string; prefix: string }, row: BlockRow): BlockChange {
+  return {
+    apiKeyId: key.id,
+    accountId: key.accountId,
+    keyPrefix: key.prefix,
+    window: { kind: row.window_kind as UtcWindow['kind'], start: row.window_start, end: row.window_end },
+    spendUnits: BigInt(row.spend),
+    thresholdUnits: BigInt(row.threshold),
+  };
+}
+
+/** The change a new block for this limit state stands for. */
+function newBlockOf(key: { id: string; accountId: string; prefix: string }, state: LimitState): BlockChange {
+  return {
+    apiKeyId: key.id,
+    accountId: key.accountId,
+    keyPrefix: key.prefix,
+    window: state.window,
+    spendUnits: state.spendUnits,
+    thresholdUnits: state.thresholdUnits,
+  };
 }
 
 /**
@@ -155,14 +186,7 @@ export class MeteringRepository {
         now,
       );
       if (!state.reached || !(await insertBlock(client, key.id, state, now))) continue;
-      const change: BlockChange = {
-        apiKeyId: key.id,
-        accountId: key.account_id,
-        keyPrefix: key.prefix,
-        window: state.window,
-        spendUnits: state.spendUnits,
-        thresholdUnits: state.thresholdUnits,
-      };
+      const change = newBlockOf({ id: key.id, accountId: key.account_id, prefix: key.prefix }, state);
       await insertBlockAudit(client, 'key.blocked', change, now, 'limit reached');
       changes.push(change);
     }
@@ -173,16 +197,9 @@ export class MeteringRepository {
   async liftEndedBlocks(now: Date, batchSize = 1_000): Promise<BlockChange[]> {
     return translatingErrors(() =>
       this.inTransaction(async (client) => {
-        const rows = await client.query<{
-          api_key_id: string;
-          account_id: string;
-          prefix: string;
-          window_kind: string;
-          window_start: Date;
-          window_end: Date | null;
-          spend: string;
-          threshold: string;
-        }>(
+        const rows = await client.query<
+          BlockRow & { api_key_id: string; account_id: string; prefix: string }
+        >(
           `WITH ended AS (
              DELETE FROM key_blocks WHERE ctid IN (
                SELECT ctid FROM key_blocks WHERE window_end <= $1 ORDER BY window_end LIMIT $2)
@@ -192,15 +209,8 @@ export class MeteringRepository {
              FROM ended JOIN api_keys k ON k.id = ended.api_key_id`,
           [now, batchSize],
         );
-        const changes = rows.map(
-          (row): BlockChange => ({
-            apiKeyId: row.api_key_id,
-            accountId: row.account_id,
-            keyPrefix: row.prefix,
-            window: windowOf(row.window_kind, row.window_start, row.window_end),
-            spendUnits: BigInt(row.spend),
-            thresholdUnits: BigInt(row.threshold),
-          }),
+        const changes = rows.map((row) =>
+          blockChangeOf({ id: row.api_key_id, accountId: row.account_id, prefix: row.prefix }, row),
         );
         for (const change of changes)
           await insertBlockAudit(client, 'key.unblocked', change, now, 'window ended');
@@ -318,17 +328,11 @@ export async function reconcileBlocks(client: Queryable, key: ApiKey, now: Date)
   const state = key.limit === null || usage === undefined ? null : evaluateLimit(key.limit, usage, now);
   const changes: BlockChange[] = [];
   // Lift blocks of windows still open that the new settings no longer justify.
-  const rows = await client.query<{
-    window_kind: string;
-    window_start: Date;
-    window_end: Date | null;
-    spend: string;
-    threshold: string;
-  }>(
+  const rows = await client.query<BlockRow>(
     `DELETE FROM key_blocks
       WHERE api_key_id = $1::uuid AND (window_end IS NULL OR window_end > $2::timestamptz)
         AND NOT (window_kind = $3 AND window_start = $4::timestamptz AND $5::boolean)
-      RETURNING window_kind, window_start, window_end, spend::text, threshold::text`,
+      RETURNING ${BLOCK_ROW_COLUMNS}`,
     [
       key.id,
       now,
@@ -338,27 +342,13 @@ export async function reconcileBlocks(client: Queryable, key: ApiKey, now: Date)
     ],
   );
   for (const row of rows) {
-    const change: BlockChange = {
-      apiKeyId: key.id,
-      accountId: key.accountId,
-      keyPrefix: key.prefix,
-      window: windowOf(row.window_kind, row.window_start, row.window_end),
-      spendUnits: BigInt(row.spend),
-      thresholdUnits: BigInt(row.threshold),
-    };
+    const change = blockChangeOf(key, row);
     await insertBlockAudit(client, 'key.unblocked', change, now, 'limit changed');
     changes.push(change);
   }
   if (state?.reached) {
     if (await insertBlock(client, key.id, state, now)) {
-      const change: BlockChange = {
-        apiKeyId: key.id,
-        accountId: key.accountId,
-        keyPrefix: key.prefix,
-        window: state.window,
-        spendUnits: state.spendUnits,
-        thresholdUnits: state.thresholdUnits,
-      };
+      const change = newBlockOf(key, state);
       await insertBlockAudit(client, 'key.blocked', change, now, 'limit changed');
       changes.push(change);
     }
