@@ -60,18 +60,45 @@ export function isInWindow(window: UtcWindow, instant: Date): boolean {
 
 // ISO 8601 with a date, a time and an explicit offset: the zone must never be guessed.
 const ISO_INSTANT_WITH_OFFSET =
-  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):?(\d{2}))$/i;
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  return month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+}
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
 
 /**
  * Reads an ISO 8601 instant that states its offset (`Z` or `±hh:mm`), as events and usage queries give
- * them. Returns null for anything else, including a local time without an offset.
+ * them. Returns null for anything else, including a local time without an offset and impossible dates.
+ * Fractions finer than a millisecond are truncated. Plain arithmetic, no calendar library: this runs for
+ * every ingested event.
  */
 export function parseInstant(text: string): Date | null {
-  if (!ISO_INSTANT_WITH_OFFSET.test(text)) return null;
-  const parsed = DateTime.fromISO(text, { setZone: true });
-  return parsed.isValid ? parsed.toJSDate() : null;
+  const match = ISO_INSTANT_WITH_OFFSET.exec(text);
+  if (match === null) return null;
+  const [, y, mo, d, h, mi, s = '0', fraction = '', zulu, sign, oh = '0', om = '0'] = match;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  const offsetHours = Number(oh);
+  const offsetMinutes = Number(om);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return null;
+  const millisecond = Number(fraction.slice(0, 3).padEnd(3, '0'));
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, millisecond);
+  const offset = zulu === undefined ? (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) : 0;
+  return new Date(utc.getTime() - offset * 60_000);
 }
-
 const DAY_MS = 86_400_000;
 
 /** Start instants (epoch ms) of the day, ISO week and month containing an instant. */

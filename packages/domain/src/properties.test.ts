@@ -1,8 +1,16 @@
 import fc from 'fast-check';
+import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { evaluateLimit, NO_USAGE } from './limit-decision.ts';
 import { formatUsd, MAX_USD_UNITS, parseUsd } from './money.ts';
-import { isInWindow, RETENTIONS, WINDOW_KINDS, windowContaining, windowStartsOf } from './periods.ts';
+import {
+  isInWindow,
+  parseInstant,
+  RETENTIONS,
+  WINDOW_KINDS,
+  windowContaining,
+  windowStartsOf,
+} from './periods.ts';
 
 // Instants from 1990 to 2100, in milliseconds.
 const instant = fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2100, 0, 1) });
@@ -94,6 +102,39 @@ describe('the limit decision (property)', () => {
           expect(state.reached).toBe(spend >= threshold);
           expect(state.remainingUnits).toBe(spend >= threshold ? 0n : threshold - spend);
           expect(state.remainingUnits >= 0n).toBe(true);
+        },
+      ),
+      { numRuns: 5_000 },
+    );
+  });
+});
+
+describe('parseInstant (property)', () => {
+  it('reads every ISO 8601 instant with an offset exactly as luxon does', () => {
+    const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+    fc.assert(
+      fc.property(
+        fc.record({
+          year: fc.integer({ min: 1970, max: 2100 }),
+          month: fc.integer({ min: 1, max: 12 }),
+          day: fc.integer({ min: 1, max: 31 }),
+          hour: fc.integer({ min: 0, max: 23 }),
+          minute: fc.integer({ min: 0, max: 59 }),
+          second: fc.option(fc.integer({ min: 0, max: 59 })),
+          fraction: fc.option(fc.stringMatching(/^\d{1,9}$/)),
+          offset: fc.option(fc.integer({ min: -23 * 60 - 59, max: 23 * 60 + 59 })),
+        }),
+        (p) => {
+          const time = `${pad(p.hour)}:${pad(p.minute)}${p.second === null ? '' : `:${pad(p.second)}${p.fraction === null ? '' : `.${p.fraction}`}`}`;
+          const offset =
+            p.offset === null
+              ? 'Z'
+              : `${p.offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(p.offset) / 60))}:${pad(Math.abs(p.offset) % 60)}`;
+          const text = `${p.year}-${pad(p.month)}-${pad(p.day)}T${time}${offset}`;
+          const oracle = DateTime.fromISO(text, { setZone: true });
+          const parsed = parseInstant(text);
+          if (!oracle.isValid) expect(parsed).toBeNull();
+          else expect(parsed?.getTime()).toBe(oracle.toMillis());
         },
       ),
       { numRuns: 5_000 },
