@@ -9,6 +9,7 @@ export function benchArgs(argv: readonly string[]) {
       keys: { type: 'string', default: '10000' },
       concurrency: { type: 'string', default: '4' },
       'worker-concurrency': { type: 'string', default: '4' },
+      seconds: { type: 'string', default: '10' },
     },
     allowPositionals: true,
   });
@@ -18,6 +19,7 @@ export function benchArgs(argv: readonly string[]) {
     keys: Number(values.keys),
     concurrency: Number(values.concurrency),
     workerConcurrency: Number(values['worker-concurrency']),
+    seconds: Number(values.seconds),
   };
 }
 export type BenchArgs = ReturnType<typeof benchArgs>;

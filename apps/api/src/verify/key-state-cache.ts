@@ -3,8 +3,10 @@ import { windowContaining } from '@keyfence/domain';
 
 export interface KeyStateCacheOptions {
   /**
-   * How long a found key's state is trusted without news. Invalidations over pub/sub normally arrive
-   * within milliseconds; this bounds the damage of a lost one. @defaultValue 30000
+   * How long a found key's state is trusted without news. Invalidations over pub/sub arrive within
+   * milliseconds, and a subscription that drops clears the whole cache when it comes back, so this only
+   * bounds the damage of a message lost some other way. Shorter means every active key is read again that
+   * often. @defaultValue 120000
    */
   readonly ttlMs?: number;
   /** How long "no such key" is remembered (a new key verifies after at most this). @defaultValue 1000 */
@@ -39,7 +41,7 @@ export class KeyStateCache {
     private readonly load: (hash: string, now: Date) => Promise<KeyState | null>,
     options: KeyStateCacheOptions = {},
   ) {
-    this.ttlMs = options.ttlMs ?? 30_000;
+    this.ttlMs = options.ttlMs ?? 120_000;
     this.negativeTtlMs = options.negativeTtlMs ?? 1_000;
     this.maxEntries = options.maxEntries ?? 200_000;
   }

@@ -1,0 +1,116 @@
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { generateCredential } from '@keyfence/domain';
+import { freePort, type System, startSystem } from '@keyfence/testkit';
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  readonly requestsPerSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+export interface VerifyResult {
+  readonly connections: number;
+  readonly ours: LoadResult;
+  readonly baseline: LoadResult;
+}
+
+/** Seeds `count` API keys whose secrets we know, straight into the table (the API would take minutes). */
+async function seedKeys(system: System, count: number): Promise<string[]> {
+  const [account] = await system.db.store.accounts.list();
+  const secrets: string[] = [];
+  for (let start = 0; start < count; start += 10_000) {
+    const batch = Array.from({ length: Math.min(10_000, count - start) }, () =>
+      generateCredential('api_key', randomBytes),
+    );
+    await system.db.query(
+      `INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, updated_at)
+       SELECT gen_random_uuid(), $1, 'bench', p, h, now() FROM unnest($2::text[], $3::text[]) AS t(p, h)
+       ON CONFLICT DO NOTHING`,
+      [account?.id, batch.map((c) => c.prefix), batch.map((c) => c.hash)],
+    );
+    secrets.push(...batch.map((c) => c.secret));
+  }
+  return secrets;
+}
+
+async function load(
+  url: string,
+  token: string,
+  secrets: readonly string[],
+  connections: number,
+  seconds: number,
+) {
+  const bodies = secrets.map((key) => JSON.stringify({ key, method: 'POST', path: '/v1/chat/completions' }));
+  let next = 0;
+  const result = await autocannon({
+    url: `${url}/internal/v1/verify`,
+    connections,
+    duration: seconds,
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (request) => {
+          next = (next + 1) % bodies.length;
+          return { ...request, body: bodies[next] };
+        },
+      },
+    ],
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+/**
+ * `POST /internal/v1/verify` under autocannon at 32 and 128 connections, over 100,000 stored keys (the
+ * requests cycle through `hotKeys` of them, so the cache holds what a gateway's working set would), next to
+ * an Express 5 route that answers a constant body, same tool, same connections.
+ */
+export async function runVerifyScenario(options: {
+  keys: number;
+  hotKeys: number;
+  seconds: number;
+}): Promise<VerifyResult[]> {
+  const system = await startSystem();
+  const baselinePort = await freePort();
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const baseline = fork(fileURLToPath(new URL('./constant-server.ts', import.meta.url)), {
+    execArgv: ['--import', tsx],
+    env: { ...process.env, PORT: String(baselinePort) },
+  });
+  await new Promise((resolve) => baseline.once('message', resolve));
+  try {
+    const secrets = await seedKeys(system, options.keys);
+    const hot = secrets.slice(0, options.hotKeys);
+    // Warm both up (every key in use verified once, so the cache holds the working set), then measure.
+    await load(system.baseUrl, system.serviceToken, hot, 16, Math.max(3, Math.ceil(hot.length / 1_000)));
+    await load(`http://127.0.0.1:${baselinePort}`, system.serviceToken, hot, 16, 3);
+    const results: VerifyResult[] = [];
+    for (const connections of [32, 128]) {
+      const ours = await load(system.baseUrl, system.serviceToken, hot, connections, options.seconds);
+      const constant = await load(
+        `http://127.0.0.1:${baselinePort}`,
+        system.serviceToken,
+        hot,
+        connections,
+        options.seconds,
+      );
+      results.push({ connections, ours, baseline: constant });
+    }
+    return results;
+  } finally {
+    baseline.kill('SIGTERM');
+    await system.close();
+  }
+}
