@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { formatUsd, usd } from '@keyfence/domain';
 import { type System, startSystem, waitFor } from '@keyfence/testkit';
 import type { BenchArgs } from './args.ts';
@@ -18,7 +19,7 @@ export function skewedKeyIndex(i: number, keys: number): number {
   return i % 2 === 0 ? mix % hot : hot + (mix % (keys - hot));
 }
 
-async function seedKeys(system: System, count: number): Promise<string[]> {
+export async function seedKeys(system: System, count: number): Promise<string[]> {
   const [account] = await system.db.store.accounts.list();
   const rows = await system.db.query<{ prefix: string }>(
     `INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, updated_at)
@@ -30,8 +31,54 @@ async function seedKeys(system: System, count: number): Promise<string[]> {
   return rows.map((row) => row.prefix);
 }
 
-const ledgerCount = async (system: System) =>
+export const ledgerCount = async (system: System) =>
   Number((await system.db.query<{ n: string }>('SELECT count(*)::text AS n FROM usage_events'))[0]?.n ?? 0);
+
+/** Resident memory of a process, in MiB, from /proc. */
+export function rssMiB(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+}
+
+/** Sends events `from` … `from + count − 1` (5,000 a call, `concurrency` calls at once), skewed over `prefixes`. */
+export async function pushEvents(
+  system: System,
+  prefixes: readonly string[],
+  from: number,
+  count: number,
+  concurrency: number,
+) {
+  const occurredAt = new Date().toISOString();
+  let next = from;
+  const end = from + count;
+  const sender = async () => {
+    for (;;) {
+      const start = next;
+      next += 5_000;
+      if (start >= end) return;
+      const events = [];
+      for (let i = start; i < Math.min(start + 5_000, end); i += 1) {
+        events.push({
+          id: `b${i}`,
+          key_prefix: prefixes[skewedKeyIndex(i, prefixes.length)],
+          endpoint: 'POST /v1/chat/completions',
+          cost_usd: '0.000001234',
+          occurred_at: occurredAt,
+        });
+      }
+      const response = await fetch(`${system.baseUrl}/internal/v1/usage-events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${system.serviceToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ events }),
+      });
+      if (response.status !== 202)
+        throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
+      await response.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, sender));
+}
 
 /**
  * Pushes `args.events` usage events through the HTTP ingest of a running API and workers, and measures
@@ -51,26 +98,6 @@ export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> 
       });
       limited.push(created.body.data as { key: string; prefix: string });
     }
-    const perCall = 5_000;
-    const calls = Math.ceil(args.events / perCall);
-    const occurredAt = new Date().toISOString();
-    const cost = '0.000001234';
-    const bodyFor = (call: number) => {
-      const events = [];
-      for (let j = 0; j < perCall; j += 1) {
-        const i = call * perCall + j;
-        if (i >= args.events) break;
-        events.push({
-          id: `b${i}`,
-          key_prefix: prefixes[skewedKeyIndex(i, prefixes.length)],
-          endpoint: 'POST /v1/chat/completions',
-          cost_usd: cost,
-          occurred_at: occurredAt,
-        });
-      }
-      return JSON.stringify({ events });
-    };
-
     const blockLagMs: number[] = [];
     let crossings = 0;
     let stopProbing = false;
@@ -107,23 +134,7 @@ export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> 
     })();
 
     const started = performance.now();
-    let next = 0;
-    const sender = async () => {
-      for (;;) {
-        const call = next;
-        next += 1;
-        if (call >= calls) return;
-        const response = await fetch(`${system.baseUrl}/internal/v1/usage-events`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${system.serviceToken}`, 'content-type': 'application/json' },
-          body: bodyFor(call),
-        });
-        if (response.status !== 202)
-          throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
-        await response.arrayBuffer();
-      }
-    };
-    await Promise.all(Array.from({ length: args.concurrency }, sender));
+    await pushEvents(system, prefixes, 0, args.events, args.concurrency);
     const acceptSeconds = (performance.now() - started) / 1000;
     await waitFor(
       () => ledgerCount(system),
@@ -142,7 +153,7 @@ export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> 
     const totals = await system.db.query<{ spend: string; requests: string }>(
       `SELECT sum(spend)::text AS spend, sum(requests)::text AS requests FROM key_usage WHERE window_kind = 'lifetime'`,
     );
-    const expectedSpend = usd(cost) * BigInt(args.events) + usd(1) * BigInt(crossings);
+    const expectedSpend = usd('0.000001234') * BigInt(args.events) + usd(1) * BigInt(crossings);
     const exact =
       totals[0]?.spend === expectedSpend.toString() &&
       totals[0]?.requests === String(args.events + crossings);

@@ -1,10 +1,16 @@
 // `pnpm bench [scenario…] [--events N] [--keys N] [--concurrency N] [--worker-concurrency N]`
 import { benchArgs } from './args.ts';
+import { runCeilingScenario } from './ceiling-scenario.ts';
 import { runIngestScenario } from './ingest-scenario.ts';
+import { runLagScenario } from './lag-scenario.ts';
+import { runMemoryScenario } from './memory-scenario.ts';
+import { runOverspendScenario } from './overspend-scenario.ts';
+import { runPlainScenario } from './plain-scenario.ts';
 import { runVerifyScenario } from './verify-scenario.ts';
 
 const args = benchArgs(process.argv.slice(2));
-const scenarios = args.scenarios.length === 0 ? ['ingest', 'verify'] : args.scenarios;
+const ALL = ['ingest', 'ceiling', 'verify', 'lag', 'overspend', 'memory'];
+const scenarios = args.scenarios.length === 0 ? ALL : args.scenarios;
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -12,21 +18,61 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 const rows: string[][] = [];
+let lastIngestRate: number | undefined;
 const ratio = (ours: number, baseline: number) =>
   baseline === 0 ? 'n/a' : `${(ours / baseline).toFixed(2)}×`;
 for (const scenario of scenarios) {
   if (scenario === 'ingest') {
     const result = await runIngestScenario(args);
+    lastIngestRate = result.eventsPerSecond;
+    const plainEvents = Math.min(args.events, 5_000);
+    const plain = await runPlainScenario(plainEvents, args.keys);
     rows.push([
       'ingest, end to end',
       `${Math.round(result.eventsPerSecond).toLocaleString('en')} events/s (${result.events.toLocaleString('en')} events in ${result.seconds.toFixed(1)} s; all 202s after ${result.acceptSeconds.toFixed(1)} s; totals exact: ${result.exact})`,
-      'none yet (issue 5: one job and one Prisma update per event)',
-      '',
+      `plain design (one BullMQ job and one Prisma transaction per event; ${plainEvents.toLocaleString('en')} events): ${Math.round(plain.eventsPerSecond).toLocaleString('en')} events/s`,
+      ratio(result.eventsPerSecond, plain.eventsPerSecond),
     ]);
     rows.push([
       'enforcement lag (202 → verify LIMIT_REACHED, under the ingest load)',
       `p50 ${percentile(result.blockLagMs, 50).toFixed(0)} ms, p99 ${percentile(result.blockLagMs, 99).toFixed(0)} ms, max ${Math.max(...result.blockLagMs).toFixed(0)} ms (${result.blockLagMs.length} samples)`,
       'none (absolute)',
+      '',
+    ]);
+  } else if (scenario === 'ceiling') {
+    const ceiling = await runCeilingScenario(args.events, args.keys);
+    rows.push([
+      'ingest ceiling: the queue’s physical limit',
+      'see "ingest, end to end"',
+      `raw pipelined RPUSH of the same events into Redis: ${Math.round(ceiling.eventsPerSecond).toLocaleString('en')} events/s`,
+      lastIngestRate === undefined ? 'run with ingest' : ratio(lastIngestRate, ceiling.eventsPerSecond),
+    ]);
+  } else if (scenario === 'lag') {
+    const { lags, achievedRate } = await runLagScenario(20_000, 30, args.keys);
+    rows.push([
+      `enforcement lag under ${Math.round(achievedRate).toLocaleString('en')} events/s of background load`,
+      `p50 ${percentile(lags, 50).toFixed(0)} ms, p99 ${percentile(lags, 99).toFixed(0)} ms (${lags.length} samples)`,
+      'none (target: p99 ≤ 1 s at 20,000 events/s)',
+      '',
+    ]);
+  } else if (scenario === 'overspend') {
+    const over = await runOverspendScenario();
+    rows.push([
+      `overspend: ${over.clients} clients on one key, $${over.thresholdUsd} daily limit, verify before each call`,
+      `spent $${over.spentUsd} in ${over.calls} calls: $${over.overUsd} past the limit (${(over.overShare * 100).toFixed(1)}%)`,
+      'none',
+      '',
+    ]);
+  } else if (scenario === 'memory') {
+    const [first, second] = await runMemoryScenario(
+      Math.min(args.events, 200_000),
+      args.keys,
+      args.concurrency,
+    );
+    rows.push([
+      'memory (RSS) after two consecutive ingest runs',
+      `API ${first?.api.toFixed(0)} → ${second?.api.toFixed(0)} MiB, worker ${first?.worker.toFixed(0)} → ${second?.worker.toFixed(0)} MiB`,
+      'none',
       '',
     ]);
   } else if (scenario === 'verify') {
@@ -40,7 +86,7 @@ for (const scenario of scenarios) {
       ]);
     }
   } else {
-    throw new Error(`unknown scenario ${scenario}; known: ingest, verify`);
+    throw new Error(`unknown scenario ${scenario}; known: ${ALL.join(', ')}`);
   }
 }
 

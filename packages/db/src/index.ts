@@ -2,7 +2,7 @@ export type { Account } from './account-repository.ts';
 export { AccountRepository } from './account-repository.ts';
 export * from './api-key-repository.ts';
 export { AuditLogRepository } from './audit-log-repository.ts';
-export { DEFAULT_DATABASE_URL, type PrismaOptions } from './client.ts';
+export { DEFAULT_DATABASE_URL, openConnections, type PrismaOptions } from './client.ts';
 export * from './errors.ts';
 export { IdempotencyRepository } from './idempotency-repository.ts';
 export * from './key-state-repository.ts';
