@@ -9,9 +9,13 @@ export function requestIdOf(res: Response): string {
   return (res.locals.requestId as string | undefined) ?? 'unknown';
 }
 
-/** The request's logger: every line it writes carries the request id. */
+/** The request's logger: every line it writes carries the request id. Made on first use only. */
 export function loggerOf(res: Response, fallback: Logger): Logger {
-  return (res.locals.logger as Logger | undefined) ?? fallback;
+  const existing = res.locals.logger as Logger | undefined;
+  if (existing !== undefined) return existing;
+  const child = fallback.child({ requestId: requestIdOf(res) });
+  res.locals.logger = child;
+  return child;
 }
 
 /** Gives every request an id (echoed as X-Request-Id) and logs one line when it ends. No header is logged. */
@@ -20,7 +24,6 @@ export function requestContext(logger: Logger) {
     const offered = req.get('x-request-id');
     const requestId = offered !== undefined && CLIENT_REQUEST_ID.test(offered) ? offered : randomUUID();
     res.locals.requestId = requestId;
-    res.locals.logger = logger.child({ requestId });
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
