@@ -90,6 +90,12 @@ export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> 
   const system = await startSystem({ usageConcurrency: args.workerConcurrency });
   try {
     const prefixes = await seedKeys(system, args.keys);
+    if (process.env.KEYFENCE_BENCH_LIMITED === '1') {
+      // Every key with a (high) daily limit, as many real accounts have: the block check then reads them all.
+      await system.db.query(
+        "UPDATE api_keys SET limit_retention = 'day', limit_threshold = 1000000000000 WHERE name LIKE 'bench-%'",
+      );
+    }
     const limited = [];
     for (let i = 0; i < 20; i += 1) {
       const created = await system.call('POST', '/v1/keys', system.managementKey, {

@@ -157,40 +157,75 @@ export class MeteringRepository {
   /**
    * Blocks every key of `keyIds` whose spend in its limit's current window (the one containing `now`)
    * has reached its threshold, recording the block and its audit entry. Idempotent: a block already
-   * recorded is not recorded again. The keys are share-locked, so a concurrent change of a limit is
-   * decided either entirely before or entirely after this.
+   * recorded is not recorded again.
+   *
+   * Most keys of a batch are far from their limit, so they are read without locks. Only the keys found at
+   * their limit are then share-locked and decided again, so a concurrent change of their limit is decided
+   * wholly before or after the block (a raised threshold cannot be overtaken by a stale block).
    */
   async applyBlocks(keyIds: readonly string[], now: Date): Promise<BlockOutcome> {
     if (keyIds.length === 0) return { limitedKeyIds: [], blocks: [] };
-    return translatingErrors(() => this.inTransaction((client) => this.blockReached(client, keyIds, now)));
+    return translatingErrors(async () => {
+      const db = pgQueryable(this.pool);
+      const keys = await this.limitedKeys(db, keyIds, false);
+      const reached = await this.reachedOf(db, keys, now);
+      if (reached.length === 0) return { limitedKeyIds: keys.map((key) => key.id), blocks: [] };
+      const blocks = await this.inTransaction(async (client) => {
+        const locked = await this.limitedKeys(
+          client,
+          reached.map((key) => key.id),
+          true,
+        );
+        const changes: BlockChange[] = [];
+        for (const { key, state } of await this.decide(client, locked, now)) {
+          if (!state.reached || !(await insertBlock(client, key.id, state, now))) continue;
+          const change = newBlockOf({ id: key.id, accountId: key.account_id, prefix: key.prefix }, state);
+          await insertBlockAudit(client, 'key.blocked', change, now, 'limit reached');
+          changes.push(change);
+        }
+        return changes;
+      });
+      return { limitedKeyIds: keys.map((key) => key.id), blocks };
+    });
   }
 
-  private async blockReached(client: Queryable, keyIds: readonly string[], now: Date): Promise<BlockOutcome> {
-    const keys = await client.query<LimitedKeyRow>(
+  private limitedKeys(
+    db: Queryable,
+    keyIds: readonly string[],
+    lock: boolean,
+  ): Promise<readonly LimitedKeyRow[]> {
+    return db.query<LimitedKeyRow>(
       `SELECT id::text, account_id::text, prefix, limit_retention::text, limit_threshold::text FROM api_keys
         WHERE id = ANY($1::uuid[]) AND limit_threshold IS NOT NULL AND deleted_at IS NULL
-        ORDER BY id FOR SHARE`,
+        ORDER BY id${lock ? ' FOR SHARE' : ''}`,
       [keyIds],
     );
-    if (keys.length === 0) return { limitedKeyIds: [], blocks: [] };
+  }
+
+  /** Each key's limit state from the stored spend. */
+  private async decide(db: Queryable, keys: readonly LimitedKeyRow[], now: Date) {
     const usage = await readCurrentUsage(
-      client,
+      db,
       keys.map((key) => key.id),
       now,
     );
-    const changes: BlockChange[] = [];
-    for (const key of keys) {
-      const state = evaluateLimit(
+    return keys.map((key) => ({
+      key,
+      state: evaluateLimit(
         { retention: key.limit_retention, thresholdUnits: BigInt(key.limit_threshold) },
         usage.get(key.id) ?? NO_USAGE,
         now,
-      );
-      if (!state.reached || !(await insertBlock(client, key.id, state, now))) continue;
-      const change = newBlockOf({ id: key.id, accountId: key.account_id, prefix: key.prefix }, state);
-      await insertBlockAudit(client, 'key.blocked', change, now, 'limit reached');
-      changes.push(change);
-    }
-    return { limitedKeyIds: keys.map((key) => key.id), blocks: changes };
+      ),
+    }));
+  }
+
+  private async reachedOf(
+    db: Queryable,
+    keys: readonly LimitedKeyRow[],
+    now: Date,
+  ): Promise<LimitedKeyRow[]> {
+    if (keys.length === 0) return [];
+    return (await this.decide(db, keys, now)).filter(({ state }) => state.reached).map(({ key }) => key);
   }
 
   /** Erases blocks whose window has ended by `now`, with an audit entry each. */
