@@ -2,12 +2,12 @@ import { startSystem, waitFor } from '@keyfence/testkit';
 import { ledgerCount, pushEvents, rssMiB, seedKeys } from './ingest-scenario.ts';
 
 /** RSS of the API and the worker after each of two consecutive ingest runs of `events` events. */
-export async function runMemoryScenario(events: number, keys: number, concurrency: number) {
+export async function runMemoryScenario(events: number, keys: number, concurrency: number, rounds = 2) {
   const system = await startSystem();
   try {
     const prefixes = await seedKeys(system, keys);
     const after: { api: number; worker: number }[] = [];
-    for (let round = 0; round < 2; round += 1) {
+    for (let round = 0; round < rounds; round += 1) {
       await pushEvents(system, prefixes, round * events, events, concurrency);
       await waitFor(
         () => ledgerCount(system),

@@ -77,6 +77,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     USAGE_CONCURRENCY: String(options.usageConcurrency ?? 4),
     WORKER_METRICS_PORT: String(metricsPort),
     KEYFENCE_OPERATOR_TOKEN: operatorToken,
+    // For profiling the services under a benchmark: e.g. `--import ./bench/cpu-profile.mjs`.
+    ...(process.env.KEYFENCE_SERVICE_NODE_OPTIONS === undefined
+      ? {}
+      : { NODE_OPTIONS: process.env.KEYFENCE_SERVICE_NODE_OPTIONS }),
     ...options.env,
   };
   const launch = (dir: string): ServiceProcess => {
