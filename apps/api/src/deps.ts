@@ -8,6 +8,7 @@ import type { ResponseCipher } from './keys/response-cipher.ts';
 import type { ApiMetrics } from './operator/metrics.ts';
 import type { KeyStateCache } from './verify/key-state-cache.ts';
 import type { LastUsedRecorder } from './verify/last-used-recorder.ts';
+import type { PendingSpend } from './verify/pending-spend.ts';
 
 /** Everything the API needs from outside; main.ts builds it, tests build their own. */
 export interface AppDeps {
@@ -24,6 +25,8 @@ export interface AppDeps {
   /** This replica's verify cache. */
   readonly keyStates: KeyStateCache;
   readonly lastUsed: LastUsedRecorder;
+  /** Spend this replica accepted that no worker has written yet; verify counts it. */
+  readonly pendingSpend: PendingSpend;
   readonly prefixes: PrefixDirectory;
   /** Clock-skew and age rules for usage events. @defaultValue DEFAULT_EVENT_TIME_POLICY */
   readonly eventTimePolicy?: EventTimePolicy;

@@ -12,6 +12,7 @@ import { ResponseCipher } from './keys/response-cipher.ts';
 import { ApiMetrics } from './operator/metrics.ts';
 import { KeyStateCache, type KeyStateCacheOptions } from './verify/key-state-cache.ts';
 import { LastUsedRecorder } from './verify/last-used-recorder.ts';
+import { PendingSpend } from './verify/pending-spend.ts';
 
 export interface RuntimeOptions {
   readonly store: Store;
@@ -57,8 +58,12 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   ];
   const keyStates = new KeyStateCache((hash, now) => store.keyStates.findByHash(hash, now), options.keyCache);
   const bus = new KeyEventBus(redis, subscriber, options.queuePrefix, logger);
+  const pendingSpend = new PendingSpend();
   await bus.subscribe(
-    (keyIds) => keyStates.invalidate(keyIds),
+    (keyIds, writtenJobId) => {
+      keyStates.invalidate(keyIds);
+      if (writtenJobId !== undefined) pendingSpend.settle(writtenJobId);
+    },
     () => {
       logger.warn('key-event subscription reconnected: clearing the verify cache');
       keyStates.clear();
@@ -89,6 +94,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       keyEvents: bus,
       keyStates,
       lastUsed,
+      pendingSpend,
       prefixes: new PrefixDirectory(store.keyStates),
       metrics: new ApiMetrics(queues, () => keyStates.size),
       queues,

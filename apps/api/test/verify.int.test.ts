@@ -1,6 +1,8 @@
 import { usd } from '@keyfence/domain';
+import { keyEventsChannel } from '@keyfence/jobs';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError, type Harness, START, startHarness } from './harness.ts';
+import { expectError, type Harness, START, startHarness, TEST_REDIS_URL } from './harness.ts';
 
 let h: Harness;
 let mk: string;
@@ -120,6 +122,42 @@ describe('POST /internal/v1/verify', () => {
       code: 'VALID',
       limit: { spend: 1, remaining: 2 },
     });
+  });
+
+  it('counts spend this replica accepted but no worker wrote yet, until the job is announced written', async () => {
+    const key = await createKey({ limit: { retention: 'day', threshold: 1 } });
+    const ingest = (id: string, cost: number, at = '2026-11-26T09:00:00Z') =>
+      h.call('POST', '/internal/v1/usage-events', {
+        auth: h.serviceToken,
+        json: { events: [{ id, key_prefix: key.prefix, endpoint: 'x', cost_usd: cost, occurred_at: at }] },
+      });
+    await ingest('old-day', 5, '2026-11-25T09:00:00Z');
+    expect((await verify(key.key)).body.data).toMatchObject({ code: 'VALID', limit: { spend: 0 } });
+    await ingest('p1', 0.6);
+    expect((await verify(key.key)).body.data).toMatchObject({
+      code: 'VALID',
+      limit: { spend: 0.6, remaining: 0.4 },
+    });
+    await ingest('p2', 0.4);
+    expect((await verify(key.key)).body.data).toMatchObject({
+      code: 'LIMIT_REACHED',
+      limit: { spend: 1, remaining: 0 },
+    });
+    // No worker runs here: once the jobs are announced written (as a worker announces them, over Redis),
+    // only the stored spend counts, which no worker has filled.
+    const redis = new Redis(TEST_REDIS_URL);
+    for (const job of await h.deps.usageQueue.getJobs(['waiting'])) {
+      await redis.publish(
+        keyEventsChannel(h.queuePrefix),
+        JSON.stringify({ type: 'keys-changed', keyIds: [], writtenJobId: job.id }),
+      );
+    }
+    redis.disconnect();
+    const settled = await waitFor(
+      () => verify(key.key),
+      (r) => r.body.data.code === 'VALID',
+    );
+    expect(settled.body.data).toMatchObject({ code: 'VALID', limit: { spend: 0 } });
   });
 
   it('keeps last_used_at without a write per call', async () => {

@@ -13,7 +13,8 @@ const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const schema = `${packageDir}/prisma/schema.prisma`;
 const generated = `${packageDir}/src/generated/prisma/client.ts`;
 const ifNeeded = process.argv.includes('--if-needed');
-if (ifNeeded && existsSync(generated) && statSync(generated).mtimeMs >= statSync(schema).mtimeMs) process.exit(0);
+if (ifNeeded && existsSync(generated) && statSync(generated).mtimeMs >= statSync(schema).mtimeMs)
+  process.exit(0);
 
 const require = createRequire(import.meta.url);
 const prismaCli = require.resolve('prisma/build/index.js');

@@ -92,7 +92,12 @@ describe('the metering pipeline, API and workers as separate processes', () => {
     const lagMs = Date.now() - acceptedAt;
     expect(lagMs).toBeLessThan(1_000);
     expect(blocked.body.data.limit).toMatchObject({ spend: 1, threshold: 1, remaining: 0 });
-    const audit = await system.call('GET', `/v1/audit-log?key_prefix=${key.prefix}`, system.managementKey);
+    // Verify refuses as soon as the crossing event is accepted; the recorded block follows when it is written.
+    const audit = await waitFor(
+      () => system.call('GET', `/v1/audit-log?key_prefix=${key.prefix}`, system.managementKey),
+      (r) => r.body.data[0]?.action === 'key.blocked',
+      10_000,
+    );
     expect(audit.body.data[0]).toMatchObject({ action: 'key.blocked', actor: { type: 'system' } });
 
     // Raising the threshold unblocks at once; the spend stays.

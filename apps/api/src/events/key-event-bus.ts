@@ -19,8 +19,14 @@ export class KeyEventBus {
     this.channel = keyEventsChannel(prefixBase);
   }
 
-  /** Subscribes; `onChange` gets the ids of changed keys, `onGap` is called when news may have been lost. */
-  async subscribe(onChange: (keyIds: readonly string[]) => void, onGap: () => void): Promise<void> {
+  /**
+   * Subscribes; `onChange` gets the ids of changed keys (and the id of a usage job just written, if the
+   * message says so), `onGap` is called when news may have been lost.
+   */
+  async subscribe(
+    onChange: (keyIds: readonly string[], writtenJobId: string | undefined) => void,
+    onGap: () => void,
+  ): Promise<void> {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       let event: KeyEvent;
@@ -30,7 +36,7 @@ export class KeyEventBus {
         this.logger.warn('ignored a malformed key event');
         return;
       }
-      onChange(event.keyIds);
+      onChange(event.keyIds, event.writtenJobId);
     });
     let connectedBefore = false;
     this.subscriber.on('ready', () => {

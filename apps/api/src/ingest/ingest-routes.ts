@@ -6,7 +6,13 @@ import {
   readUsageEvent,
   type UsageEvent,
 } from '@keyfence/domain';
-import { MAX_EVENTS_PER_JOB, USAGE_JOB_OPTIONS, type UsageEventTuple, usageBatchJob } from '@keyfence/jobs';
+import {
+  MAX_EVENTS_PER_JOB,
+  USAGE_JOB_OPTIONS,
+  type UsageBatchPayload,
+  type UsageEventTuple,
+  usageBatchJob,
+} from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
 import { Router } from 'express';
 import { requireServiceToken } from '../auth/service-token.ts';
@@ -65,7 +71,7 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
         ]);
       }
       if (tuples.length > 0) {
-        const jobs = [];
+        const jobs: { name: string; data: UsageBatchPayload; opts: typeof USAGE_JOB_OPTIONS }[] = [];
         for (let start = 0; start < tuples.length; start += MAX_EVENTS_PER_JOB) {
           jobs.push({
             name: usageBatchJob.name,
@@ -78,7 +84,22 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
           });
         }
         try {
-          await deps.usageQueue.addBulk(jobs);
+          const queued = await deps.usageQueue.addBulk(jobs);
+          const nowMs = deps.clock().getTime();
+          queued.forEach((job, index) => {
+            const events = jobs[index]?.data.events ?? [];
+            if (job.id === undefined) return;
+            deps.pendingSpend.add(
+              job.id,
+              events.map(([, apiKeyId, , , cost, occurredAtMs]) => ({
+                apiKeyId,
+                costUnits: BigInt(cost),
+                occurredAtMs,
+              })),
+              nowMs,
+              (apiKeyId) => deps.keyStates.peekById(apiKeyId, now)?.usage,
+            );
+          });
         } catch (error) {
           loggerOf(res, deps.logger).warn({ err: (error as Error).message }, 'could not queue usage events');
           throw new ApiError('SERVICE_UNAVAILABLE', 'usage events could not be stored; retry the call', {

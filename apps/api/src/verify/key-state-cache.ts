@@ -75,6 +75,15 @@ export class KeyStateCache {
     return state;
   }
 
+  /** What is cached for a key, by id, if anything still good; never loads. */
+  peekById(keyId: string, now: Date): KeyState | undefined {
+    const hash = this.hashesById.get(keyId);
+    const entry = hash === undefined ? undefined : this.entries.get(hash);
+    return entry !== undefined && entry.expiresAt > now.getTime() && entry.state !== null
+      ? entry.state
+      : undefined;
+  }
+
   /** Forgets what is known of these keys. */
   invalidate(keyIds: readonly string[]): void {
     this.version += 1;

@@ -9,6 +9,7 @@ import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 import type { KeyStateCache } from './key-state-cache.ts';
 import type { LastUsedRecorder } from './last-used-recorder.ts';
+import type { PendingSpend } from './pending-spend.ts';
 
 const MESSAGES: Record<VerifyOutcome['code'], string> = {
   VALID: 'the key may call this endpoint',
@@ -45,6 +46,7 @@ export function presentVerifyOutcome(outcome: VerifyOutcome) {
 export interface VerifyDeps {
   readonly keyStates: KeyStateCache;
   readonly lastUsed: LastUsedRecorder;
+  readonly pendingSpend: PendingSpend;
 }
 
 /**
@@ -62,7 +64,13 @@ export function createVerifyRoutes(deps: AppDeps & VerifyDeps): Router {
       const state = await deps.keyStates.get(hashSecret(body.key), now);
       const outcome = decideVerify({
         key: state?.key ?? null,
-        usage: state?.usage ?? NO_USAGE,
+        // Spend accepted here but not yet written counts too, so a busy key is stopped as soon as possible.
+        usage:
+          state === null
+            ? NO_USAGE
+            : state.key.limit === null
+              ? state.usage
+              : deps.pendingSpend.withPending(state.key.id, state.usage, now.getTime()),
         blocks: state?.blocks ?? [],
         method: body.method,
         path: body.path,

@@ -51,7 +51,7 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
     const now = deps.clock();
     const { limitedKeyIds, blocks } = await deps.store.metering.applyBlocks(keyIds, now);
     // Keys without a limit have nothing in verify's answer that spend changes.
-    await deps.publisher.keysChanged(limitedKeyIds);
+    await deps.publisher.keysChanged(limitedKeyIds, job.id);
     deps.metrics?.blocks.inc(blocks.length);
     for (const block of blocks) {
       deps.logger.info(
