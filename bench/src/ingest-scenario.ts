@@ -34,6 +34,56 @@ export async function seedKeys(system: System, count: number): Promise<string[]>
 export const ledgerCount = async (system: System) =>
   Number((await system.db.query<{ n: string }>('SELECT count(*)::text AS n FROM usage_events'))[0]?.n ?? 0);
 
+/** Creates `count` keys with a $1 daily limit through the API; their secrets are needed for verify. */
+export async function createLimitedKeys(
+  system: System,
+  count: number,
+): Promise<{ key: string; prefix: string }[]> {
+  const keys: { key: string; prefix: string }[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const created = await system.call('POST', '/v1/keys', system.managementKey, {
+      name: `limited-${i}`,
+      limit: { retention: 'day', threshold: 1 },
+    });
+    keys.push(created.body.data as { key: string; prefix: string });
+  }
+  return keys;
+}
+
+/**
+ * Pushes a $1-limited key over its limit with one event and measures the time from that event's 202 to
+ * verify answering LIMIT_REACHED; undefined when the event was not accepted.
+ */
+export async function measureBlockLag(
+  system: System,
+  key: { key: string; prefix: string },
+): Promise<number | undefined> {
+  const sent = await system.call('POST', '/internal/v1/usage-events', system.serviceToken, {
+    events: [
+      {
+        id: `cross-${key.prefix}`,
+        key_prefix: key.prefix,
+        endpoint: 'x',
+        cost_usd: 1,
+        occurred_at: new Date().toISOString(),
+      },
+    ],
+  });
+  const acceptedAt = performance.now();
+  if (sent.status !== 202) return undefined;
+  await waitFor(
+    () =>
+      system.call('POST', '/internal/v1/verify', system.serviceToken, {
+        key: key.key,
+        method: 'POST',
+        path: '/v1/chat/completions',
+      }),
+    (r) => r.body.data.code === 'LIMIT_REACHED',
+    120_000,
+  );
+  return performance.now() - acceptedAt;
+}
+
 /** Resident memory of a process, in MiB, from /proc. */
 export function rssMiB(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
@@ -96,14 +146,7 @@ export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> 
         "UPDATE api_keys SET limit_retention = 'day', limit_threshold = 1000000000000 WHERE name LIKE 'bench-%'",
       );
     }
-    const limited = [];
-    for (let i = 0; i < 20; i += 1) {
-      const created = await system.call('POST', '/v1/keys', system.managementKey, {
-        name: `limited-${i}`,
-        limit: { retention: 'day', threshold: 1 },
-      });
-      limited.push(created.body.data as { key: string; prefix: string });
-    }
+    const limited = await createLimitedKeys(system, 20);
     const blockLagMs: number[] = [];
     let crossings = 0;
     let stopProbing = false;
@@ -111,31 +154,10 @@ export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> 
       for (const key of limited) {
         if (stopProbing) break;
         await new Promise((resolve) => setTimeout(resolve, 300));
-        const sent = await system.call('POST', '/internal/v1/usage-events', system.serviceToken, {
-          events: [
-            {
-              id: `cross-${key.prefix}`,
-              key_prefix: key.prefix,
-              endpoint: 'x',
-              cost_usd: 1,
-              occurred_at: new Date().toISOString(),
-            },
-          ],
-        });
-        const acceptedAt = performance.now();
-        if (sent.status !== 202) continue;
+        const lag = await measureBlockLag(system, key);
+        if (lag === undefined) continue;
         crossings += 1;
-        await waitFor(
-          () =>
-            system.call('POST', '/internal/v1/verify', system.serviceToken, {
-              key: key.key,
-              method: 'POST',
-              path: '/v1/chat/completions',
-            }),
-          (r) => r.body.data.code === 'LIMIT_REACHED',
-          60_000,
-        );
-        blockLagMs.push(performance.now() - acceptedAt);
+        blockLagMs.push(lag);
       }
     })();
 

@@ -1,5 +1,5 @@
-import { startSystem, waitFor } from '@keyfence/testkit';
-import { pushEvents, seedKeys } from './ingest-scenario.ts';
+import { startSystem } from '@keyfence/testkit';
+import { createLimitedKeys, measureBlockLag, pushEvents, seedKeys } from './ingest-scenario.ts';
 
 /**
  * Enforcement lag under a steady background load of `rate` events/s (5,000-event calls paced to the
@@ -14,17 +14,7 @@ export async function runLagScenario(
   const system = await startSystem();
   try {
     const prefixes = await seedKeys(system, keys);
-    const limited: { key: string; prefix: string }[] = [];
-    for (let i = 0; i < 40; i += 1) {
-      limited.push(
-        (
-          await system.call('POST', '/v1/keys', system.managementKey, {
-            name: `lag-${i}`,
-            limit: { retention: 'day', threshold: 1 },
-          })
-        ).body.data,
-      );
-    }
+    const limited = await createLimitedKeys(system, 40);
     let stop = false;
     let sent = 0;
     const started = performance.now();
@@ -43,30 +33,8 @@ export async function runLagScenario(
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     for (const key of limited) {
       if (performance.now() - started > seconds * 1000) break;
-      const response = await system.call('POST', '/internal/v1/usage-events', system.serviceToken, {
-        events: [
-          {
-            id: `cross-${key.prefix}`,
-            key_prefix: key.prefix,
-            endpoint: 'x',
-            cost_usd: 1,
-            occurred_at: new Date().toISOString(),
-          },
-        ],
-      });
-      const acceptedAt = performance.now();
-      if (response.status !== 202) continue;
-      await waitFor(
-        () =>
-          system.call('POST', '/internal/v1/verify', system.serviceToken, {
-            key: key.key,
-            method: 'POST',
-            path: '/v1/chat/completions',
-          }),
-        (r) => r.body.data.code === 'LIMIT_REACHED',
-        120_000,
-      );
-      lags.push(performance.now() - acceptedAt);
+      const lag = await measureBlockLag(system, key);
+      if (lag !== undefined) lags.push(lag);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     stop = true;
