@@ -60,7 +60,7 @@ export class KeyStateCache {
   private async fill(hash: string, now: Date): Promise<KeyState | null> {
     const startedAt = this.version;
     const state = await this.load(hash, now);
-    if (state !== null && (this.invalidatedAt.get(state.key.id) ?? -1) >= startedAt) return state;
+    if (state !== null && (this.invalidatedAt.get(state.key.id) ?? -1) > startedAt) return state;
     const nowMs = now.getTime();
     const expiresAt =
       state === null
