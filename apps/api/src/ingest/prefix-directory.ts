@@ -14,7 +14,7 @@ export class PrefixDirectory {
 
   constructor(
     private readonly keys: Pick<KeyStateRepository, 'idsByPrefix'>,
-    private readonly maxEntries = 1_000_000,
+    private readonly maxEntries = 200_000,
   ) {}
 
   async resolve(prefixes: Iterable<string>): Promise<Map<string, KeyIds>> {

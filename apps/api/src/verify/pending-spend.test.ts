@@ -41,11 +41,25 @@ describe('PendingSpend', () => {
     expect(pending.size).toBe(0);
   });
 
+  it('keeps nothing for a key once its jobs are written or expired', () => {
+    const pending = new PendingSpend(1_000);
+    pending.add('j1', [event('a', 5n), event('b', 1n)], now, () => undefined);
+    pending.add('j2', [event('a', 5n)], now + 10, () => undefined);
+    expect(pending.trackedKeys).toBe(2);
+    pending.settle('j1');
+    expect(pending.trackedKeys).toBe(1);
+    expect(pending.withPending('a', NO_USAGE, now).day).toBe(5n);
+    pending.add('j3', [event('c', 1n)], now + 2_000, () => undefined);
+    expect(pending.size).toBe(1);
+    expect(pending.trackedKeys).toBe(1);
+  });
+
   it('drops what was never announced after its TTL', () => {
     const pending = new PendingSpend(1_000);
     pending.add('j1', [event('a', 5n)], now, () => undefined);
     expect(pending.withPending('a', NO_USAGE, now + 999).day).toBe(5n);
     expect(pending.withPending('a', NO_USAGE, now + 1_000).day).toBe(0n);
     expect(pending.size).toBe(0);
+    expect(pending.trackedKeys).toBe(0);
   });
 });

@@ -38,8 +38,10 @@ function startsOf(ms: number): Record<WindowKind, number> {
  * worker announces it written, or after `ttlMs` as a safety net for a job that never completes.
  */
 export class PendingSpend {
+  /** In the order accepted, which is also the order of expiry. */
   private readonly jobs = new Map<string, PendingJob>();
-  private readonly baselines = new Map<string, Baseline>();
+  /** Per key with something pending: its baseline and the jobs that carry its events. */
+  private readonly keys = new Map<string, { baseline: Baseline; jobIds: Set<string> }>();
   /** Jobs announced written, remembered a while: the announcement can overtake `add` by microseconds. */
   private readonly settled = new Set<string>();
 
@@ -55,6 +57,7 @@ export class PendingSpend {
     nowMs: number,
     storedUsage: (apiKeyId: string) => WindowUsage | undefined,
   ): void {
+    this.expire(nowMs);
     if (this.settled.has(jobId)) return;
     const amounts = new Map<string, Map<string, bigint>>();
     for (const event of events) {
@@ -63,12 +66,15 @@ export class PendingSpend {
       if (perWindow === undefined) {
         perWindow = new Map();
         amounts.set(event.apiKeyId, perWindow);
-        if (!this.baselines.has(event.apiKeyId)) {
-          this.baselines.set(event.apiKeyId, {
-            starts: startsOf(nowMs),
-            usage: storedUsage(event.apiKeyId) ?? NO_USAGE,
-          });
+        let tracked = this.keys.get(event.apiKeyId);
+        if (tracked === undefined) {
+          tracked = {
+            baseline: { starts: startsOf(nowMs), usage: storedUsage(event.apiKeyId) ?? NO_USAGE },
+            jobIds: new Set(),
+          };
+          this.keys.set(event.apiKeyId, tracked);
         }
+        tracked.jobIds.add(jobId);
       }
       const starts = startsOf(event.occurredAtMs);
       for (const kind of WINDOW_KINDS) {
@@ -81,43 +87,59 @@ export class PendingSpend {
 
   /** The job's events are written: they count in the stored spend from now on. */
   settle(jobId: string): void {
-    this.jobs.delete(jobId);
+    this.drop(jobId);
     if (this.settled.size >= 10_000) this.settled.clear();
     this.settled.add(jobId);
   }
 
   /** The spend verify should decide with: `max(stored, baseline + pending)` per window containing `nowMs`. */
   withPending(apiKeyId: string, stored: WindowUsage, nowMs: number): WindowUsage {
-    const baseline = this.baselines.get(apiKeyId);
-    if (baseline === undefined) return stored;
+    this.expire(nowMs);
+    const tracked = this.keys.get(apiKeyId);
+    if (tracked === undefined) return stored;
     const starts = startsOf(nowMs);
     const pending: Record<WindowKind, bigint> = { day: 0n, week: 0n, month: 0n, lifetime: 0n };
-    let anyJob = false;
-    for (const [jobId, job] of this.jobs) {
-      if (job.expiresAt <= nowMs) {
-        this.jobs.delete(jobId);
-        continue;
-      }
-      const perWindow = job.amounts.get(apiKeyId);
+    for (const jobId of tracked.jobIds) {
+      const perWindow = this.jobs.get(jobId)?.amounts.get(apiKeyId);
       if (perWindow === undefined) continue;
-      anyJob = true;
       for (const kind of WINDOW_KINDS) pending[kind] += perWindow.get(windowKey(kind, starts[kind])) ?? 0n;
-    }
-    if (!anyJob) {
-      this.baselines.delete(apiKeyId);
-      return stored;
     }
     const effective = { ...stored };
     for (const kind of WINDOW_KINDS) {
       // A baseline from an earlier window says nothing of this one.
-      const base = baseline.starts[kind] === starts[kind] ? baseline.usage[kind] : 0n;
+      const base = tracked.baseline.starts[kind] === starts[kind] ? tracked.baseline.usage[kind] : 0n;
       const estimate = base + pending[kind];
       if (estimate > effective[kind]) effective[kind] = estimate;
     }
     return effective;
   }
 
+  /** Jobs still pending. */
   get size(): number {
     return this.jobs.size;
+  }
+
+  /** Keys with something pending. */
+  get trackedKeys(): number {
+    return this.keys.size;
+  }
+
+  private drop(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) return;
+    this.jobs.delete(jobId);
+    for (const apiKeyId of job.amounts.keys()) {
+      const tracked = this.keys.get(apiKeyId);
+      tracked?.jobIds.delete(jobId);
+      if (tracked?.jobIds.size === 0) this.keys.delete(apiKeyId);
+    }
+  }
+
+  /** Drops jobs never announced within the TTL; they expire in the order they were accepted. */
+  private expire(nowMs: number): void {
+    for (const [jobId, job] of this.jobs) {
+      if (job.expiresAt > nowMs) return;
+      this.drop(jobId);
+    }
   }
 }
