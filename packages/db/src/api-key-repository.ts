@@ -59,7 +59,25 @@ export interface ChangeApiKeyInput {
 
 const MAX_CREDENTIAL_ATTEMPTS = 5;
 
-function toApiKey(row: ApiKeyRow): ApiKey {
+/** The columns an API key is read from, named as Prisma names them. */
+export type ApiKeyColumns = Pick<
+  ApiKeyRow,
+  | 'id'
+  | 'accountId'
+  | 'name'
+  | 'prefix'
+  | 'scopesRestricted'
+  | 'scopes'
+  | 'limitRetention'
+  | 'limitThreshold'
+  | 'disabled'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'lastUsedAt'
+>;
+
+/** An API key from its columns: the one place that reads scopes and limits off a row. */
+export function toApiKey(row: ApiKeyColumns): ApiKey {
   return {
     id: row.id,
     accountId: row.accountId,

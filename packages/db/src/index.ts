@@ -1,6 +1,13 @@
 export type { Account } from './account-repository.ts';
 export { AccountRepository } from './account-repository.ts';
-export * from './api-key-repository.ts';
+export {
+  ApiKeyRepository,
+  type ChangeApiKeyInput,
+  type CreateApiKeyInput,
+  type CreateApiKeyResult,
+  type IdempotentCreate,
+  type KeyPosition,
+} from './api-key-repository.ts';
 export { AuditLogRepository } from './audit-log-repository.ts';
 export { DEFAULT_DATABASE_URL, openConnections, type PrismaOptions } from './client.ts';
 export * from './errors.ts';

@@ -1,13 +1,6 @@
-import {
-  type ApiKey,
-  isScope,
-  type KeyBlock,
-  NO_USAGE,
-  type Retention,
-  type UtcWindow,
-  type WindowUsage,
-} from '@keyfence/domain';
+import { type ApiKey, type KeyBlock, NO_USAGE, type UtcWindow, type WindowUsage } from '@keyfence/domain';
 import type pg from 'pg';
+import { type ApiKeyColumns, toApiKey } from './api-key-repository.ts';
 import { translatingErrors } from './errors.ts';
 import { pgQueryable } from './queryable.ts';
 import { readCurrentUsage } from './usage-repository.ts';
@@ -19,20 +12,8 @@ export interface KeyState {
   readonly blocks: readonly KeyBlock[];
 }
 
-interface KeyRow {
-  id: string;
-  account_id: string;
-  name: string;
-  prefix: string;
-  scopes_restricted: boolean;
-  scopes: string[] | null;
-  limit_retention: Retention | null;
-  limit_threshold: string | null;
-  disabled: boolean;
-  created_at: Date;
-  updated_at: Date;
-  last_used_at: Date | null;
-}
+/** An `api_keys` row as the raw query below returns it: Prisma's names, the threshold as text. */
+type KeyRow = Omit<ApiKeyColumns, 'limitThreshold'> & { limitThreshold: string | null };
 
 /** The read side of verify: a key by its secret's hash, with its current spend and open blocks. */
 export class KeyStateRepository {
@@ -42,28 +23,18 @@ export class KeyStateRepository {
   async findByHash(hash: string, now: Date): Promise<KeyState | null> {
     return translatingErrors(async () => {
       const { rows } = await this.pool.query<KeyRow>(
-        `SELECT id::text, account_id::text, name, prefix, scopes_restricted, scopes, limit_retention::text,
-                limit_threshold::text, disabled, created_at, updated_at, last_used_at
+        `SELECT id::text, account_id::text AS "accountId", name, prefix, scopes_restricted AS "scopesRestricted",
+                scopes, limit_retention::text AS "limitRetention", limit_threshold::text AS "limitThreshold",
+                disabled, created_at AS "createdAt", updated_at AS "updatedAt", last_used_at AS "lastUsedAt"
            FROM api_keys WHERE secret_hash = $1 AND deleted_at IS NULL`,
         [hash],
       );
       const row = rows[0];
       if (row === undefined) return null;
-      const key: ApiKey = {
-        id: row.id,
-        accountId: row.account_id,
-        name: row.name,
-        prefix: row.prefix,
-        scopes: row.scopes_restricted ? (row.scopes ?? []).filter(isScope) : null,
-        limit:
-          row.limit_retention === null || row.limit_threshold === null
-            ? null
-            : { retention: row.limit_retention, thresholdUnits: BigInt(row.limit_threshold) },
-        disabled: row.disabled,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-        lastUsedAt: row.last_used_at,
-      };
+      const key = toApiKey({
+        ...row,
+        limitThreshold: row.limitThreshold === null ? null : BigInt(row.limitThreshold),
+      });
       const [usage, blocks] = await Promise.all([
         readCurrentUsage(pgQueryable(this.pool), [key.id], now),
         this.pool.query<{

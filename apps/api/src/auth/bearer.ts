@@ -9,6 +9,11 @@ const KIND_NAMES: Record<CredentialKind, string> = {
   service_token: 'a service token',
 };
 
+/** The token of an `Authorization: Bearer <token>` header, or undefined for any other header. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer +(\S+)\s*$/i.exec(header ?? '')?.[1];
+}
+
 /**
  * The secret a request presents as `Authorization: Bearer <secret>`, and its kind by form. Refuses a
  * missing or malformed header, a secret of no known form, and a secret of another kind than `expected`.
@@ -18,8 +23,7 @@ export function presentedSecret(req: Request, expected: CredentialKind): string 
   if (header === undefined || header.trim() === '') {
     throw new ApiError('MISSING_CREDENTIALS', `send ${KIND_NAMES[expected]} as Authorization: Bearer <key>`);
   }
-  const match = /^Bearer +(\S+)\s*$/i.exec(header);
-  const secret = match?.[1];
+  const secret = bearerToken(header);
   if (secret === undefined)
     throw new ApiError('MALFORMED_CREDENTIALS', 'the Authorization header must be Bearer <key>');
   const kind = classifyCredential(secret);
@@ -83,8 +87,7 @@ export function requireApiOrManagementKey(
   const asApiKey = requireApiKey(apiKeys);
   const asManagementKey = requireManagementKey(managementKeys, clock);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const header = req.get('authorization') ?? '';
-    const secret = /^Bearer +(\S+)\s*$/i.exec(header)?.[1];
+    const secret = bearerToken(req.get('authorization'));
     const kind = secret === undefined ? null : classifyCredential(secret);
     if (kind === 'management_key') return asManagementKey(req, res, next);
     return asApiKey(req, res, next);

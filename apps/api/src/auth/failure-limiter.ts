@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../http/api-error.ts';
+import { bearerToken } from './bearer.ts';
 
 export interface FailureLimiterOptions {
   /** Failed authentications one client address may make per window. @defaultValue 30 */
@@ -18,7 +19,7 @@ interface Window {
 
 // The 8 characters after any kind marker: what a guesser keeps fixed to find a key by its prefix.
 function presentedPrefix(req: Request): string | undefined {
-  const secret = /^Bearer +(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+  const secret = bearerToken(req.get('authorization'));
   if (secret === undefined) return undefined;
   return secret.replace(/^kf[ms]_/, '').slice(0, 8);
 }

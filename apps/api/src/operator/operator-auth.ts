@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { bearerToken } from '../auth/bearer.ts';
 import { ApiError } from '../http/api-error.ts';
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
@@ -14,9 +15,9 @@ export function requireOperator(operatorToken: string | undefined) {
   return (req: Request, _res: Response, next: NextFunction): void => {
     const header = req.get('authorization') ?? '';
     let presented: string | undefined;
-    const bearer = /^Bearer +(\S+)\s*$/i.exec(header);
+    const bearer = bearerToken(header);
     const basic = /^Basic +([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (bearer?.[1] !== undefined) presented = bearer[1];
+    if (bearer !== undefined) presented = bearer;
     else if (basic?.[1] !== undefined) {
       const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
       presented = decoded.slice(decoded.indexOf(':') + 1);
