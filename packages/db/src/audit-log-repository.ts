@@ -9,7 +9,7 @@ import { translatingErrors } from './errors.ts';
 import type { AuditEvent, PrismaClient } from './generated/prisma/client.ts';
 
 function toActor(type: string, id: string | null): Actor {
-  if (type === 'management_key' && id !== null) return { type, id };
+  if ((type === 'management_key' || type === 'user') && id !== null) return { type, id };
   if (type === 'operator') return { type, id };
   return { type: 'system', id };
 }

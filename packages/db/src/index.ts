@@ -10,6 +10,7 @@ export {
 } from './api-key-repository.ts';
 export { AuditLogRepository } from './audit-log-repository.ts';
 export { DEFAULT_DATABASE_URL, openConnections, type PrismaOptions } from './client.ts';
+export * from './dashboard-repository.ts';
 export * from './errors.ts';
 export { IdempotencyRepository } from './idempotency-repository.ts';
 export * from './key-state-repository.ts';
@@ -24,4 +25,4 @@ export {
 export { applyMigrations, ensureDatabaseExists, pendingMigrations, readMigrations } from './migrator.ts';
 export * from './service-token-repository.ts';
 export { openStore, type Store } from './store.ts';
-export { UsageRepository } from './usage-repository.ts';
+export { type DailySpend, UsageRepository } from './usage-repository.ts';

@@ -55,8 +55,11 @@ export class ManagementKeyRepository {
     );
   }
 
-  /** Revokes a key by id or prefix; true when a live key was revoked. */
-  async revoke(idOrPrefix: { id: string } | { prefix: string }, now: Date): Promise<boolean> {
+  /** Revokes a key by id or prefix (within one account, if given); true when a live key was revoked. */
+  async revoke(
+    idOrPrefix: { id: string } | { prefix: string; accountId?: string },
+    now: Date,
+  ): Promise<boolean> {
     const result = await translatingErrors(() =>
       this.prisma.managementKey.updateMany({
         where: { ...idOrPrefix, revokedAt: null },

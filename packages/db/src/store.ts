@@ -2,6 +2,7 @@ import { AccountRepository } from './account-repository.ts';
 import { ApiKeyRepository } from './api-key-repository.ts';
 import { AuditLogRepository } from './audit-log-repository.ts';
 import { openConnections, type PrismaOptions } from './client.ts';
+import { DashboardRepository } from './dashboard-repository.ts';
 import { IdempotencyRepository } from './idempotency-repository.ts';
 import { KeyStateRepository } from './key-state-repository.ts';
 import { ManagementKeyRepository } from './management-key-repository.ts';
@@ -20,6 +21,8 @@ export interface Store {
   readonly auditLog: AuditLogRepository;
   readonly idempotency: IdempotencyRepository;
   readonly usage: UsageRepository;
+  /** Dashboard users and their sessions. */
+  readonly dashboard: DashboardRepository;
   readonly metering: MeteringRepository;
   /** True when PostgreSQL answers a trivial query. */
   ping(): Promise<boolean>;
@@ -40,6 +43,7 @@ export function openStore(options: PrismaOptions): Store {
     auditLog: new AuditLogRepository(prisma),
     idempotency: new IdempotencyRepository(prisma),
     usage: new UsageRepository(pool),
+    dashboard: new DashboardRepository(prisma),
     metering: new MeteringRepository(pool),
     async ping() {
       try {

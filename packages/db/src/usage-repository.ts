@@ -1,4 +1,10 @@
-import { NO_USAGE, type WindowKind, type WindowUsage, windowsContaining } from '@keyfence/domain';
+import {
+  NO_USAGE,
+  type WindowKind,
+  type WindowUsage,
+  windowContaining,
+  windowsContaining,
+} from '@keyfence/domain';
 import type pg from 'pg';
 import { translatingErrors } from './errors.ts';
 import { pgQueryable, type Queryable } from './queryable.ts';
@@ -27,6 +33,16 @@ export async function readCurrentUsage(
   return usage;
 }
 
+const DAY_MS = 86_400_000;
+
+/** One UTC day of a key's usage. */
+export interface DailySpend {
+  /** 00:00 UTC of the day. */
+  readonly day: Date;
+  readonly spendUnits: bigint;
+  readonly requests: number;
+}
+
 /** Spend per key per window, as the metering workers aggregate it. */
 export class UsageRepository {
   constructor(private readonly pool: pg.Pool) {}
@@ -34,5 +50,33 @@ export class UsageRepository {
   /** Each key's spend in the day, week, month and lifetime windows that contain `now`. */
   currentUsage(keyIds: readonly string[], now: Date): Promise<Map<string, WindowUsage>> {
     return translatingErrors(() => readCurrentUsage(pgQueryable(this.pool), keyIds, now));
+  }
+
+  /**
+   * A key's spend and requests per UTC day for the `days` days up to and including the day of `now`,
+   * oldest first, with days without usage as zeros.
+   */
+  async dailySpend(keyId: string, days: number, now: Date): Promise<DailySpend[]> {
+    const today = windowContaining('day', now).start.getTime();
+    const first = today - (days - 1) * DAY_MS;
+    const rows = await translatingErrors(() =>
+      this.pool.query<{ start_ms: string; spend: string; requests: string }>(
+        `SELECT (extract(epoch FROM window_start) * 1000)::bigint::text AS start_ms,
+                spend::text, requests::text
+           FROM key_usage
+          WHERE api_key_id = $1 AND window_kind = 'day' AND window_start >= $2 AND window_start <= $3`,
+        [keyId, new Date(first).toISOString(), new Date(today).toISOString()],
+      ),
+    );
+    const byDay = new Map(rows.rows.map((row) => [Number(row.start_ms), row]));
+    return Array.from({ length: days }, (_, index) => {
+      const start = first + index * DAY_MS;
+      const row = byDay.get(start);
+      return {
+        day: new Date(start),
+        spendUnits: row === undefined ? 0n : BigInt(row.spend),
+        requests: row === undefined ? 0 : Number(row.requests),
+      };
+    });
   }
 }

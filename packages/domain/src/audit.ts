@@ -1,9 +1,13 @@
 import type { ApiKeySettings } from './api-key.ts';
 import { formatUsd } from './money.ts';
 
-/** Who made a change: a management key, an operator at the CLI, or keyfence itself (blocks, resets). */
+/**
+ * Who made a change: a management key, a person signed in to the dashboard, an operator at the CLI, or
+ * keyfence itself (blocks, resets).
+ */
 export type Actor =
   | { readonly type: 'management_key'; readonly id: string }
+  | { readonly type: 'user'; readonly id: string }
   | { readonly type: 'operator'; readonly id: string | null }
   | { readonly type: 'system'; readonly id: string | null };
 

@@ -1,5 +1,6 @@
 export * from './api-key.ts';
 export * from './audit.ts';
+export * from './dashboard-user.ts';
 export * from './key-material.ts';
 export * from './limit-decision.ts';
 export * from './money.ts';
