@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { createAuditRoutes } from './audit/audit-routes.ts';
+import { createDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import type { AppDeps } from './deps.ts';
 import { createDocsRoutes } from './docs/docs-routes.ts';
 import { errorHandler, routeNotFound } from './http/error-handler.ts';
@@ -11,6 +12,7 @@ import { createKeyRoutes } from './keys/key-routes.ts';
 import { createOperatorRoutes } from './operator/operator-routes.ts';
 import { createUsageRoutes } from './usage/usage-routes.ts';
 import { createVerifyRoutes } from './verify/verify-routes.ts';
+import { createWebRoutes } from './web/web-routes.ts';
 
 /** Builds the API without listening; main.ts listens, tests call it in-process. */
 export function createApp(deps: AppDeps): Express {
@@ -25,11 +27,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(deps.metrics.timeRequests());
   app.use(createOperatorRoutes(deps));
   app.use(createDocsRoutes());
+  app.use(createWebRoutes(deps.webRoot));
   // Ingest batches carry up to 5,000 events; everything else stays small.
   app.use('/internal/v1/usage-events', jsonBodies(MAX_INGEST_BODY_BYTES));
   app.use(jsonBodies(MAX_BODY_BYTES));
   app.use(createKeyRoutes(deps));
   app.use(createAuditRoutes(deps));
+  app.use(createDashboardRoutes(deps));
   app.use(createUsageRoutes(deps));
   app.use(createVerifyRoutes(deps));
   app.use(createIngestRoutes(deps));

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_DATABASE_URL } from '@keyfence/db';
 import { z } from 'zod';
 
@@ -27,6 +28,8 @@ const configSchema = z
     KEYFENCE_OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Express `trust proxy` behind a load balancer: a hop count, or addresses to trust. */
     TRUST_PROXY: z.string().optional(),
+    /** The built dashboard served under /app. @defaultValue apps/web/dist of this checkout */
+    KEYFENCE_WEB_ROOT: z.string().default(fileURLToPath(new URL('../../web/dist', import.meta.url))),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((config) => config.NODE_ENV !== 'production' || config.KEYFENCE_ENCRYPTION_KEY !== undefined, {

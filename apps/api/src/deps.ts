@@ -39,6 +39,10 @@ export interface AppDeps {
   readonly redisReady: () => Promise<boolean>;
   /** Counts failed authentications and refuses addresses and prefixes that fail too often. */
   readonly failureLimiter: FailureLimiter;
+  /** How long a wrong dashboard sign-in takes at least. @defaultValue 1000 */
+  readonly signInFailureDelayMs?: number;
+  /** Where the built dashboard (apps/web/dist) is; without one, `/app` says it is not built. */
+  readonly webRoot?: string | undefined;
   /** Express's `trust proxy`: whose X-Forwarded-For decides the client address. @defaultValue false */
   readonly trustProxy?: boolean | number | string;
 }

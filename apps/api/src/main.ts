@@ -31,6 +31,7 @@ const runtime = await startApiRuntime({
   randomBytes,
   encryptionKey,
   operatorToken: config.KEYFENCE_OPERATOR_TOKEN,
+  webRoot: config.KEYFENCE_WEB_ROOT,
   ...(config.TRUST_PROXY === undefined
     ? {}
     : { trustProxy: /^\d+$/.test(config.TRUST_PROXY) ? Number(config.TRUST_PROXY) : config.TRUST_PROXY }),

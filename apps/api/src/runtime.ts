@@ -30,6 +30,8 @@ export interface RuntimeOptions {
   readonly operatorToken?: string | undefined;
   readonly failureLimits?: FailureLimiterOptions;
   readonly trustProxy?: boolean | number | string;
+  /** The built dashboard served under /app. */
+  readonly webRoot?: string;
 }
 
 /** The API's long-lived parts around the store: Redis connections, the queue, caches, the event bus. */
@@ -102,6 +104,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       redisReady,
       failureLimiter: new FailureLimiter(options.failureLimits),
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+      ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
       ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
     },
     redisReady,

@@ -38,6 +38,23 @@ export const ERROR_CODES = {
       'The key is of the wrong kind for this route: management routes take a management key, /v1/key an API key.',
   },
   KEY_DISABLED: { status: 403, description: 'The API key is disabled.' },
+  WRONG_EMAIL_OR_PASSWORD: {
+    status: 401,
+    description: 'Dashboard sign-in: no user has this email and password. Answered after a fixed delay.',
+  },
+  SESSION_REQUIRED: {
+    status: 401,
+    description: 'The dashboard route needs a signed-in session; there is none, or it has ended.',
+  },
+  CSRF_TOKEN_INVALID: {
+    status: 403,
+    description:
+      'A change made with a dashboard session lacks the X-CSRF-Token header of that session, or it does not match.',
+  },
+  MANAGEMENT_KEY_NOT_FOUND: {
+    status: 404,
+    description: 'The account has no live management key with this prefix.',
+  },
   KEY_NOT_FOUND: { status: 404, description: 'The account has no live key with this prefix.' },
   ROUTE_NOT_FOUND: { status: 404, description: 'No such route.' },
   METHOD_NOT_ALLOWED: {

@@ -1,3 +1,4 @@
+export * from './dashboard.ts';
 export * from './error-codes.ts';
 export * from './gateway.ts';
 export * from './keys.ts';

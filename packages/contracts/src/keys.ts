@@ -91,7 +91,10 @@ export const auditEntrySchema = z
     id: z.string(),
     key_prefix: z.string().nullable(),
     action: z.enum(AUDIT_ACTIONS),
-    actor: z.object({ type: z.enum(['management_key', 'user', 'operator', 'system']), id: z.string().nullable() }),
+    actor: z.object({
+      type: z.enum(['management_key', 'user', 'operator', 'system']),
+      id: z.string().nullable(),
+    }),
     before: z.record(z.string(), z.unknown()).nullable(),
     after: z.record(z.string(), z.unknown()).nullable(),
     details: z.record(z.string(), z.unknown()).nullable(),

@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  createManagementKeyBodySchema,
+  dailySpendSchema,
+  managementKeyObjectSchema,
+  sessionObjectSchema,
+  signInBodySchema,
+} from './dashboard.ts';
 import { ERROR_CODES, type ErrorCode, errorBodySchema } from './error-codes.ts';
 import {
   ingestResultSchema,
@@ -79,7 +86,15 @@ const AUTH_ERRORS: ErrorCode[] = [
   'WRONG_CREDENTIAL_KIND',
   'TOO_MANY_FAILED_ATTEMPTS',
 ];
+const SESSION_ERRORS: ErrorCode[] = ['SESSION_REQUIRED', 'CSRF_TOKEN_INVALID'];
 const ALWAYS: ErrorCode[] = ['SERVICE_UNAVAILABLE', 'INTERNAL_ERROR'];
+const managementKeyPrefixParameter = {
+  name: 'prefix',
+  in: 'path',
+  required: true,
+  description: 'The 8 characters after `kfm_` in the management key',
+  schema: { type: 'string', pattern: '^[0-9A-Za-z]{8}$' },
+};
 
 const prefixParameter = {
   name: 'prefix',
@@ -114,7 +129,8 @@ export function buildOpenApiDocument(): JsonObject {
     }),
   );
   const keyCreate = createKeyBodySchema;
-  const management = [{ managementKey: [] }];
+  const management = [{ managementKey: [] }, { dashboardSession: [] }];
+  const dashboard = [{ dashboardSession: [] }];
   const service = [{ serviceToken: [] }];
   return {
     openapi: '3.1.0',
@@ -130,6 +146,11 @@ export function buildOpenApiDocument(): JsonObject {
       { name: 'keys', description: 'Key management (management key)' },
       { name: 'gateway', description: 'For model services (service token)' },
       { name: 'usage', description: 'Usage reports' },
+      {
+        name: 'dashboard',
+        description:
+          'For the web dashboard (session cookie; changes carry X-CSRF-Token). Key routes also take a session.',
+      },
       { name: 'operators', description: 'Health and readiness' },
     ],
     security: [],
@@ -208,6 +229,7 @@ export function buildOpenApiDocument(): JsonObject {
               'EMPTY_UPDATE',
               'INVALID_PREFIX',
               ...AUTH_ERRORS,
+              ...SESSION_ERRORS,
               'KEY_NOT_FOUND',
               ...ALWAYS,
             ]),
@@ -228,6 +250,7 @@ export function buildOpenApiDocument(): JsonObject {
               ...BODY_ERRORS,
               'INVALID_PREFIX',
               ...AUTH_ERRORS,
+              ...SESSION_ERRORS,
               'KEY_NOT_FOUND',
               ...ALWAYS,
             ]),
@@ -307,6 +330,137 @@ export function buildOpenApiDocument(): JsonObject {
               ...AUTH_ERRORS,
               'KEY_DISABLED',
               'KEY_NOT_FOUND',
+              ...ALWAYS,
+            ]),
+          },
+        },
+      },
+      '/v1/keys/{prefix}/daily-spend': {
+        parameters: [prefixParameter],
+        get: {
+          operationId: 'getDailySpend',
+          tags: ['keys'],
+          summary: "A key's spend per UTC day, oldest first, today included (30 days by default)",
+          security: management,
+          parameters: [query('days', 'How many days, 1–92', { type: 'string', pattern: '^\\d+$' })],
+          responses: {
+            '200': {
+              description: 'One entry per day, days without usage included',
+              content: json(data({ type: 'array', items: ref(idOf(dailySpendSchema)) })),
+            },
+            ...errors('/v1/keys/{prefix}/daily-spend', [
+              'UNKNOWN_FIELD',
+              'INVALID_FIELD',
+              'INVALID_PREFIX',
+              ...AUTH_ERRORS,
+              ...SESSION_ERRORS,
+              'KEY_NOT_FOUND',
+              ...ALWAYS,
+            ]),
+          },
+        },
+      },
+      '/v1/dashboard/session': {
+        post: {
+          operationId: 'signIn',
+          tags: ['dashboard'],
+          summary: 'Sign in with email and password; sets the httpOnly session cookie',
+          security: [{}],
+          requestBody: { required: true, content: json(ref(idOf(signInBodySchema))) },
+          responses: {
+            '201': {
+              description: 'Signed in; `Set-Cookie: kf_session=…; HttpOnly; SameSite=Strict`',
+              content: json(data(ref(idOf(sessionObjectSchema)))),
+            },
+            ...errors('/v1/dashboard/session', [
+              ...BODY_ERRORS,
+              'WRONG_EMAIL_OR_PASSWORD',
+              'TOO_MANY_FAILED_ATTEMPTS',
+              ...ALWAYS,
+            ]),
+          },
+        },
+        get: {
+          operationId: 'getSession',
+          tags: ['dashboard'],
+          summary: 'Who is signed in, and the CSRF token of the session',
+          security: dashboard,
+          responses: {
+            '200': { description: 'The session', content: json(data(ref(idOf(sessionObjectSchema)))) },
+            ...errors('/v1/dashboard/session', ['SESSION_REQUIRED', ...ALWAYS]),
+          },
+        },
+        delete: {
+          operationId: 'signOut',
+          tags: ['dashboard'],
+          summary: 'Sign out: ends the session and clears the cookie',
+          security: dashboard,
+          responses: {
+            '200': {
+              description: 'Signed out',
+              content: json(
+                data({
+                  type: 'object',
+                  required: ['signed_out'],
+                  properties: { signed_out: { const: true } },
+                }),
+              ),
+            },
+            ...errors('/v1/dashboard/session', [...SESSION_ERRORS, ...ALWAYS]),
+          },
+        },
+      },
+      '/v1/dashboard/management-keys': {
+        get: {
+          operationId: 'listManagementKeys',
+          tags: ['dashboard'],
+          summary: "The account's live management keys, oldest first",
+          security: dashboard,
+          responses: {
+            '200': {
+              description: 'The management keys',
+              content: json(data({ type: 'array', items: ref(idOf(managementKeyObjectSchema)) })),
+            },
+            ...errors('/v1/dashboard/management-keys', ['SESSION_REQUIRED', ...ALWAYS]),
+          },
+        },
+        post: {
+          operationId: 'createManagementKey',
+          tags: ['dashboard'],
+          summary: 'Create a management key; its secret is in this answer only',
+          security: dashboard,
+          requestBody: { required: false, content: json(ref(idOf(createManagementKeyBodySchema))) },
+          responses: {
+            '201': {
+              description: 'Created',
+              content: json(data(ref(idOf(managementKeyObjectSchema)))),
+            },
+            ...errors('/v1/dashboard/management-keys', [...BODY_ERRORS, ...SESSION_ERRORS, ...ALWAYS]),
+          },
+        },
+      },
+      '/v1/dashboard/management-keys/{prefix}': {
+        parameters: [managementKeyPrefixParameter],
+        delete: {
+          operationId: 'revokeManagementKey',
+          tags: ['dashboard'],
+          summary: 'Revoke a management key: the API refuses it from then on',
+          security: dashboard,
+          responses: {
+            '200': {
+              description: 'Revoked',
+              content: json(
+                data({
+                  type: 'object',
+                  required: ['prefix', 'revoked'],
+                  properties: { prefix: { type: 'string' }, revoked: { const: true } },
+                }),
+              ),
+            },
+            ...errors('/v1/dashboard/management-keys/{prefix}', [
+              'INVALID_PREFIX',
+              ...SESSION_ERRORS,
+              'MANAGEMENT_KEY_NOT_FOUND',
               ...ALWAYS,
             ]),
           },
@@ -423,6 +577,13 @@ export function buildOpenApiDocument(): JsonObject {
       schemas: { ...schemas, [idOf(errorBodySchema)]: schemas[idOf(errorBodySchema)] },
       securitySchemes: {
         managementKey: { type: 'http', scheme: 'bearer', description: 'A management key (`kfm_…`)' },
+        dashboardSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'kf_session',
+          description:
+            'The dashboard session cookie (POST /v1/dashboard/session); changes also need the X-CSRF-Token header',
+        },
         apiKey: { type: 'http', scheme: 'bearer', description: 'An API key' },
         serviceToken: {
           type: 'http',

@@ -1,7 +1,7 @@
 import { auditLogQuerySchema } from '@keyfence/contracts';
 import { isKeyPrefix } from '@keyfence/domain';
 import { Router } from 'express';
-import { managementKeyOf, requireManagementKey } from '../auth/bearer.ts';
+import { keyManagerOf, requireKeyManager } from '../auth/key-manager.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
@@ -17,13 +17,13 @@ export function createAuditRoutes(deps: AppDeps): Router {
   const router = Router();
   router
     .route('/v1/audit-log')
-    .get(requireManagementKey(deps.store.managementKeys, deps.clock), async (req, res) => {
+    .get(requireKeyManager(deps), async (req, res) => {
       const query = parseInput(auditLogQuerySchema, req.query, 'query');
       if (query.key_prefix !== undefined && !isKeyPrefix(query.key_prefix)) {
         throw new ApiError('INVALID_PREFIX', 'key_prefix must be 8 characters of 0-9, A-Z and a-z');
       }
       const limit = query.limit ?? DEFAULT_AUDIT_PAGE;
-      const entries = await deps.store.auditLog.list(managementKeyOf(res).accountId, {
+      const entries = await deps.store.auditLog.list(keyManagerOf(res).accountId, {
         limit: limit + 1,
         beforeId: query.cursor === undefined ? undefined : decodeAuditCursor(query.cursor),
         keyPrefix: query.key_prefix,

@@ -37,13 +37,6 @@ export function presentedSecret(req: Request, expected: CredentialKind): string 
   return secret;
 }
 
-/** The management key a request authenticated with (set by {@link requireManagementKey}). */
-export function managementKeyOf(res: Response): ManagementKey {
-  const key = res.locals.managementKey as ManagementKey | undefined;
-  if (key === undefined) throw new Error('route used managementKeyOf without requireManagementKey');
-  return key;
-}
-
 /** The API key a request authenticated with (set by {@link requireApiKey}). */
 export function apiKeyOf(res: Response): ApiKey {
   const key = res.locals.apiKey as ApiKey | undefined;
@@ -51,16 +44,17 @@ export function apiKeyOf(res: Response): ApiKey {
   return key;
 }
 
-/** Admits requests bearing a live management key; its account bounds everything the request sees. */
-export function requireManagementKey(managementKeys: ManagementKeyRepository, clock: () => Date) {
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const secret = presentedSecret(req, 'management_key');
-    const key = await managementKeys.findActiveByHash(hashSecret(secret));
-    if (key === null) throw new ApiError('INVALID_CREDENTIALS', 'the management key is unknown or revoked');
-    res.locals.managementKey = key;
-    await managementKeys.touchLastUsed(key.id, clock());
-    next();
-  };
+/** The live management key a request bears (and notes its use); throws when there is none. */
+export async function authenticateManagementKey(
+  managementKeys: ManagementKeyRepository,
+  clock: () => Date,
+  req: Request,
+): Promise<ManagementKey> {
+  const secret = presentedSecret(req, 'management_key');
+  const key = await managementKeys.findActiveByHash(hashSecret(secret));
+  if (key === null) throw new ApiError('INVALID_CREDENTIALS', 'the management key is unknown or revoked');
+  await managementKeys.touchLastUsed(key.id, clock());
+  return key;
 }
 
 /** Admits requests bearing a live, enabled API key. */
@@ -72,24 +66,5 @@ export function requireApiKey(apiKeys: ApiKeyRepository) {
     if (key.disabled) throw new ApiError('KEY_DISABLED', 'the API key is disabled');
     res.locals.apiKey = key;
     next();
-  };
-}
-
-/**
- * Admits either an API key (acting for itself) or a management key (acting for its account): for the
- * routes any key may call, such as `GET /v2/usage`.
- */
-export function requireApiOrManagementKey(
-  apiKeys: ApiKeyRepository,
-  managementKeys: ManagementKeyRepository,
-  clock: () => Date,
-) {
-  const asApiKey = requireApiKey(apiKeys);
-  const asManagementKey = requireManagementKey(managementKeys, clock);
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const secret = bearerToken(req.get('authorization'));
-    const kind = secret === undefined ? null : classifyCredential(secret);
-    if (kind === 'management_key') return asManagementKey(req, res, next);
-    return asApiKey(req, res, next);
   };
 }

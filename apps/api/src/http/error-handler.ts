@@ -53,7 +53,8 @@ export function errorHandler(logger: Logger, onAuthenticationFailure?: (req: Req
     const requestId = requestIdOf(res);
     const apiError = toApiError(error, logger, requestId);
     res.locals.errorCode = apiError.code;
-    if (apiError.code === 'INVALID_CREDENTIALS') onAuthenticationFailure?.(req);
+    if (apiError.code === 'INVALID_CREDENTIALS' || apiError.code === 'WRONG_EMAIL_OR_PASSWORD')
+      onAuthenticationFailure?.(req);
     if (res.headersSent) {
       res.end();
       return;

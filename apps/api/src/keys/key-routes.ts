@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   createKeyBodySchema,
+  dailySpendQuerySchema,
   listKeysQuerySchema,
   MAX_KEYS_PER_PAGE,
   updateKeyBodySchema,
@@ -9,17 +10,19 @@ import {
   applySettingsPatch,
   auditedSettings,
   DEFAULT_KEY_SETTINGS,
+  formatUsd,
   generateCredential,
   isKeyPrefix,
   NO_USAGE,
   settingsOf,
 } from '@keyfence/domain';
 import { type Request, type Response, Router } from 'express';
-import { apiKeyOf, managementKeyOf, requireApiKey, requireManagementKey } from '../auth/bearer.ts';
+import { apiKeyOf, requireApiKey } from '../auth/bearer.ts';
+import { keyManagerOf, requireKeyManager } from '../auth/key-manager.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
-import { serializeJson } from '../http/json-body.ts';
+import { ExactNumber, serializeJson } from '../http/json-body.ts';
 import { loggerOf, requestIdOf } from '../http/request-context.ts';
 import { sendData, sendJsonText } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
@@ -56,14 +59,14 @@ function keyNotFound(prefix: string): ApiError {
 export function createKeyRoutes(deps: AppDeps): Router {
   const { store, clock } = deps;
   const router = Router();
-  const managementAuth = requireManagementKey(store.managementKeys, clock);
+  const managementAuth = requireKeyManager(deps);
 
   const changeFor = (req: Request, res: Response) => {
-    const managementKey = managementKeyOf(res);
+    const { accountId, actor } = keyManagerOf(res);
     return {
-      accountId: managementKey.accountId,
+      accountId,
       prefix: prefixOf(req),
-      actor: { type: 'management_key', id: managementKey.id } as const,
+      actor,
       requestId: requestIdOf(res),
       now: clock(),
     };
@@ -96,15 +99,14 @@ export function createKeyRoutes(deps: AppDeps): Router {
       const idempotencyKey = idempotencyKeyOf(req);
       const body = parseInput(createKeyBodySchema, req.body ?? {}, 'body');
       const settings = applySettingsPatch(DEFAULT_KEY_SETTINGS, body);
-      const managementKey = managementKeyOf(res);
-      const accountId = managementKey.accountId;
+      const { accountId, actor } = keyManagerOf(res);
       const now = clock();
       const associatedData = `${accountId}\n${idempotencyKey}`;
       const result = await store.apiKeys.create({
         accountId,
         settings,
         newCredential: () => generateCredential('api_key', deps.randomBytes),
-        actor: { type: 'management_key', id: managementKey.id },
+        actor,
         requestId: requestIdOf(res),
         now,
         ...(idempotencyKey === undefined
@@ -153,7 +155,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
       const query = parseInput(listKeysQuerySchema, req.query, 'query');
       const after = query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor);
       const limit = query.limit ?? MAX_KEYS_PER_PAGE;
-      const accountId = managementKeyOf(res).accountId;
+      const { accountId } = keyManagerOf(res);
       const page = await store.apiKeys.list(accountId, { limit: limit + 1, after });
       const keys = page.slice(0, limit);
       const now = clock();
@@ -206,6 +208,26 @@ export function createKeyRoutes(deps: AppDeps): Router {
       sendData(res, 200, { prefix: deleted.prefix, deleted: true });
     })
     .all(methodNotAllowed(['PATCH', 'PUT', 'DELETE']));
+
+  router
+    .route('/v1/keys/:prefix/daily-spend')
+    .get(managementAuth, async (req, res) => {
+      const query = parseInput(dailySpendQuerySchema, req.query, 'query');
+      const prefix = prefixOf(req);
+      const key = await store.apiKeys.findByPrefix(keyManagerOf(res).accountId, prefix);
+      if (key === null) throw keyNotFound(prefix);
+      const days = await store.usage.dailySpend(key.id, query.days ?? 30, clock());
+      sendData(
+        res,
+        200,
+        days.map((day) => ({
+          date: day.day.toISOString().slice(0, 10),
+          spend: new ExactNumber(formatUsd(day.spendUnits)),
+          requests: day.requests,
+        })),
+      );
+    })
+    .all(methodNotAllowed(['GET']));
 
   router
     .route('/v1/key')

@@ -3,7 +3,7 @@ import type { ApiKey } from '@keyfence/domain';
 import { formatUsd, isKeyPrefix, parseInstant } from '@keyfence/domain';
 import { type Response, Router } from 'express';
 import type { z } from 'zod';
-import { requireApiOrManagementKey } from '../auth/bearer.ts';
+import { keyManagerOf, requireApiKeyOrKeyManager } from '../auth/key-manager.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
@@ -50,7 +50,7 @@ function rangeOf(query: z.output<typeof usageQuerySchema>, now: Date): { start: 
 /** `GET /v2/usage`: a key's spend over a window, from the ledger. */
 export function createUsageRoutes(deps: AppDeps): Router {
   const router = Router();
-  const auth = requireApiOrManagementKey(deps.store.apiKeys, deps.store.managementKeys, deps.clock);
+  const auth = requireApiKeyOrKeyManager(deps);
 
   async function keyFor(res: Response, prefix: string | undefined): Promise<ApiKey> {
     if (prefix !== undefined && !isKeyPrefix(prefix)) {
@@ -62,8 +62,9 @@ export function createUsageRoutes(deps: AppDeps): Router {
         throw new ApiError('KEY_NOT_FOUND', `no API key with prefix ${prefix}`);
       return self;
     }
-    if (prefix === undefined) throw invalid('query.key_prefix', 'a management key must name the key');
-    const accountId = (res.locals.managementKey as { accountId: string }).accountId;
+    if (prefix === undefined)
+      throw invalid('query.key_prefix', 'a management key or dashboard must name the key');
+    const { accountId } = keyManagerOf(res);
     const key = await deps.store.apiKeys.findByPrefix(accountId, prefix);
     if (key === null) throw new ApiError('KEY_NOT_FOUND', `no API key with prefix ${prefix}`);
     return key;

@@ -1,0 +1,129 @@
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { createManagementKeyBodySchema, signInBodySchema } from '@keyfence/contracts';
+import type { DashboardSession, ManagementKey } from '@keyfence/db';
+import { generateCredential, isKeyPrefix, normalizeEmail } from '@keyfence/domain';
+import { type Request, type Response, Router } from 'express';
+import type { AppDeps } from '../deps.ts';
+import { ApiError } from '../http/api-error.ts';
+import { methodNotAllowed } from '../http/error-handler.ts';
+import { sendData } from '../http/respond.ts';
+import { parseInput } from '../http/validation.ts';
+import {
+  authenticateSession,
+  csrfTokenFor,
+  dashboardSessionOf,
+  requireDashboardSession,
+  SESSION_COOKIE,
+  sessionTokenOf,
+} from './session-auth.ts';
+
+/** How long a wrong sign-in takes at least, whatever was wrong. */
+export const DEFAULT_SIGN_IN_FAILURE_DELAY_MS = 1_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function presentSession(session: DashboardSession, token: string) {
+  return {
+    user: { id: session.user.id, email: session.user.email, account_id: session.user.accountId },
+    csrf_token: csrfTokenFor(token),
+    expires_at: session.expiresAt,
+  };
+}
+
+function presentManagementKey(key: ManagementKey, secret?: string) {
+  return {
+    name: key.name,
+    prefix: key.prefix,
+    created_at: key.createdAt,
+    last_used_at: key.lastUsedAt,
+    ...(secret === undefined ? {} : { key: secret }),
+  };
+}
+
+function cookieOptions(req: Request, maxAgeMs?: number) {
+  return {
+    httpOnly: true,
+    secure: req.secure,
+    sameSite: 'strict' as const,
+    path: '/',
+    ...(maxAgeMs === undefined ? {} : { maxAge: maxAgeMs }),
+  };
+}
+
+/**
+ * What only the dashboard does: sign in and out, and management keys (which are created nowhere else
+ * but the CLI). Key management itself is the `/v1/keys` API, which also takes a session.
+ */
+export function createDashboardRoutes(deps: AppDeps): Router {
+  const { store, clock } = deps;
+  const router = Router();
+  const sessionAuth = requireDashboardSession(deps);
+  const failureDelayMs = deps.signInFailureDelayMs ?? DEFAULT_SIGN_IN_FAILURE_DELAY_MS;
+
+  router
+    .route('/v1/dashboard/session')
+    .post(async (req, res) => {
+      const startedAt = Date.now();
+      const body = parseInput(signInBodySchema, req.body ?? {}, 'body');
+      const email = normalizeEmail(body.email);
+      const user = email === null ? null : await store.dashboard.authenticate(email, body.password);
+      if (user === null) {
+        await sleep(Math.max(0, failureDelayMs - (Date.now() - startedAt)));
+        throw new ApiError('WRONG_EMAIL_OR_PASSWORD', 'the email or the password is wrong');
+      }
+      // A session token is 32 random bytes; the browser keeps it in an httpOnly cookie, we keep its hash.
+      const token = nodeRandomBytes(32).toString('base64url');
+      const session = await store.dashboard.openSession(user.id, token, clock());
+      res.cookie(SESSION_COOKIE, token, cookieOptions(req, session.expiresAt.getTime() - clock().getTime()));
+      sendData(res, 201, presentSession(session, token));
+    })
+    .get(async (req, res) => {
+      const session = await authenticateSession(deps, req);
+      sendData(res, 200, presentSession(session, sessionTokenOf(req) as string));
+    })
+    .delete(sessionAuth, async (req, res) => {
+      await store.dashboard.closeSession(sessionTokenOf(req) as string);
+      res.clearCookie(SESSION_COOKIE, cookieOptions(req));
+      sendData(res, 200, { signed_out: true });
+    })
+    .all(methodNotAllowed(['GET', 'POST', 'DELETE']));
+
+  router
+    .route('/v1/dashboard/management-keys')
+    .get(sessionAuth, async (_req, res) => {
+      const keys = await store.managementKeys.list(dashboardSessionOf(res).user.accountId);
+      sendData(
+        res,
+        200,
+        keys.filter((key) => key.revokedAt === null).map((key) => presentManagementKey(key)),
+      );
+    })
+    .post(sessionAuth, async (req, res) => {
+      const body = parseInput(createManagementKeyBodySchema, req.body ?? {}, 'body');
+      const credential = generateCredential('management_key', deps.randomBytes);
+      const key = await store.managementKeys.create(
+        dashboardSessionOf(res).user.accountId,
+        body.name ?? '',
+        credential,
+      );
+      sendData(res, 201, presentManagementKey(key, credential.secret));
+    })
+    .all(methodNotAllowed(['GET', 'POST']));
+
+  router
+    .route('/v1/dashboard/management-keys/:prefix')
+    .delete(sessionAuth, async (req, res: Response) => {
+      const prefix = String(req.params.prefix);
+      if (!isKeyPrefix(prefix)) {
+        throw new ApiError('INVALID_PREFIX', 'a management key prefix is the 8 characters after kfm_');
+      }
+      const accountId = dashboardSessionOf(res).user.accountId;
+      if (!(await store.managementKeys.revoke({ prefix, accountId }, clock()))) {
+        throw new ApiError('MANAGEMENT_KEY_NOT_FOUND', `no live management key with prefix ${prefix}`);
+      }
+      sendData(res, 200, { prefix, revoked: true });
+    })
+    .all(methodNotAllowed(['DELETE']));
+
+  return router;
+}
