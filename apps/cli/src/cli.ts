@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import type { Store } from '@keyfence/db';
-import { formatUsd, generateCredential, isKeyPrefix } from '@keyfence/domain';
+import { EmailTakenError, type Store } from '@keyfence/db';
+import {
+  formatUsd,
+  generateCredential,
+  isKeyPrefix,
+  normalizeEmail,
+  passwordProblem,
+} from '@keyfence/domain';
 import { z } from 'zod';
 import { importUsage, progressBar } from './usage-import.ts';
 
@@ -11,6 +17,10 @@ export interface Output {
   err(line: string): void;
   /** A line that replaces the previous one (a progress bar); optional. */
   progress?(line: string): void;
+  /** All of standard input, for `--password-stdin`. */
+  readStdin?(): Promise<string>;
+  /** Asks at the terminal without echoing the answer; absent when there is no terminal. */
+  askHidden?(question: string): Promise<string>;
 }
 
 /** Environment the CLI falls back on for `usage import`; set by main.ts from its config. */
@@ -53,6 +63,37 @@ function print(output: Output, json: boolean, value: Record<string, unknown>, te
 }
 
 const JSON_OPTION = { type: 'boolean', description: 'print one JSON object instead of text' } as const;
+
+function emailOf(value: unknown): string {
+  const email = typeof value === 'string' ? normalizeEmail(value) : null;
+  if (email === null) throw new UsageError('--email must be an email address');
+  return email;
+}
+
+const PASSWORD_OPTION = {
+  type: 'boolean',
+  description: 'read the password from standard input (its first line) instead of asking for it',
+} as const;
+
+/** The new password: the first line of stdin with --password-stdin, else asked twice at the terminal. */
+async function newPassword(values: Record<string, unknown>, output: Output): Promise<string> {
+  let password: string;
+  if (values['password-stdin'] === true) {
+    if (output.readStdin === undefined) throw new UsageError('standard input cannot be read here');
+    password = (await output.readStdin()).split(/\r?\n/, 1)[0] ?? '';
+  } else {
+    if (output.askHidden === undefined) {
+      throw new UsageError('no terminal to ask for the password on; use --password-stdin');
+    }
+    password = await output.askHidden('Password: ');
+    if ((await output.askHidden('Password again: ')) !== password) {
+      throw new UsageError('the two passwords differ');
+    }
+  }
+  const problem = passwordProblem(password);
+  if (problem !== null) throw new UsageError(problem);
+  return password;
+}
 
 const COMMANDS: Record<string, Command> = {
   'keys list': {
@@ -199,6 +240,71 @@ const COMMANDS: Record<string, Command> = {
       const revoked = await store.managementKeys.revoke({ prefix }, new Date());
       if (!revoked) throw new UsageError(`no active management key with prefix ${prefix}`);
       print(output, values.json === true, { prefix, revoked: true }, `management key ${prefix} revoked`);
+    },
+  },
+  'user create': {
+    summary: 'add a dashboard user to an account; the password is asked for (or read from stdin)',
+    usage: 'keyfence user create --account <id> --email <email> [--password-stdin] [--json]',
+    options: {
+      account: { type: 'string', description: 'the account id' },
+      email: { type: 'string', description: 'what the user signs in with' },
+      'password-stdin': PASSWORD_OPTION,
+      json: JSON_OPTION,
+    },
+    async run(values, store, output) {
+      const accountId = read(accountIdSchema, values.account);
+      const email = emailOf(values.email);
+      if ((await store.accounts.findById(accountId)) === null)
+        throw new UsageError(`no account ${accountId}`);
+      const password = await newPassword(values, output);
+      try {
+        const user = await store.dashboard.createUser(accountId, email, password);
+        print(
+          output,
+          values.json === true,
+          { id: user.id, email, account_id: accountId },
+          `dashboard user ${email} created for account ${accountId}; sign in at /app`,
+        );
+      } catch (error) {
+        if (error instanceof EmailTakenError) throw new UsageError(error.message);
+        throw error;
+      }
+    },
+  },
+  'user set-password': {
+    summary: "replace a dashboard user's password; their sessions end",
+    usage: 'keyfence user set-password --email <email> [--password-stdin] [--json]',
+    options: {
+      email: { type: 'string', description: 'the user' },
+      'password-stdin': PASSWORD_OPTION,
+      json: JSON_OPTION,
+    },
+    async run(values, store, output) {
+      const email = emailOf(values.email);
+      const password = await newPassword(values, output);
+      if (!(await store.dashboard.setPassword(email, password, new Date())))
+        throw new UsageError(`no dashboard user ${email}`);
+      print(output, values.json === true, { email, updated: true }, `password of ${email} replaced`);
+    },
+  },
+  'user list': {
+    summary: "list an account's dashboard users",
+    usage: 'keyfence user list --account <id> [--json]',
+    options: { account: { type: 'string', description: 'the account id' }, json: JSON_OPTION },
+    async run(values, store, output) {
+      const users = await store.dashboard.listUsers(read(accountIdSchema, values.account));
+      const rows = users.map((u) => ({
+        id: u.id,
+        email: u.email,
+        created_at: u.createdAt,
+        last_sign_in_at: u.lastSignInAt,
+      }));
+      if (values.json === true) {
+        output.out(JSON.stringify(rows));
+        return;
+      }
+      for (const u of users)
+        output.out(`${u.email}  last sign-in ${u.lastSignInAt?.toISOString() ?? 'never'}`);
     },
   },
   'service-token create': {

@@ -1,4 +1,6 @@
 // The CLI's composition root. Applies pending migrations first, so bootstrap works on a fresh database.
+
+import { text } from 'node:stream/consumers';
 import { applyMigrations, ensureDatabaseExists, openStore } from '@keyfence/db';
 import { cliEnvironment, runCli } from './cli.ts';
 import { loadConfig } from './config.ts';
@@ -17,6 +19,36 @@ const code = await runCli(
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     progress: (line) => process.stderr.write(process.stderr.isTTY ? `\r${line}` : `${line}\n`),
+    readStdin: () => text(process.stdin),
+    ...(process.stdin.isTTY ? { askHidden } : {}),
   },
 );
 process.exitCode = code;
+
+/** Reads a line at the terminal without echoing it (for passwords). */
+function askHidden(question: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(question);
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const finish = (result: () => void) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      result();
+    };
+    const onData = (chunk: string) => {
+      for (const character of chunk) {
+        if (character === '\r' || character === '\n') return finish(() => resolve(answer));
+        if (character === '\u0003') return finish(() => reject(new Error('cancelled')));
+        if (character === '\u007f' || character === '\b') answer = [...answer].slice(0, -1).join('');
+        else answer += character;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}

@@ -9,7 +9,16 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.drop());
 
+interface Terminal {
+  stdin?: string;
+  answers?: string[];
+}
+
 async function cli(...argv: string[]) {
+  return cliWith({}, ...argv);
+}
+
+async function cliWith(terminal: Terminal, ...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   let opened = false;
@@ -20,12 +29,87 @@ async function cli(...argv: string[]) {
       // The test database outlives each command: hand out a store whose close is a no-op.
       return { ...db.store, close: async () => undefined };
     },
-    { out: (line) => out.push(line), err: (line) => err.push(line) },
+    {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+      ...(terminal.stdin === undefined ? {} : { readStdin: async () => terminal.stdin as string }),
+      ...(terminal.answers === undefined ? {} : { askHidden: async () => terminal.answers?.shift() ?? '' }),
+    },
   );
   return { code, out: out.join('\n'), err: err.join('\n'), opened };
 }
 
 describe('keyfence CLI', () => {
+  it('adds a dashboard user whose password is read from stdin or asked twice, never printed', async () => {
+    const { id } = JSON.parse((await cli('account', 'create', '--name', 'Users Inc', '--json')).out);
+    const created = await cliWith(
+      { stdin: 'correct horse battery\nignored second line\n' },
+      'user',
+      'create',
+      '--account',
+      id,
+      '--email',
+      'Ada@Example.com',
+      '--password-stdin',
+      '--json',
+    );
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.out)).toMatchObject({ email: 'ada@example.com', account_id: id });
+    expect(created.out).not.toContain('horse');
+    expect(await db.store.dashboard.authenticate('ada@example.com', 'correct horse battery')).not.toBeNull();
+
+    const asked = await cliWith(
+      { answers: ['another good password', 'another good password'] },
+      'user',
+      'create',
+      '--account',
+      id,
+      '--email',
+      'bob@example.com',
+    );
+    expect(asked.code).toBe(0);
+    expect(asked.out).toContain('dashboard user bob@example.com created');
+    const listed = JSON.parse((await cli('user', 'list', '--account', id, '--json')).out);
+    expect(listed.map((u: { email: string }) => u.email)).toEqual(['ada@example.com', 'bob@example.com']);
+
+    const reset = await cliWith(
+      { stdin: 'a brand new password' },
+      'user',
+      'set-password',
+      '--email',
+      'bob@example.com',
+      '--password-stdin',
+    );
+    expect(reset.code).toBe(0);
+    expect(await db.store.dashboard.authenticate('bob@example.com', 'a brand new password')).not.toBeNull();
+  });
+
+  it.each([
+    [{ stdin: 'short\n' }, ['--email', 'c@example.com', '--password-stdin'], 'at least 12 characters'],
+    [
+      { answers: ['first password 1', 'second password 2'] },
+      ['--email', 'c@example.com'],
+      'the two passwords differ',
+    ],
+    [{}, ['--email', 'c@example.com'], 'use --password-stdin'],
+    [
+      { stdin: 'correct horse battery' },
+      ['--email', 'not-an-email', '--password-stdin'],
+      '--email must be an email address',
+    ],
+    [
+      { stdin: 'correct horse battery' },
+      ['--email', 'ada@example.com', '--password-stdin'],
+      'exists already',
+    ],
+  ])('refuses a bad user create (%#) and changes nothing', async (terminal, args, message) => {
+    const { id } = JSON.parse((await cli('account', 'create', '--name', 'Refusals', '--json')).out);
+    const result = await cliWith(terminal, 'user', 'create', '--account', id, ...args);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(message);
+    expect(await db.store.dashboard.listUsers(id)).toEqual([]);
+  });
+
   it('bootstraps an account and a management key that is shown once and stored as a hash', async () => {
     const account = await cli('account', 'create', '--name', 'Acme', '--json');
     expect(account.code).toBe(0);
