@@ -22,6 +22,11 @@ function runStep(label, args, cwd) {
 
 runStep('generating the Prisma client', ['scripts/generate.mjs'], `${root}/packages/db`);
 runStep('applying migrations', [tsx, 'src/migrate-cli.ts'], `${root}/packages/db`);
+runStep(
+  'building the dashboard (/app)',
+  [`${root}/apps/web/node_modules/vite/bin/vite.js`, 'build', '--logLevel', 'warn'],
+  `${root}/apps/web`,
+);
 
 const children = new Map();
 let exiting = false;

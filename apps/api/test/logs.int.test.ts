@@ -11,7 +11,14 @@ afterAll(async () => h?.close());
 
 describe('logs', () => {
   it('are JSON lines with a request id, and hold no secret after every route is driven with real ones', async () => {
-    const { managementKey } = await h.newAccount();
+    const { managementKey, accountId } = await h.newAccount();
+    const password = 'dashboard password for the log test';
+    await h.db.store.dashboard.createUser(accountId, 'logs@example.com', password);
+    const signIn = await h.call('POST', '/v1/dashboard/session', {
+      json: { email: 'logs@example.com', password },
+    });
+    const sessionToken = /^kf_session=([^;]+)/.exec(signIn.headers.get('set-cookie') ?? '')?.[1] ?? '';
+    const browser = { cookie: `kf_session=${sessionToken}`, 'x-csrf-token': signIn.body.data.csrf_token };
     const created = await h.call('POST', '/v1/keys', {
       auth: managementKey,
       json: { name: 'logged', limit: { retention: 'day', threshold: 1 } },
@@ -60,6 +67,12 @@ describe('logs', () => {
         },
       ],
       ['GET', '/metrics', { auth: OPERATOR }],
+      ['POST', '/v1/dashboard/session', { json: { email: 'logs@example.com', password: `${password}!` } }],
+      ['GET', '/v1/dashboard/session', { headers: browser }],
+      ['POST', '/v1/dashboard/management-keys', { json: { name: 'm' }, headers: browser }],
+      ['GET', '/v1/dashboard/management-keys', { headers: browser }],
+      ['GET', `/v1/keys/${prefix}/daily-spend`, { headers: browser }],
+      ['DELETE', '/v1/dashboard/session', { headers: browser }],
       ['GET', '/v1/keys', { auth: apiKey }],
       ['GET', '/v1/key', { auth: managementKey }],
       ['GET', '/v1/keys', { auth: `${managementKey.slice(0, -1)}Q` }],
@@ -77,7 +90,8 @@ describe('logs', () => {
       if (entry.msg === 'request') expect(entry.requestId).toMatch(/^[0-9a-f-]{36}$/);
     }
     const everything = lines.join('\n');
-    for (const secret of [apiKey, managementKey, h.serviceToken, OPERATOR])
+    expect(sessionToken).toMatch(/^[\w-]{43}$/);
+    for (const secret of [apiKey, managementKey, h.serviceToken, OPERATOR, password, sessionToken])
       expect(everything).not.toContain(secret);
   });
 });

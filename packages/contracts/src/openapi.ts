@@ -213,6 +213,22 @@ export function buildOpenApiDocument(): JsonObject {
       },
       '/v1/keys/{prefix}': {
         parameters: [prefixParameter],
+        get: {
+          operationId: 'getKey',
+          tags: ['keys'],
+          summary: 'One key of the account (an addition: AI/ML API lists keys only)',
+          security: management,
+          responses: {
+            '200': { description: 'The key', content: json(data(ref(idOf(keyObjectSchema)))) },
+            ...errors('/v1/keys/{prefix}', [
+              'INVALID_PREFIX',
+              ...AUTH_ERRORS,
+              ...SESSION_ERRORS,
+              'KEY_NOT_FOUND',
+              ...ALWAYS,
+            ]),
+          },
+        },
         patch: {
           operationId: 'updateKey',
           tags: ['keys'],

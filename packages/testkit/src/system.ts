@@ -31,6 +31,10 @@ export interface System {
   readonly db: TestDatabase;
   readonly baseUrl: string;
   readonly queuePrefix: string;
+  /** The account the management key belongs to. */
+  readonly accountId: string;
+  /** DATABASE_URL as the processes get it (schema included), for the CLI. */
+  readonly databaseUrl: string;
   readonly managementKey: string;
   readonly serviceToken: string;
   /** Opens the operator views of both processes. */
@@ -117,6 +121,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     db,
     baseUrl,
     queuePrefix,
+    accountId: account.id,
+    databaseUrl: env.DATABASE_URL,
     managementKey: management.secret,
     serviceToken: token.secret,
     operatorToken,

@@ -31,7 +31,7 @@ export function requestContext(logger: Logger) {
         {
           requestId,
           method: req.method,
-          path: req.path,
+          path: req.originalUrl.split('?', 1)[0],
           status: res.statusCode,
           ms: Number(process.hrtime.bigint() - started) / 1e6,
           code: res.locals.errorCode,

@@ -175,6 +175,12 @@ export function createKeyRoutes(deps: AppDeps): Router {
 
   router
     .route('/v1/keys/:prefix')
+    .get(managementAuth, async (req, res) => {
+      const prefix = prefixOf(req);
+      const key = await store.apiKeys.findByPrefix(keyManagerOf(res).accountId, prefix);
+      if (key === null) throw keyNotFound(prefix);
+      await respondWithKey(res, 200, key, clock());
+    })
     .patch(managementAuth, async (req, res) => {
       const change = changeFor(req, res);
       const patch = parseInput(updateKeyBodySchema, req.body ?? {}, 'body');
@@ -207,7 +213,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
       await announce(res, deleted.id);
       sendData(res, 200, { prefix: deleted.prefix, deleted: true });
     })
-    .all(methodNotAllowed(['PATCH', 'PUT', 'DELETE']));
+    .all(methodNotAllowed(['GET', 'PATCH', 'PUT', 'DELETE']));
 
   router
     .route('/v1/keys/:prefix/daily-spend')

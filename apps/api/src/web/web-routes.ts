@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
+import { ApiError } from '../http/api-error.ts';
 
 /** Where the dashboard is served. */
 export const DASHBOARD_PATH = '/app';
@@ -24,7 +25,10 @@ export function createWebRoutes(webRoot: string | undefined): Router {
   }
   router.use(
     `${DASHBOARD_PATH}/assets`,
-    express.static(join(webRoot, 'assets'), { immutable: true, maxAge: '365d', fallthrough: false }),
+    express.static(join(webRoot, 'assets'), { immutable: true, maxAge: '365d' }),
+    (req: Request, _res: Response, next: NextFunction) => {
+      next(new ApiError('ROUTE_NOT_FOUND', `no dashboard asset ${req.originalUrl.split('?', 1)[0]}`));
+    },
   );
   router.use(DASHBOARD_PATH, express.static(webRoot, { index: false, maxAge: 0 }));
   router.use(DASHBOARD_PATH, (req: Request, res: Response, next: NextFunction) => {

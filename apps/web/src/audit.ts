@@ -1,0 +1,57 @@
+import { formatUsd } from './format.ts';
+import { type AuditEntry, type AuditedSettings, RETENTION_LABELS } from './types.ts';
+
+const ACTIONS: Record<string, string> = {
+  'key.created': 'Created',
+  'key.updated': 'Changed',
+  'key.disabled': 'Disabled',
+  'key.enabled': 'Enabled',
+  'key.deleted': 'Deleted',
+  'key.blocked': 'Limit reached: calls blocked',
+  'key.unblocked': 'Limit period reset: calls allowed again',
+};
+
+/** Who made a change, in words. */
+export function actorLabel(actor: AuditEntry['actor'], selfId: string): string {
+  switch (actor.type) {
+    case 'user':
+      return actor.id === selfId ? 'you' : 'a dashboard user';
+    case 'management_key':
+      return 'a management key';
+    case 'operator':
+      return 'an operator';
+    default:
+      return 'keyfence';
+  }
+}
+
+const limitText = (limit: AuditedSettings['limit']) =>
+  limit === null ? 'no limit' : `${RETENTION_LABELS[limit.retention]} ${formatUsd(Number(limit.threshold))}`;
+const scopesText = (scopes: AuditedSettings['scopes']) =>
+  scopes === null ? 'all endpoints' : scopes.length === 0 ? 'no endpoint' : scopes.join(', ');
+
+/** What an audit record says happened, in words: the action, then each field that changed. */
+export function describeEntry(entry: AuditEntry): { action: string; changes: string[] } {
+  const action = ACTIONS[entry.action] ?? entry.action;
+  const changes: string[] = [];
+  const { before, after } = entry;
+  if (entry.action === 'key.blocked' && entry.details !== null) {
+    const spend = entry.details.spend;
+    const threshold = entry.details.threshold;
+    if (spend !== undefined && threshold !== undefined) {
+      changes.push(`spend ${formatUsd(Number(spend))} of ${formatUsd(Number(threshold))}`);
+    }
+  }
+  if (before !== null && after !== null) {
+    if (before.name !== after.name) changes.push(`name “${before.name}” → “${after.name}”`);
+    if (limitText(before.limit) !== limitText(after.limit)) {
+      changes.push(`limit ${limitText(before.limit)} → ${limitText(after.limit)}`);
+    }
+    if (scopesText(before.scopes) !== scopesText(after.scopes)) {
+      changes.push(`endpoints ${scopesText(before.scopes)} → ${scopesText(after.scopes)}`);
+    }
+  } else if (after !== null && entry.action === 'key.created') {
+    changes.push(`limit ${limitText(after.limit)}`, `endpoints ${scopesText(after.scopes)}`);
+  }
+  return { action, changes };
+}

@@ -1,0 +1,90 @@
+import { type ReactNode, useEffect, useId, useRef } from 'react';
+
+/**
+ * A modal dialog on the native <dialog>: the browser keeps focus inside it, Escape closes it, and focus
+ * goes back to what opened it. The first field (or the element marked data-autofocus) gets focus on open.
+ */
+export function Dialog({
+  title,
+  onClose,
+  children,
+  dismissible = true,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  /** False for a dialog that must be acknowledged (a secret shown once): Escape does nothing. */
+  dismissible?: boolean;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog === null) return;
+    const opener = document.activeElement as HTMLElement | null;
+    dialog.showModal();
+    const first = dialog.querySelector<HTMLElement>('[data-autofocus], input, select, textarea, button');
+    first?.focus();
+    return () => {
+      dialog.close();
+      opener?.focus();
+    };
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      aria-labelledby={titleId}
+      onCancel={(event) => {
+        event.preventDefault();
+        if (dismissible) onClose();
+      }}
+    >
+      <h2 id={titleId}>{title}</h2>
+      {children}
+    </dialog>
+  );
+}
+
+/** "Are you sure?" with the consequence spelled out. */
+export function ConfirmDialog({
+  title,
+  message,
+  confirmLabel,
+  onConfirm,
+  onClose,
+  busy,
+  error,
+}: {
+  title: string;
+  message: ReactNode;
+  confirmLabel: string;
+  onConfirm: () => void;
+  onClose: () => void;
+  busy: boolean;
+  error: string | null;
+}) {
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <p>{message}</p>
+      <ErrorMessage message={error} />
+      <div className="actions">
+        <button type="button" className="secondary" onClick={onClose} data-autofocus>
+          Cancel
+        </button>
+        <button type="button" className="danger" onClick={onConfirm} disabled={busy}>
+          {busy ? 'Working…' : confirmLabel}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** An error for people, announced to screen readers. */
+export function ErrorMessage({ message }: { message: string | null }) {
+  if (message === null) return null;
+  return (
+    <p className="error" role="alert">
+      {message}
+    </p>
+  );
+}

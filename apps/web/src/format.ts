@@ -1,0 +1,60 @@
+import type { ApiKey } from './types.ts';
+
+/** Dollars as people read them: cents, or more digits for amounts under a cent. */
+export function formatUsd(amount: number): string {
+  if (amount !== 0 && Math.abs(amount) < 0.01) {
+    return `$${amount.toFixed(9).replace(/0+$/, '')}`;
+  }
+  return `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+/** An instant in the viewer's local time. */
+export function localTime(iso: string, locale?: string): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+}
+
+/** The same instant in UTC, for the hover text. */
+export function utcTime(iso: string): string {
+  return `${new Date(iso).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** The spend that counts against a key's limit: the window its limit resets with. */
+export function windowSpend(key: ApiKey): number {
+  switch (key.limit?.retention) {
+    case 'day':
+      return key.usage.day;
+    case 'week':
+      return key.usage.week;
+    case 'month':
+      return key.usage.month;
+    default:
+      return key.usage.lifetime;
+  }
+}
+
+/** How full the limit is, 0–1 (1 when reached, and for a $0 limit). */
+export function limitShare(key: ApiKey): number {
+  if (key.limit === null) return 0;
+  if (key.limit.threshold <= 0) return 1;
+  return Math.min(1, windowSpend(key) / key.limit.threshold);
+}
+
+export type KeyStatus = 'active' | 'disabled' | 'limit_reached';
+
+export function statusOf(key: ApiKey): KeyStatus {
+  if (key.disabled) return 'disabled';
+  return key.limit_reached ? 'limit_reached' : 'active';
+}
+
+export const STATUS_LABELS: Record<KeyStatus, string> = {
+  active: 'Active',
+  disabled: 'Disabled',
+  limit_reached: 'Limit reached',
+};
+
+/** A decimal dollar amount typed by a person, as a number; null when it is not one. */
+export function parseUsd(text: string): number | null {
+  const cleaned = text.trim().replace(/^\$/, '').replace(/,/g, '');
+  if (!/^\d+(\.\d{1,9})?$/.test(cleaned)) return null;
+  return Number(cleaned);
+}

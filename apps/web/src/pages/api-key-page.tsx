@@ -1,0 +1,152 @@
+import { useState } from 'react';
+import { api } from '../api.ts';
+import { actorLabel, describeEntry } from '../audit.ts';
+import { DailyChart } from '../components/daily-chart.tsx';
+import { ErrorMessage } from '../components/dialog.tsx';
+import { SpendBar } from '../components/spend-bar.tsx';
+import { StatusBadge } from '../components/status-badge.tsx';
+import { Time } from '../components/time.tsx';
+import { formatUsd } from '../format.ts';
+import { linkProps } from '../router.ts';
+import {
+  type ApiKey,
+  type AuditEntry,
+  type DailySpend,
+  RETENTION_LABELS,
+  SCOPES,
+  type Session,
+} from '../types.ts';
+import { useLoad } from '../use-load.ts';
+
+interface KeyDetails {
+  key: ApiKey;
+  days: DailySpend[];
+  audit: AuditEntry[];
+  self: Session['user'];
+}
+
+async function loadDetails(prefix: string): Promise<KeyDetails> {
+  const [key, days, audit, session] = await Promise.all([
+    api<ApiKey>('GET', `/v1/keys/${prefix}`),
+    api<DailySpend[]>('GET', `/v1/keys/${prefix}/daily-spend?days=30`),
+    api<AuditEntry[]>('GET', `/v1/audit-log?key_prefix=${prefix}&limit=100`),
+    api<Session>('GET', '/v1/dashboard/session'),
+  ]);
+  return { key, days, audit, self: session.user };
+}
+
+/** One API key: its state, its spend per day for 30 days, and every change to it. */
+export function ApiKeyPage({ prefix }: { prefix: string }) {
+  const [details] = useLoad(() => loadDetails(prefix), 5_000);
+  const [showAll, setShowAll] = useState(false);
+  if (details.state === 'loading') return <p role="status">Loading key…</p>;
+  if (details.state === 'error') {
+    return (
+      <section>
+        <p>
+          <a {...linkProps('/keys')}>← API keys</a>
+        </p>
+        <ErrorMessage message={details.message} />
+      </section>
+    );
+  }
+  const { key, days, audit, self } = details.value;
+  const entries = showAll ? audit : audit.slice(0, 20);
+  return (
+    <section aria-labelledby="key-heading" className="key-page">
+      <p>
+        <a {...linkProps('/keys')}>← API keys</a>
+      </p>
+      <h1 id="key-heading">
+        {key.name || 'Unnamed key'} <StatusBadge apiKey={key} />
+      </h1>
+      <dl className="facts">
+        <div>
+          <dt>Prefix</dt>
+          <dd>
+            <code>{key.prefix}…</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Limit</dt>
+          <dd>
+            {key.limit === null
+              ? 'No limit'
+              : `${RETENTION_LABELS[key.limit.retention]} ${formatUsd(key.limit.threshold)}`}
+          </dd>
+        </div>
+        <div>
+          <dt>This period</dt>
+          <dd>
+            <SpendBar apiKey={key} />
+          </dd>
+        </div>
+        <div>
+          <dt>Remaining</dt>
+          <dd>{key.limit_remaining === null ? '—' : formatUsd(key.limit_remaining)}</dd>
+        </div>
+        <div>
+          <dt>Resets</dt>
+          <dd>
+            <Time iso={key.resets_at} fallback={key.limit?.retention === 'no_reset' ? 'Never' : '—'} />
+          </dd>
+        </div>
+        <div>
+          <dt>Endpoints</dt>
+          <dd>
+            {key.scopes === null
+              ? 'All endpoints'
+              : key.scopes.length === 0
+                ? 'None'
+                : key.scopes.map((scope) => SCOPES.find((s) => s.id === scope)?.label ?? scope).join(', ')}
+          </dd>
+        </div>
+        <div>
+          <dt>Spent</dt>
+          <dd>
+            today {formatUsd(key.usage.day)} · this week {formatUsd(key.usage.week)} · this month{' '}
+            {formatUsd(key.usage.month)} · ever {formatUsd(key.usage.lifetime)}
+          </dd>
+        </div>
+        <div>
+          <dt>Created</dt>
+          <dd>
+            <Time iso={key.created_at} />
+          </dd>
+        </div>
+        <div>
+          <dt>Last used</dt>
+          <dd>
+            <Time iso={key.last_used_at} fallback="Never" />
+          </dd>
+        </div>
+      </dl>
+
+      <h2>Spend per day</h2>
+      <DailyChart days={days} />
+
+      <h2>History</h2>
+      {audit.length === 0 ? (
+        <p className="muted">No changes recorded.</p>
+      ) : (
+        <ol className="history">
+          {entries.map((entry) => {
+            const { action, changes } = describeEntry(entry);
+            return (
+              <li key={entry.id}>
+                <Time iso={entry.created_at} /> <strong>{action}</strong> by{' '}
+                {actorLabel(entry.actor, self.id)}
+                {changes.length > 0 && <span className="muted">: {changes.join('; ')}</span>}
+              </li>
+            );
+          })}
+        </ol>
+      )}
+      {audit.length > 20 && !showAll && (
+        <button type="button" className="secondary" onClick={() => setShowAll(true)}>
+          Show all {audit.length} changes
+        </button>
+      )}
+    </section>
+  );
+}

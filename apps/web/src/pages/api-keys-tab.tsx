@@ -1,0 +1,209 @@
+import { useState } from 'react';
+import { api } from '../api.ts';
+import { ConfirmDialog, Dialog, ErrorMessage } from '../components/dialog.tsx';
+import { KeyForm, type KeySettings } from '../components/key-form.tsx';
+import { SecretDialog } from '../components/secret-dialog.tsx';
+import { SpendBar } from '../components/spend-bar.tsx';
+import { StatusBadge } from '../components/status-badge.tsx';
+import { Time } from '../components/time.tsx';
+import { formatUsd } from '../format.ts';
+import { linkProps } from '../router.ts';
+import { type ApiKey, RETENTION_LABELS } from '../types.ts';
+import { useLoad } from '../use-load.ts';
+
+/** How often the list refreshes, so spend bars follow usage. */
+const REFRESH_MS = 3_000;
+
+type Dialogs =
+  | { kind: 'none' }
+  | { kind: 'create' }
+  | { kind: 'secret'; secret: string; name: string }
+  | { kind: 'edit'; key: ApiKey }
+  | { kind: 'delete'; key: ApiKey };
+
+export function ApiKeysTab() {
+  const [keys, reload] = useLoad(() => api<ApiKey[]>('GET', '/v1/keys'), REFRESH_MS);
+  const [dialog, setDialog] = useState<Dialogs>({ kind: 'none' });
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const close = () => {
+    setDialog({ kind: 'none' });
+    setError(null);
+  };
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      await reload();
+    } catch (problem) {
+      setError((problem as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const create = (settings: KeySettings) =>
+    run(async () => {
+      const created = await api<ApiKey>('POST', '/v1/keys', settings);
+      setDialog({ kind: 'secret', secret: created.key ?? '', name: created.name });
+    });
+  const edit = (key: ApiKey, settings: KeySettings) =>
+    run(async () => {
+      await api('PATCH', `/v1/keys/${key.prefix}`, settings);
+      setNotice(`Saved ${settings.name || key.prefix}.`);
+      close();
+    });
+  const toggle = (key: ApiKey) =>
+    run(async () => {
+      await api('PATCH', `/v1/keys/${key.prefix}`, { disabled: !key.disabled });
+      setNotice(`${key.name || key.prefix} is ${key.disabled ? 'enabled' : 'disabled'}.`);
+    });
+  const remove = (key: ApiKey) =>
+    run(async () => {
+      await api('DELETE', `/v1/keys/${key.prefix}`);
+      setNotice(`Deleted ${key.name || key.prefix}.`);
+      close();
+    });
+
+  return (
+    <>
+      <div className="toolbar">
+        <p className="muted">
+          API keys call models. Each may have a spending limit and may be restricted to some endpoints.
+        </p>
+        <button type="button" onClick={() => setDialog({ kind: 'create' })}>
+          Create API key
+        </button>
+      </div>
+      <p role="status" className="notice-line">
+        {notice}
+      </p>
+      {dialog.kind === 'none' && <ErrorMessage message={error} />}
+      {keys.state === 'loading' && <p role="status">Loading keys…</p>}
+      {keys.state === 'error' && <ErrorMessage message={keys.message} />}
+      {keys.state === 'ready' && keys.value.length === 0 && (
+        <div className="empty">
+          <p>No API keys yet. Create one to let an application call models through the gateway.</p>
+        </div>
+      )}
+      {keys.state === 'ready' && keys.value.length > 0 && (
+        <table className="keys">
+          <caption className="visually-hidden">API keys</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Status</th>
+              <th scope="col">Limit</th>
+              <th scope="col">Spend this period</th>
+              <th scope="col">Remaining</th>
+              <th scope="col">Resets</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.value.map((key) => (
+              <tr key={key.prefix} data-prefix={key.prefix}>
+                <td data-label="Name">
+                  <a className="key-name" {...linkProps(`/keys/api/${key.prefix}`)}>
+                    {key.name || 'Unnamed key'}
+                  </a>
+                  <code className="prefix">{key.prefix}…</code>
+                </td>
+                <td data-label="Status">
+                  <StatusBadge apiKey={key} />
+                </td>
+                <td data-label="Limit">
+                  {key.limit === null
+                    ? 'No limit'
+                    : `${RETENTION_LABELS[key.limit.retention]} ${formatUsd(key.limit.threshold)}`}
+                </td>
+                <td data-label="Spend this period">
+                  <SpendBar apiKey={key} />
+                </td>
+                <td data-label="Remaining">
+                  {key.limit_remaining === null ? '—' : formatUsd(key.limit_remaining)}
+                </td>
+                <td data-label="Resets">
+                  <Time iso={key.resets_at} fallback={key.limit?.retention === 'no_reset' ? 'Never' : '—'} />
+                </td>
+                <td className="row-actions">
+                  <button
+                    type="button"
+                    className="secondary"
+                    onClick={() => setDialog({ kind: 'edit', key })}
+                    aria-label={`Edit ${key.name || key.prefix}`}
+                  >
+                    Edit
+                  </button>
+                  <button
+                    type="button"
+                    className="secondary"
+                    onClick={() => toggle(key)}
+                    disabled={busy}
+                    aria-label={`${key.disabled ? 'Enable' : 'Disable'} ${key.name || key.prefix}`}
+                  >
+                    {key.disabled ? 'Enable' : 'Disable'}
+                  </button>
+                  <button
+                    type="button"
+                    className="danger-text"
+                    onClick={() => setDialog({ kind: 'delete', key })}
+                    aria-label={`Delete ${key.name || key.prefix}`}
+                  >
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      {dialog.kind === 'create' && (
+        <Dialog title="Create API key" onClose={close}>
+          <KeyForm submitLabel="Create key" onSubmit={create} onCancel={close} error={error} busy={busy} />
+        </Dialog>
+      )}
+      {dialog.kind === 'secret' && (
+        <SecretDialog
+          title={`API key ${dialog.name || ''} created`.replace('  ', ' ')}
+          secret={dialog.secret}
+          onClose={close}
+        />
+      )}
+      {dialog.kind === 'edit' && (
+        <Dialog title={`Edit ${dialog.key.name || dialog.key.prefix}`} onClose={close}>
+          <KeyForm
+            initial={dialog.key}
+            submitLabel="Save changes"
+            onSubmit={(settings) => edit(dialog.key, settings)}
+            onCancel={close}
+            error={error}
+            busy={busy}
+          />
+        </Dialog>
+      )}
+      {dialog.kind === 'delete' && (
+        <ConfirmDialog
+          title="Delete API key?"
+          message={
+            <>
+              <strong>{dialog.key.name || dialog.key.prefix}</strong> ({dialog.key.prefix}…) stops working at
+              once, for good. Its usage history is kept.
+            </>
+          }
+          confirmLabel="Delete key"
+          onConfirm={() => remove(dialog.key)}
+          onClose={close}
+          busy={busy}
+          error={error}
+        />
+      )}
+    </>
+  );
+}

@@ -1,0 +1,175 @@
+import { type FormEvent, useState } from 'react';
+import { api } from '../api.ts';
+import { ConfirmDialog, Dialog, ErrorMessage } from '../components/dialog.tsx';
+import { SecretDialog } from '../components/secret-dialog.tsx';
+import { Time } from '../components/time.tsx';
+import type { ManagementKey } from '../types.ts';
+import { useLoad } from '../use-load.ts';
+
+type Dialogs =
+  | { kind: 'none' }
+  | { kind: 'create' }
+  | { kind: 'secret'; secret: string; name: string }
+  | { kind: 'revoke'; key: ManagementKey };
+
+export function ManagementKeysTab() {
+  const [keys, reload] = useLoad(() => api<ManagementKey[]>('GET', '/v1/dashboard/management-keys'));
+  const [dialog, setDialog] = useState<Dialogs>({ kind: 'none' });
+  const [name, setName] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const close = () => {
+    setDialog({ kind: 'none' });
+    setError(null);
+  };
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      await reload();
+    } catch (problem) {
+      setError((problem as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const create = (event: FormEvent) => {
+    event.preventDefault();
+    if (name.trim() === '') {
+      setError('Give the key a name, so you can tell later where it is used.');
+      return;
+    }
+    void run(async () => {
+      const created = await api<ManagementKey>('POST', '/v1/dashboard/management-keys', {
+        name: name.trim(),
+      });
+      setName('');
+      setDialog({ kind: 'secret', secret: created.key ?? '', name: created.name });
+    });
+  };
+  const revoke = (key: ManagementKey) =>
+    run(async () => {
+      await api('DELETE', `/v1/dashboard/management-keys/${key.prefix}`);
+      setNotice(`Revoked ${key.name || key.prefix}. The API refuses it from now on.`);
+      close();
+    });
+
+  return (
+    <>
+      <div className="toolbar">
+        <p className="muted">
+          Management keys call the key-management API (create, change and delete API keys) for this account.
+          They cannot call models. They can be created only here.
+        </p>
+        <button type="button" onClick={() => setDialog({ kind: 'create' })}>
+          Create management key
+        </button>
+      </div>
+      <p role="status" className="notice-line">
+        {notice}
+      </p>
+      {dialog.kind === 'none' && <ErrorMessage message={error} />}
+      {keys.state === 'loading' && <p role="status">Loading management keys…</p>}
+      {keys.state === 'error' && <ErrorMessage message={keys.message} />}
+      {keys.state === 'ready' && keys.value.length === 0 && (
+        <div className="empty">
+          <p>No management keys. Create one to manage API keys from your own code or CI.</p>
+        </div>
+      )}
+      {keys.state === 'ready' && keys.value.length > 0 && (
+        <table className="keys management">
+          <caption className="visually-hidden">Management keys</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Key</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.value.map((key) => (
+              <tr key={key.prefix} data-prefix={key.prefix}>
+                <td data-label="Name">{key.name || 'Unnamed key'}</td>
+                <td data-label="Key">
+                  <code className="prefix">kfm_{key.prefix}…</code>
+                </td>
+                <td data-label="Created">
+                  <Time iso={key.created_at} />
+                </td>
+                <td data-label="Last used">
+                  <Time iso={key.last_used_at} fallback="Never" />
+                </td>
+                <td className="row-actions">
+                  <button
+                    type="button"
+                    className="danger-text"
+                    onClick={() => setDialog({ kind: 'revoke', key })}
+                    aria-label={`Revoke ${key.name || key.prefix}`}
+                  >
+                    Revoke
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      {dialog.kind === 'create' && (
+        <Dialog title="Create management key" onClose={close}>
+          <form onSubmit={create} noValidate>
+            <label htmlFor="management-key-name">Name</label>
+            <input
+              id="management-key-name"
+              value={name}
+              maxLength={256}
+              onChange={(event) => setName(event.target.value)}
+              placeholder="e.g. CI pipeline"
+              autoComplete="off"
+            />
+            <ErrorMessage message={error} />
+            <div className="actions">
+              <button type="button" className="secondary" onClick={close}>
+                Cancel
+              </button>
+              <button type="submit" disabled={busy}>
+                {busy ? 'Creating…' : 'Create key'}
+              </button>
+            </div>
+          </form>
+        </Dialog>
+      )}
+      {dialog.kind === 'secret' && (
+        <SecretDialog
+          title={`Management key ${dialog.name} created`}
+          secret={dialog.secret}
+          onClose={close}
+        />
+      )}
+      {dialog.kind === 'revoke' && (
+        <ConfirmDialog
+          title="Revoke management key?"
+          message={
+            <>
+              <strong>{dialog.key.name || dialog.key.prefix}</strong> (kfm_{dialog.key.prefix}…) is refused by
+              the API at once. Anything that uses it stops working. This cannot be undone.
+            </>
+          }
+          confirmLabel="Revoke key"
+          onConfirm={() => revoke(dialog.key)}
+          onClose={close}
+          busy={busy}
+          error={error}
+        />
+      )}
+    </>
+  );
+}
