@@ -34,7 +34,5 @@ export function passwordProblem(password: string): string | null {
  * `SESSION_MAX_AGE_MS` after it began.
  */
 export function sessionExpiry(createdAt: Date, now: Date): Date {
-  return new Date(
-    Math.min(now.getTime() + SESSION_IDLE_MS, createdAt.getTime() + SESSION_MAX_AGE_MS),
-  );
+  return new Date(Math.min(now.getTime() + SESSION_IDLE_MS, createdAt.getTime() + SESSION_MAX_AGE_MS));
 }
