@@ -2,6 +2,7 @@ import type { Store } from '@keyfence/db';
 import {
   liftBlocksJob,
   purgeIdempotencyJob,
+  purgeSessionsJob,
   QUEUES,
   queuePrefix,
   SCHEDULED_JOB_OPTIONS,
@@ -60,6 +61,11 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       data: { version: purgeIdempotencyJob.version },
       opts: SCHEDULED_JOB_OPTIONS,
     },
+  );
+  await maintenanceQueue.upsertJobScheduler(
+    purgeSessionsJob.name,
+    { every: purgeSessionsJob.everyMs },
+    { name: purgeSessionsJob.name, data: { version: purgeSessionsJob.version }, opts: SCHEDULED_JOB_OPTIONS },
   );
   // A reset that passed while no worker ran is made up for now.
   await liftEndedBlocks(

@@ -63,6 +63,20 @@ describe('maintenance queue', () => {
     expect(keys.map((row) => row.idempotency_key)).toEqual(['current']);
   });
 
+  it('deletes ended dashboard sessions and keeps live ones', async () => {
+    const schedulers = await queue.getJobSchedulers();
+    expect(schedulers.map((s) => s.key)).toContain('purge-ended-sessions');
+    const account = await db.store.accounts.create('sessions');
+    const user = await db.store.dashboard.createUser(account.id, 'sweep@example.com', 'a password to sweep');
+    await db.store.dashboard.openSession(user.id, 'ended-token', new Date(now.getTime() - 13 * 3_600_000));
+    await db.store.dashboard.openSession(user.id, 'live-token', new Date(now.getTime() - 3_600_000));
+    const job = await queue.add('purge-ended-sessions', { version: 1 });
+    expect(await job.waitUntilFinished(events, 10_000)).toEqual({ purged: 1 });
+    expect(await db.store.dashboard.findSession('live-token', now)).not.toBeNull();
+    const [left] = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM dashboard_sessions');
+    expect(left?.n).toBe('1');
+  });
+
   it('fails a bad payload for good instead of retrying it', async () => {
     const job = await queue.add('purge-idempotency-records', { version: 2 }, { attempts: 5 });
     await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(

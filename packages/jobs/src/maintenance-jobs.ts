@@ -12,3 +12,12 @@ export const purgeIdempotencyJob = {
   everyMs: 10 * 60_000,
 } as const;
 export type PurgeIdempotencyPayload = z.infer<typeof purgeIdempotencyJob.schema>;
+
+/** Delete dashboard sessions that have ended (idle, too old). Same shape as the purge above. */
+export const purgeSessionsJob = {
+  name: 'purge-ended-sessions',
+  version: 1,
+  schema: z.strictObject({ version: z.literal(1) }),
+  /** Every hour. */
+  everyMs: 60 * 60_000,
+} as const;

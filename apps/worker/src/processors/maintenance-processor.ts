@@ -1,29 +1,47 @@
 import type { Store } from '@keyfence/db';
-import { purgeIdempotencyJob } from '@keyfence/jobs';
+import { purgeIdempotencyJob, purgeSessionsJob } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 
 export interface MaintenanceDeps {
-  readonly store: Pick<Store, 'idempotency'>;
+  readonly store: Pick<Store, 'idempotency' | 'dashboard'>;
   readonly clock: () => Date;
   readonly logger: Logger;
 }
 
-/** The maintenance queue's processor: scheduled housekeeping, each job idempotent. */
+/**
+ * The maintenance queue's processor: scheduled housekeeping, each job idempotent (deleting what is due is
+ * the same whether a run is retried or late).
+ */
 export function createMaintenanceProcessor(deps: MaintenanceDeps) {
   return async (job: Job): Promise<{ purged: number }> => {
-    if (job.name !== purgeIdempotencyJob.name)
-      throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
-    const payload = purgeIdempotencyJob.schema.safeParse(job.data);
-    if (!payload.success) throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error.message}`);
-    // Deleting what is expired is idempotent: a retried or late run deletes what is due by then.
-    let purged = 0;
-    for (;;) {
-      const batch = await deps.store.idempotency.purgeExpired(deps.clock());
-      purged += batch;
-      if (batch === 0) break;
+    switch (job.name) {
+      case purgeIdempotencyJob.name: {
+        readPayload(job, purgeIdempotencyJob.schema);
+        let purged = 0;
+        for (;;) {
+          const batch = await deps.store.idempotency.purgeExpired(deps.clock());
+          purged += batch;
+          if (batch === 0) break;
+        }
+        if (purged > 0) deps.logger.info({ purged }, 'erased expired idempotent-create answers');
+        return { purged };
+      }
+      case purgeSessionsJob.name: {
+        readPayload(job, purgeSessionsJob.schema);
+        const purged = await deps.store.dashboard.deleteEndedSessions(deps.clock());
+        if (purged > 0) deps.logger.info({ purged }, 'deleted ended dashboard sessions');
+        return { purged };
+      }
+      default:
+        throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
     }
-    if (purged > 0) deps.logger.info({ purged }, 'erased expired idempotent-create answers');
-    return { purged };
   };
+}
+
+function readPayload(job: Job, schema: { safeParse(data: unknown): { success: boolean; error?: Error } }) {
+  const payload = schema.safeParse(job.data);
+  if (!payload.success) {
+    throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error?.message ?? 'invalid'}`);
+  }
 }
