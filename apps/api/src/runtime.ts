@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   readonly trustProxy?: boolean | number | string;
   /** The built dashboard served under /app. */
   readonly webRoot?: string;
+  /** How long a wrong dashboard sign-in takes at least. @defaultValue 1000 */
+  readonly signInFailureDelayMs?: number;
 }
 
 /** The API's long-lived parts around the store: Redis connections, the queue, caches, the event bus. */
@@ -105,6 +107,9 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       failureLimiter: new FailureLimiter(options.failureLimits),
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
+      ...(options.signInFailureDelayMs === undefined
+        ? {}
+        : { signInFailureDelayMs: options.signInFailureDelayMs }),
       ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
     },
     redisReady,

@@ -73,6 +73,8 @@ export async function startHarness(
     eventTimePolicy?: EventTimePolicy;
     operatorToken?: string;
     failureLimits?: FailureLimiterOptions;
+    signInFailureDelayMs?: number;
+    trustProxy?: boolean | number | string;
   } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
@@ -98,6 +100,10 @@ export async function startHarness(
     encryptionKey: options.cipherKey ?? randomBytes(32),
     operatorToken: options.operatorToken,
     ...(options.failureLimits === undefined ? {} : { failureLimits: options.failureLimits }),
+    ...(options.signInFailureDelayMs === undefined
+      ? {}
+      : { signInFailureDelayMs: options.signInFailureDelayMs }),
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
   });
   (harness as { deps: AppDeps }).deps = runtime.deps;

@@ -38,7 +38,7 @@ export function describeProblem(status: number, body: ErrorBody | undefined): st
     case 'WRONG_EMAIL_OR_PASSWORD':
       return 'That email and password do not match. Check both and try again.';
     case 'TOO_MANY_FAILED_ATTEMPTS':
-      return 'Too many failed attempts from this network. Wait a minute, then try again.';
+      return 'Too many failed sign-ins. Wait a minute, then try again.';
     case 'SESSION_REQUIRED':
       return 'Your session has ended. Sign in again to continue.';
     case 'CSRF_TOKEN_INVALID':

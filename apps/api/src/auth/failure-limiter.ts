@@ -83,12 +83,34 @@ export class FailureLimiter {
   recordFailure(req: Request): void {
     const now = this.now();
     if (this.windows.size > 100_000) this.prune(now);
-    for (const [key] of this.keysOf(req)) {
-      const window = this.windows.get(key);
-      if (window === undefined || window.resetAt <= now)
-        this.windows.set(key, { count: 1, resetAt: now + this.windowMs });
-      else window.count += 1;
+    for (const [key] of this.keysOf(req)) this.count(key, now);
+  }
+
+  /**
+   * For credentials that are not a bearer key (a dashboard sign-in's email): refuses with 429 once
+   * `account` has failed as often as a key prefix may, until the window ends.
+   */
+  refuseIfBlocked(account: string): void {
+    const window = this.windows.get(`account:${account}`);
+    const now = this.now();
+    if (window !== undefined && window.resetAt > now && window.count >= this.perPrefix) {
+      const retryAfter = Math.max(1, Math.ceil((window.resetAt - now) / 1000));
+      throw new ApiError('TOO_MANY_FAILED_ATTEMPTS', `too many failed sign-ins; retry in ${retryAfter} s`, {
+        headers: { 'Retry-After': String(retryAfter) },
+      });
     }
+  }
+
+  /** Counts one failed sign-in against `account` (the address is counted by {@link recordFailure}). */
+  recordAccountFailure(account: string): void {
+    this.count(`account:${account}`, this.now());
+  }
+
+  private count(key: string, now: number): void {
+    const window = this.windows.get(key);
+    if (window === undefined || window.resetAt <= now)
+      this.windows.set(key, { count: 1, resetAt: now + this.windowMs });
+    else window.count += 1;
   }
 
   private prune(now: number): void {
