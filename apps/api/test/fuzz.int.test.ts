@@ -8,11 +8,24 @@ const OPERATOR = 'operator-token-for-fuzzing-0000';
 let h: Harness;
 let credentials: string[];
 let prefixes: string[];
+let session: { cookie: string; csrf: string };
 
 beforeAll(async () => {
   // Failed authentications are the point here: no rate limit, or most cases would be 429s.
-  h = await startHarness({ operatorToken: OPERATOR, failureLimits: { perAddress: 1e9, perPrefix: 1e9 } });
-  const { managementKey } = await h.newAccount();
+  h = await startHarness({
+    operatorToken: OPERATOR,
+    failureLimits: { perAddress: 1e9, perPrefix: 1e9 },
+    signInFailureDelayMs: 0,
+  });
+  const { managementKey, accountId } = await h.newAccount();
+  await h.db.store.dashboard.createUser(accountId, 'fuzz@example.com', 'the fuzzing password');
+  const signIn = await h.call('POST', '/v1/dashboard/session', {
+    json: { email: 'fuzz@example.com', password: 'the fuzzing password' },
+  });
+  session = {
+    cookie: (signIn.headers.get('set-cookie') ?? '').split(';', 1)[0] ?? '',
+    csrf: signIn.body.data.csrf_token,
+  };
   const other = await h.newAccount('other');
   const mine = (
     await h.call('POST', '/v1/keys', {
@@ -32,7 +45,8 @@ async function state(): Promise<string> {
   const rows = await h.db.query<{ s: string }>(
     `SELECT concat_ws('|',
        (SELECT string_agg(concat_ws(',', prefix, name, disabled, scopes_restricted, scopes::text, limit_retention, limit_threshold, updated_at, deleted_at), ';' ORDER BY prefix) FROM api_keys),
-       (SELECT count(*) FROM audit_log), (SELECT count(*) FROM idempotency_records), (SELECT count(*) FROM management_keys WHERE revoked_at IS NULL)) AS s`,
+       (SELECT count(*) FROM audit_log), (SELECT count(*) FROM idempotency_records), (SELECT count(*) FROM management_keys WHERE revoked_at IS NULL),
+       (SELECT count(*) FROM dashboard_sessions), (SELECT count(*) FROM dashboard_users)) AS s`,
   );
   return rows[0]?.s ?? '';
 }
@@ -116,6 +130,18 @@ const bodies = fc.oneof(
       )
       .map((v) => JSON.stringify(v)),
   },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record(
+        {
+          email: fc.oneof(fc.constantFrom('fuzz@example.com', 'FUZZ@example.com', 'x@y.z'), fc.anything()),
+          password: fc.oneof(fc.constantFrom('the fuzzing password', ''), fc.string(), fc.anything()),
+        },
+        { requiredKeys: [] },
+      )
+      .map((v) => JSON.stringify(v)),
+  },
   { weight: 1, arbitrary: fc.json() },
   { weight: 1, arbitrary: fc.string() },
   { weight: 1, arbitrary: fc.constant(undefined) },
@@ -152,7 +178,7 @@ describe('fuzzing every route', () => {
         queryStrings,
         fc.oneof(
           { weight: 1, arbitrary: fc.constant(undefined) },
-          { weight: 6, arbitrary: fc.integer({ min: 0, max: 5 }) },
+          { weight: 6, arbitrary: fc.integer({ min: 0, max: 7 }) },
           { weight: 1, arbitrary: junk },
         ),
         fc.oneof(
@@ -179,6 +205,9 @@ describe('fuzzing every route', () => {
           if (typeof auth === 'number') {
             const credential = credentials[auth];
             if (credential !== undefined) headers.authorization = `Bearer ${credential}`;
+            // 6: the dashboard session with its CSRF token; 7: the cookie alone (a forged cross-site change).
+            if (auth >= 6) headers.cookie = session.cookie;
+            if (auth === 6) headers['x-csrf-token'] = session.csrf;
           } else if (auth !== undefined) {
             headers.authorization = auth.replace(/[^\t\x20-\x7e]/g, '');
           }
