@@ -25,32 +25,41 @@ export function createApp(deps: AppDeps): Express {
   app.use(securityHeaders());
   app.use(deps.failureLimiter.check());
   app.use(deps.metrics.timeRequests());
+  // The gateway's routes come first: they are called on every model request, and this way they meet no
+  // other router on their way. Ingest batches carry up to 5,000 events; everything else stays small.
+  app.use('/internal/v1/verify', jsonBodies(MAX_BODY_BYTES));
+  app.use(createVerifyRoutes(deps));
+  app.use('/internal/v1/usage-events', jsonBodies(MAX_INGEST_BODY_BYTES));
+  app.use(createIngestRoutes(deps));
   app.use(createOperatorRoutes(deps));
   app.use(createDocsRoutes());
   app.use(createWebRoutes(deps.webRoot));
-  // Ingest batches carry up to 5,000 events; everything else stays small.
-  app.use('/internal/v1/usage-events', jsonBodies(MAX_INGEST_BODY_BYTES));
   app.use(jsonBodies(MAX_BODY_BYTES));
   app.use(createKeyRoutes(deps));
   app.use(createAuditRoutes(deps));
   app.use(createDashboardRoutes(deps));
   app.use(createUsageRoutes(deps));
-  app.use(createVerifyRoutes(deps));
-  app.use(createIngestRoutes(deps));
   app.use(routeNotFound);
   app.use(errorHandler(deps.logger, (req) => deps.failureLimiter.recordFailure(req)));
   return app;
 }
 
 /**
- * helmet's headers everywhere. The bull-board UI runs inline scripts, so its pages go without a content
- * security policy; everything else (JSON, the API reference) gets helmet's strict default. No CORS headers
- * are sent: browsers on other origins are refused by default.
+ * helmet's headers on everything a browser may open. The bull-board UI runs inline scripts, so its pages go
+ * without a content security policy; everything else (JSON, the API reference, the dashboard) gets helmet's
+ * strict default. The gateway's machine-to-machine routes (`/internal/…`, called on every model request)
+ * get only `nosniff`: the rest of helmet's dozen headers tell browsers how to render pages, and writing them
+ * cost verify a seventh of its throughput (`pnpm bench verify`: 4,260 → 4,948 req/s at 32 connections). No CORS headers are sent: browsers on other origins are refused.
  */
 function securityHeaders() {
   const strict = helmet();
   const dashboard = helmet({ contentSecurityPolicy: false });
   return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.path.startsWith('/internal/')) {
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      next();
+      return;
+    }
     (req.path.startsWith('/admin/queues') ? dashboard : strict)(req, res, next);
   };
 }

@@ -22,6 +22,15 @@ describe('HTTP hardening', () => {
     expect(result.headers.get('strict-transport-security')).toMatch(/max-age/);
     expect(result.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     expect(result.headers.get('x-powered-by')).toBeNull();
+    // The gateway's machine-to-machine routes carry nosniff only (no page-rendering policies).
+    const verify = await h.call('POST', '/internal/v1/verify', {
+      auth: h.serviceToken,
+      json: { key: 'x'.repeat(32), method: 'POST', path: '/v1/chat/completions' },
+    });
+    expect(verify.status).toBe(200);
+    expect(verify.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(verify.headers.get('content-security-policy')).toBeNull();
+    expect(verify.headers.get('x-powered-by')).toBeNull();
     const preflight = await h.call('OPTIONS', '/v1/keys', {
       headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
     });
