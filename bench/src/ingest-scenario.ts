@@ -179,7 +179,7 @@ export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> 
     );
 
     const totals = await system.db.query<{ spend: string; requests: string }>(
-      `SELECT sum(spend)::text AS spend, sum(requests)::text AS requests FROM key_usage WHERE window_kind = 'lifetime'`,
+      `SELECT sum(spend)::text AS spend, sum(requests)::text AS requests FROM key_usage WHERE window_kind = 'month'`,
     );
     const expectedSpend = usd('0.000001234') * BigInt(args.events) + usd(1) * BigInt(crossings);
     const exact =

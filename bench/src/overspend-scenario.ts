@@ -56,7 +56,7 @@ export async function runOverspendScenario(clients = 64, costUsd = '0.05'): Prom
         BigInt(
           (
             await system.db.query<{ s: string }>(
-              "SELECT coalesce(sum(spend), 0)::text AS s FROM key_usage u JOIN api_keys k ON k.id = u.api_key_id WHERE k.prefix = $1 AND u.window_kind = 'lifetime'",
+              "SELECT coalesce(sum(spend), 0)::text AS s FROM key_usage u JOIN api_keys k ON k.id = u.api_key_id WHERE k.prefix = $1 AND u.window_kind = 'month'",
               [key.prefix],
             )
           )[0]?.s ?? '0',

@@ -65,9 +65,7 @@ export async function runPlainScenario(events: number, keys: number): Promise<{ 
           });
           for (const [kind, start] of [
             ['day', starts.day],
-            ['week', starts.week],
             ['month', starts.month],
-            ['lifetime', 0],
           ] as const) {
             await tx.keyUsage.upsert({
               where: {

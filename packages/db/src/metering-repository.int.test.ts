@@ -73,12 +73,36 @@ describe('recordEvents', () => {
       'day 2026-11-29T00:00:00.000Z 1000000000 1',
       'day 2026-11-30T00:00:00.000Z 6000000000 2',
       'day 2026-12-01T00:00:00.000Z 8000000000 1',
-      'lifetime 1970-01-01T00:00:00.000Z 15000000000 4',
       'month 2026-11-01T00:00:00.000Z 7000000000 3',
       'month 2026-12-01T00:00:00.000Z 8000000000 1',
-      'week 2026-11-23T00:00:00.000Z 1000000000 1',
-      'week 2026-11-30T00:00:00.000Z 14000000000 3',
     ]);
+    // Weeks and the lifetime are read as sums of those rows.
+    const usageAt = async (instant: string) =>
+      (await db.store.usage.currentUsage([key.id], at(instant))).get(key.id);
+    expect(await usageAt('2026-11-29T23:59:59.999Z')).toEqual({
+      day: usd('1'),
+      week: usd('1'),
+      month: usd('7'),
+      lifetime: usd('15'),
+    });
+    expect(await usageAt('2026-11-30T12:00:00.000Z')).toEqual({
+      day: usd('6'),
+      week: usd('14'),
+      month: usd('7'),
+      lifetime: usd('15'),
+    });
+    expect(await usageAt('2026-12-06T23:59:59.999Z')).toEqual({
+      day: 0n,
+      week: usd('14'),
+      month: usd('8'),
+      lifetime: usd('15'),
+    });
+    expect(await usageAt('2026-12-07T00:00:00.000Z')).toEqual({
+      day: 0n,
+      week: 0n,
+      month: usd('8'),
+      lifetime: usd('15'),
+    });
   });
 
   it('counts an event once however often it arrives: in one batch, replayed, or concurrently', async () => {
@@ -91,7 +115,10 @@ describe('recordEvents', () => {
     expect(first.inserted).toBe(200);
     const replays = await Promise.all([1, 2, 3, 4].map(() => db.store.metering.recordEvents(batch)));
     expect(replays.map((r) => r.inserted)).toEqual([0, 0, 0, 0]);
-    expect(await windows(key.id)).toContain('lifetime 1970-01-01T00:00:00.000Z 200 200');
+    expect(await windows(key.id)).toEqual([
+      'day 2026-11-26T00:00:00.000Z 200 200',
+      'month 2026-11-01T00:00:00.000Z 200 200',
+    ]);
   });
 
   it('keeps event ids per account: the same id in two accounts is two events', async () => {

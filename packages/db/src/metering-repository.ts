@@ -34,14 +34,14 @@ export interface BlockChange {
   readonly thresholdUnits: bigint;
 }
 
-// One statement: insert the events not yet in the ledger, and add exactly those to the aggregates of every
-// window containing them. Being one statement it is one transaction: a crash leaves both or neither, and a
+// One statement: insert the events not yet in the ledger, and add exactly those to the aggregates: a row per
+// key per UTC day and per UTC month (weeks and the lifetime are sums of those, read by readCurrentUsage). Being one statement it is one transaction: a crash leaves both or neither, and a
 // replayed event finds its ledger row and adds nothing.
 const RECORD_EVENTS_SQL = `
 WITH input AS (
   SELECT DISTINCT ON (account_id, event_id) *
-    FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
-      AS t(account_id, event_id, api_key_id, endpoint, cost, occurred_ms, day_ms, week_ms, month_ms)
+    FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+      AS t(account_id, event_id, api_key_id, endpoint, cost, occurred_ms, day_ms, month_ms)
    ORDER BY account_id, event_id
 ), inserted AS (
   INSERT INTO usage_events (account_id, event_id, api_key_id, endpoint, cost, occurred_at)
@@ -54,8 +54,7 @@ WITH input AS (
 ), deltas AS (
   SELECT api_key_id, w.kind, w.start_ms, sum(cost)::bigint AS spend, count(*)::bigint AS requests
     FROM counted
-   CROSS JOIN LATERAL (VALUES ('day', day_ms), ('week', week_ms), ('month', month_ms), ('lifetime', 0::bigint))
-      AS w(kind, start_ms)
+   CROSS JOIN LATERAL (VALUES ('day', day_ms), ('month', month_ms)) AS w(kind, start_ms)
    GROUP BY api_key_id, w.kind, w.start_ms
 ), upserted AS (
   INSERT INTO key_usage AS u (api_key_id, window_kind, window_start, spend, requests)
@@ -130,7 +129,7 @@ export class MeteringRepository {
    */
   async recordEvents(events: readonly LedgerEvent[]): Promise<{ inserted: number }> {
     if (events.length === 0) return { inserted: 0 };
-    const columns: string[][] = [[], [], [], [], [], [], [], [], []];
+    const columns: string[][] = [[], [], [], [], [], [], [], []];
     for (const event of events) {
       const starts = windowStartsOf(event.occurredAtMs);
       const values = [
@@ -141,7 +140,6 @@ export class MeteringRepository {
         event.costUnits.toString(),
         String(event.occurredAtMs),
         String(starts.day),
-        String(starts.week),
         String(starts.month),
       ];
       values.forEach((value, index) => {

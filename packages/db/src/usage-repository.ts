@@ -1,15 +1,15 @@
-import {
-  NO_USAGE,
-  type WindowKind,
-  type WindowUsage,
-  windowContaining,
-  windowsContaining,
-} from '@keyfence/domain';
+import { NO_USAGE, type WindowUsage, windowContaining } from '@keyfence/domain';
 import type pg from 'pg';
 import { translatingErrors } from './errors.ts';
 import { pgQueryable, type Queryable } from './queryable.ts';
 
-/** Each key's spend in the day, week, month and lifetime windows that contain `now`. */
+const DAY_MS = 86_400_000;
+
+/**
+ * Each key's spend in the day, week, month and lifetime windows that contain `now`. The aggregates keep a
+ * row per key per UTC day and per UTC month (the metering workers write those two); a week is the sum of
+ * its (at most seven) day rows, and the lifetime the sum of the key's month rows.
+ */
 export async function readCurrentUsage(
   db: Queryable,
   keyIds: readonly string[],
@@ -17,23 +17,37 @@ export async function readCurrentUsage(
 ): Promise<Map<string, WindowUsage>> {
   const usage = new Map<string, WindowUsage>(keyIds.map((id) => [id, NO_USAGE]));
   if (keyIds.length === 0) return usage;
-  const windows = windowsContaining(now);
-  const rows = await db.query<{ api_key_id: string; window_kind: WindowKind; spend: string }>(
-    `SELECT u.api_key_id::text, u.window_kind, u.spend::text
-       FROM key_usage u
-       JOIN unnest($2::text[], $3::timestamptz[]) AS w(kind, start)
-         ON u.window_kind = w.kind AND u.window_start = w.start
-      WHERE u.api_key_id = ANY($1::uuid[])`,
-    [keyIds, windows.map((w) => w.kind), windows.map((w) => w.start.toISOString())],
+  const day = windowContaining('day', now);
+  const week = windowContaining('week', now);
+  const month = windowContaining('month', now);
+  const rows = await db.query<{
+    api_key_id: string;
+    day: string;
+    week: string;
+    month: string;
+    lifetime: string;
+  }>(
+    `SELECT api_key_id::text,
+            coalesce(sum(spend) FILTER (WHERE window_kind = 'day' AND window_start = $2), 0)::text AS day,
+            coalesce(sum(spend) FILTER (WHERE window_kind = 'day' AND window_start >= $3), 0)::text AS week,
+            coalesce(sum(spend) FILTER (WHERE window_kind = 'month' AND window_start = $5), 0)::text AS month,
+            coalesce(sum(spend) FILTER (WHERE window_kind = 'month'), 0)::text AS lifetime
+       FROM key_usage
+      WHERE api_key_id = ANY($1::uuid[])
+        AND ((window_kind = 'day' AND window_start >= $3 AND window_start < $4) OR window_kind = 'month')
+      GROUP BY api_key_id`,
+    [keyIds, day.start, week.start, new Date(week.start.getTime() + 7 * DAY_MS), month.start],
   );
   for (const row of rows) {
-    const current = usage.get(row.api_key_id) ?? NO_USAGE;
-    usage.set(row.api_key_id, { ...current, [row.window_kind]: BigInt(row.spend) });
+    usage.set(row.api_key_id, {
+      day: BigInt(row.day),
+      week: BigInt(row.week),
+      month: BigInt(row.month),
+      lifetime: BigInt(row.lifetime),
+    });
   }
   return usage;
 }
-
-const DAY_MS = 86_400_000;
 
 /** One UTC day of a key's usage. */
 export interface DailySpend {

@@ -60,8 +60,9 @@ function calls(prefix: string, count: number, size: number, tag: string): unknow
 
 async function totals(target: System, prefix: string) {
   const rows = await target.db.query<{ spend: string; requests: string }>(
-    `SELECT u.spend::text, u.requests::text FROM key_usage u JOIN api_keys k ON k.id = u.api_key_id
-      WHERE k.prefix = $1 AND u.window_kind = 'lifetime'`,
+    `SELECT sum(u.spend)::text AS spend, sum(u.requests)::text AS requests
+       FROM key_usage u JOIN api_keys k ON k.id = u.api_key_id
+      WHERE k.prefix = $1 AND u.window_kind = 'month'`,
     [prefix],
   );
   return { spend: BigInt(rows[0]?.spend ?? 0), requests: Number(rows[0]?.requests ?? 0) };
