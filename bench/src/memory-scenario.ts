@@ -1,5 +1,5 @@
 import { startSystem, waitFor } from '@keyfence/testkit';
-import { ledgerCount, pushEvents, rssMiB, seedKeys } from './ingest-scenario.ts';
+import { pushEvents, rssMiB, seedKeys, writtenCount } from './ingest-scenario.ts';
 
 /** RSS of the API and the worker after each of two consecutive ingest runs of `events` events. */
 export async function runMemoryScenario(events: number, keys: number, concurrency: number, rounds = 2) {
@@ -10,7 +10,7 @@ export async function runMemoryScenario(events: number, keys: number, concurrenc
     for (let round = 0; round < rounds; round += 1) {
       await pushEvents(system, prefixes, round * events, events, concurrency);
       await waitFor(
-        () => ledgerCount(system),
+        () => writtenCount(system),
         (n) => n >= (round + 1) * events,
         30 * 60_000,
       );

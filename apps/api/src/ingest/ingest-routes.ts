@@ -22,6 +22,7 @@ import { methodNotAllowed } from '../http/error-handler.ts';
 import { loggerOf } from '../http/request-context.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
+import type { PendingEvent } from '../verify/pending-spend.ts';
 import type { PrefixDirectory } from './prefix-directory.ts';
 
 export interface IngestDeps {
@@ -50,6 +51,7 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
       });
       const ids = await deps.prefixes.resolve(read.map(({ event }) => event.keyPrefix));
       const tuples: UsageEventTuple[] = [];
+      const pending: PendingEvent[] = [];
       const seen = new Set<string>();
       for (const { index, event } of read) {
         const key = ids.get(event.keyPrefix);
@@ -61,14 +63,16 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
         const identity = `${key.accountId}\n${event.id}`;
         if (seen.has(identity)) continue;
         seen.add(identity);
+        const occurredAtMs = event.occurredAt.getTime();
         tuples.push([
           key.accountId,
           key.apiKeyId,
           event.id,
           event.endpoint,
           event.costUnits.toString(),
-          event.occurredAt.getTime(),
+          occurredAtMs,
         ]);
+        pending.push({ apiKeyId: key.apiKeyId, costUnits: event.costUnits, occurredAtMs });
       }
       if (tuples.length > 0) {
         const jobs: { name: string; data: UsageBatchPayload; opts: typeof USAGE_JOB_OPTIONS }[] = [];
@@ -87,15 +91,10 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
           const queued = await deps.usageQueue.addBulk(jobs);
           const nowMs = deps.clock().getTime();
           queued.forEach((job, index) => {
-            const events = jobs[index]?.data.events ?? [];
             if (job.id === undefined) return;
             deps.pendingSpend.add(
               job.id,
-              events.map(([, apiKeyId, , , cost, occurredAtMs]) => ({
-                apiKeyId,
-                costUnits: BigInt(cost),
-                occurredAtMs,
-              })),
+              pending.slice(index * MAX_EVENTS_PER_JOB, (index + 1) * MAX_EVENTS_PER_JOB),
               nowMs,
               (apiKeyId) => deps.keyStates.peekById(apiKeyId, now)?.usage,
             );

@@ -8,8 +8,8 @@ export interface PendingEvent {
 }
 
 interface PendingJob {
-  /** key id → `${kind}:${window start}` → units */
-  readonly amounts: Map<string, Map<string, bigint>>;
+  /** key id → UTC day start (ms) → units. Weeks, months and the lifetime are sums of days. */
+  readonly amounts: Map<string, Map<number, bigint>>;
   readonly expiresAt: number;
 }
 
@@ -19,11 +19,23 @@ interface Baseline {
   readonly usage: WindowUsage;
 }
 
-const windowKey = (kind: WindowKind, start: number) => `${kind}:${start}`;
+const DAY_MS = 86_400_000;
 
 function startsOf(ms: number): Record<WindowKind, number> {
   const starts = windowStartsOf(ms);
   return { day: starts.day, week: starts.week, month: starts.month, lifetime: 0 };
+}
+
+/** The UTC days `[from, to)` of each window containing an instant, as day starts in ms. */
+function windowDays(ms: number): Record<WindowKind, readonly [number, number]> {
+  const starts = windowStartsOf(ms);
+  const month = new Date(starts.month);
+  return {
+    day: [starts.day, starts.day + DAY_MS],
+    week: [starts.week, starts.week + 7 * DAY_MS],
+    month: [starts.month, Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1)],
+    lifetime: [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY],
+  };
 }
 
 /**
@@ -59,13 +71,13 @@ export class PendingSpend {
   ): void {
     this.expire(nowMs);
     if (this.settled.has(jobId)) return;
-    const amounts = new Map<string, Map<string, bigint>>();
+    const amounts = new Map<string, Map<number, bigint>>();
     for (const event of events) {
       if (event.costUnits === 0n) continue;
-      let perWindow = amounts.get(event.apiKeyId);
-      if (perWindow === undefined) {
-        perWindow = new Map();
-        amounts.set(event.apiKeyId, perWindow);
+      let perDay = amounts.get(event.apiKeyId);
+      if (perDay === undefined) {
+        perDay = new Map();
+        amounts.set(event.apiKeyId, perDay);
         let tracked = this.keys.get(event.apiKeyId);
         if (tracked === undefined) {
           tracked = {
@@ -76,11 +88,9 @@ export class PendingSpend {
         }
         tracked.jobIds.add(jobId);
       }
-      const starts = startsOf(event.occurredAtMs);
-      for (const kind of WINDOW_KINDS) {
-        const key = windowKey(kind, starts[kind]);
-        perWindow.set(key, (perWindow.get(key) ?? 0n) + event.costUnits);
-      }
+      // One number-keyed entry per key and day: the windows are worked out only when verify asks.
+      const day = event.occurredAtMs - (((event.occurredAtMs % DAY_MS) + DAY_MS) % DAY_MS);
+      perDay.set(day, (perDay.get(day) ?? 0n) + event.costUnits);
     }
     if (amounts.size > 0) this.jobs.set(jobId, { amounts, expiresAt: nowMs + this.ttlMs });
   }
@@ -98,11 +108,17 @@ export class PendingSpend {
     const tracked = this.keys.get(apiKeyId);
     if (tracked === undefined) return stored;
     const starts = startsOf(nowMs);
+    const days = windowDays(nowMs);
     const pending: Record<WindowKind, bigint> = { day: 0n, week: 0n, month: 0n, lifetime: 0n };
     for (const jobId of tracked.jobIds) {
-      const perWindow = this.jobs.get(jobId)?.amounts.get(apiKeyId);
-      if (perWindow === undefined) continue;
-      for (const kind of WINDOW_KINDS) pending[kind] += perWindow.get(windowKey(kind, starts[kind])) ?? 0n;
+      const perDay = this.jobs.get(jobId)?.amounts.get(apiKeyId);
+      if (perDay === undefined) continue;
+      for (const [day, units] of perDay) {
+        for (const kind of WINDOW_KINDS) {
+          const [from, to] = days[kind];
+          if (day >= from && day < to) pending[kind] += units;
+        }
+      }
     }
     const effective = { ...stored };
     for (const kind of WINDOW_KINDS) {
