@@ -6,6 +6,7 @@ import { runLagScenario } from './lag-scenario.ts';
 import { runMemoryScenario } from './memory-scenario.ts';
 import { runOverspendScenario } from './overspend-scenario.ts';
 import { runPlainScenario } from './plain-scenario.ts';
+import { settle } from './settle.ts';
 import { runVerifyScenario } from './verify-scenario.ts';
 
 const args = benchArgs(process.argv.slice(2));
@@ -22,6 +23,7 @@ let lastIngestRate: number | undefined;
 const ratio = (ours: number, baseline: number) =>
   baseline === 0 ? 'n/a' : `${(ours / baseline).toFixed(2)}×`;
 for (const scenario of scenarios) {
+  await settle();
   if (scenario === 'ingest') {
     const result = await runIngestScenario(args);
     lastIngestRate = result.eventsPerSecond;
