@@ -73,10 +73,20 @@ describe('GET /v1/audit-log', () => {
   it('pages newest first with cursor', async () => {
     const auth = (await h.newAccount('pages')).managementKey;
     for (let i = 0; i < 5; i += 1) await h.call('POST', '/v1/keys', { auth, json: { name: `k${i}` } });
-    const first = await h.call('GET', '/v1/audit-log?limit=2', { auth });
+    const first = await h.call('GET', '/v1/audit-log?limit=2&subject=api_key', { auth });
     expect(first.body.data).toHaveLength(2);
-    const rest = await h.call('GET', `/v1/audit-log?limit=10&cursor=${first.body.next_cursor}`, { auth });
+    const rest = await h.call(
+      'GET',
+      `/v1/audit-log?limit=10&subject=api_key&cursor=${first.body.next_cursor}`,
+      { auth },
+    );
     expect(rest.body.next_cursor).toBeNull();
+    // Beyond the API keys' changes: the account's management key, made by an operator.
+    const all = await h.call('GET', `/v1/audit-log?limit=10&cursor=${first.body.next_cursor}`, { auth });
+    expect(all.body.data.at(-1)).toMatchObject({
+      action: 'management_key.created',
+      actor: { type: 'operator', id: null },
+    });
     const names = [...first.body.data, ...rest.body.data].map(
       (e: { after: { name: string } }) => e.after.name,
     );

@@ -255,6 +255,48 @@ describe('management keys in the dashboard', () => {
     expect(listedAfter.body.data.map((key: { prefix: string }) => key.prefix)).not.toContain(item.prefix);
   });
 
+  it('records who created and revoked each management key, apart from the API-key history', async () => {
+    const browser = await signIn();
+    const created = await h.call(
+      'POST',
+      '/v1/dashboard/management-keys',
+      asBrowser(browser, { json: { name: 'audited' } }),
+    );
+    const prefix = created.body.data.prefix as string;
+    await h.call('DELETE', `/v1/dashboard/management-keys/${prefix}`, asBrowser(browser));
+    const user = (await h.db.store.dashboard.listUsers(accountId))[0];
+    const history = await h.call(
+      'GET',
+      '/v1/audit-log?subject=management_key',
+      asBrowser(browser, { csrf: false }),
+    );
+    const mine = history.body.data.filter(
+      (entry: { details: { management_key: { prefix: string } } }) =>
+        entry.details.management_key.prefix === prefix,
+    );
+    expect(mine).toEqual([
+      expect.objectContaining({
+        action: 'management_key.revoked',
+        key_prefix: null,
+        actor: { type: 'user', id: user?.id },
+        details: { management_key: { prefix, name: 'audited' } },
+        request_id: expect.any(String),
+      }),
+      expect.objectContaining({ action: 'management_key.created', actor: { type: 'user', id: user?.id } }),
+    ]);
+    expect(JSON.stringify(history.body)).not.toContain(created.body.data.key);
+    const keysOnly = await h.call(
+      'GET',
+      '/v1/audit-log?subject=api_key',
+      asBrowser(browser, { csrf: false }),
+    );
+    expect(keysOnly.body.data.every((entry: { action: string }) => entry.action.startsWith('key.'))).toBe(
+      true,
+    );
+    const wrong = await h.call('GET', '/v1/audit-log?subject=users', asBrowser(browser, { csrf: false }));
+    expect(wrong.body.code).toBe('INVALID_FIELD');
+  });
+
   it("cannot touch another account's management keys, and a management key cannot make management keys", async () => {
     const browser = await signIn();
     const other = await h.newAccount('umbrella');

@@ -144,7 +144,11 @@ export async function startHarness(
   harness.newAccount = async (name = 'acme') => {
     const account = await db.store.accounts.create(name);
     const credential = generateCredential('management_key', randomBytes);
-    const key = await db.store.managementKeys.create(account.id, 'default', credential);
+    const key = await db.store.managementKeys.create(account.id, 'default', credential, {
+      actor: { type: 'operator', id: null },
+      requestId: null,
+      now: new Date(),
+    });
     return { accountId: account.id, managementKey: credential.secret, managementKeyId: key.id };
   };
 

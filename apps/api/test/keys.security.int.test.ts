@@ -81,9 +81,11 @@ describe('each credential kind only where it belongs', () => {
   it('refuses a revoked management key at once', async () => {
     const c = await h.newAccount('c');
     expect((await h.call('GET', '/v1/keys', { auth: c.managementKey })).status).toBe(200);
-    expect(await h.db.store.managementKeys.revoke({ prefix: c.managementKey.slice(4, 12) }, new Date())).toBe(
-      true,
+    const revoked = await h.db.store.managementKeys.revoke(
+      { prefix: c.managementKey.slice(4, 12) },
+      { actor: { type: 'operator', id: null }, requestId: null, now: new Date() },
     );
+    expect(revoked?.prefix).toBe(c.managementKey.slice(4, 12));
     expectError(await h.call('GET', '/v1/keys', { auth: c.managementKey }), 401, 'INVALID_CREDENTIALS');
   });
 

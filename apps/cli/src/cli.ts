@@ -62,6 +62,13 @@ function print(output: Output, json: boolean, value: Record<string, unknown>, te
   output.out(json ? JSON.stringify(value) : text);
 }
 
+/** Changes made at the CLI are an operator's, for the audit log. */
+const operatorChange = () => ({
+  actor: { type: 'operator', id: null } as const,
+  requestId: null,
+  now: new Date(),
+});
+
 const JSON_OPTION = { type: 'boolean', description: 'print one JSON object instead of text' } as const;
 
 function emailOf(value: unknown): string {
@@ -199,7 +206,7 @@ const COMMANDS: Record<string, Command> = {
       if ((await store.accounts.findById(accountId)) === null)
         throw new UsageError(`no account ${accountId}`);
       const credential = generateCredential('management_key', randomBytes);
-      const key = await store.managementKeys.create(accountId, name, credential);
+      const key = await store.managementKeys.create(accountId, name, credential, operatorChange());
       print(
         output,
         values.json === true,
@@ -237,8 +244,8 @@ const COMMANDS: Record<string, Command> = {
     async run(values, store, output) {
       const prefix = String(values.prefix ?? '');
       if (!isKeyPrefix(prefix)) throw new UsageError('--prefix must be 8 characters of 0-9, A-Z and a-z');
-      const revoked = await store.managementKeys.revoke({ prefix }, new Date());
-      if (!revoked) throw new UsageError(`no active management key with prefix ${prefix}`);
+      const revoked = await store.managementKeys.revoke({ prefix }, operatorChange());
+      if (revoked === null) throw new UsageError(`no active management key with prefix ${prefix}`);
       print(output, values.json === true, { prefix, revoked: true }, `management key ${prefix} revoked`);
     },
   },

@@ -5,6 +5,7 @@ import { ApiKeysTab } from './pages/api-keys-tab.tsx';
 import { ManagementKeysTab } from './pages/management-keys-tab.tsx';
 import { SignIn } from './pages/sign-in.tsx';
 import { linkProps, navigate, usePath } from './router.ts';
+import { SessionContext } from './session-context.ts';
 import type { Session } from './types.ts';
 
 type SessionState =
@@ -83,7 +84,9 @@ export function App() {
         </div>
       </header>
       <main>
-        <Page path={path} />
+        <SessionContext.Provider value={session.session.user}>
+          <Page path={path} />
+        </SessionContext.Provider>
       </main>
     </div>
   );

@@ -9,10 +9,12 @@ const ACTIONS: Record<string, string> = {
   'key.deleted': 'Deleted',
   'key.blocked': 'Limit reached: calls blocked',
   'key.unblocked': 'Limit period reset: calls allowed again',
+  'management_key.created': 'Created',
+  'management_key.revoked': 'Revoked',
 };
 
 /** Who made a change, in words. */
-export function actorLabel(actor: AuditEntry['actor'], selfId: string): string {
+export function actorLabel(actor: AuditEntry['actor'], selfId: string | undefined): string {
   switch (actor.type) {
     case 'user':
       return actor.id === selfId ? 'you' : 'a dashboard user';
@@ -35,6 +37,10 @@ export function describeEntry(entry: AuditEntry): { action: string; changes: str
   const action = ACTIONS[entry.action] ?? entry.action;
   const changes: string[] = [];
   const { before, after } = entry;
+  const managementKey = entry.details?.management_key as { prefix: string; name: string } | undefined;
+  if (managementKey !== undefined) {
+    changes.push(`${managementKey.name || 'unnamed key'} (kfm_${managementKey.prefix}…)`);
+  }
   if (entry.action === 'key.blocked' && entry.details !== null) {
     const spend = entry.details.spend;
     const threshold = entry.details.threshold;

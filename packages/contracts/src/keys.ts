@@ -51,6 +51,9 @@ export const auditLogQuerySchema = z.strictObject({
   limit: pageLimitSchema(MAX_AUDIT_PAGE).optional(),
   cursor: z.string().max(64).optional(),
   key_prefix: z.string().max(64).optional(),
+  subject: z
+    .enum(['api_key', 'management_key'], { message: 'subject must be api_key or management_key' })
+    .optional(),
 });
 
 const usdNumber = z.number().meta({ description: 'US dollars, every digit exact (up to 9 decimals)' });

@@ -305,6 +305,10 @@ export function buildOpenApiDocument(): JsonObject {
             query('limit', 'Page size, 1–500 (default 100)', { type: 'string', pattern: '^\\d+$' }),
             query('cursor', 'The `next_cursor` of the previous page', { type: 'string' }),
             query('key_prefix', 'Only this key', { type: 'string' }),
+            query('subject', 'Only changes to API keys, or only to management keys (created, revoked)', {
+              type: 'string',
+              enum: ['api_key', 'management_key'],
+            }),
           ],
           responses: {
             '200': {

@@ -38,13 +38,22 @@ export class AuditLogRepository {
 
   async list(
     accountId: string,
-    options: { limit: number; beforeId?: bigint | undefined; keyPrefix?: string | undefined },
+    options: {
+      limit: number;
+      beforeId?: bigint | undefined;
+      keyPrefix?: string | undefined;
+      /** Only changes to API keys, or only to management keys. */
+      subject?: 'api_key' | 'management_key' | undefined;
+    },
   ): Promise<AuditEntry[]> {
     const rows = await translatingErrors(() =>
       this.prisma.auditEvent.findMany({
         where: {
           accountId,
           ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
+          ...(options.subject === undefined
+            ? {}
+            : { action: { startsWith: options.subject === 'api_key' ? 'key.' : 'management_key.' } }),
           ...(options.beforeId === undefined ? {} : { id: { lt: options.beforeId } }),
         },
         orderBy: { id: 'desc' },

@@ -1,6 +1,6 @@
-import type { GeneratedCredential } from '@keyfence/domain';
+import type { Actor, GeneratedCredential } from '@keyfence/domain';
 import { translatingErrors } from './errors.ts';
-import type { PrismaClient } from './generated/prisma/client.ts';
+import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { lastUsedIsStale } from './last-used.ts';
 
 export interface ManagementKey {
@@ -11,6 +11,30 @@ export interface ManagementKey {
   readonly createdAt: Date;
   readonly lastUsedAt: Date | null;
   readonly revokedAt: Date | null;
+}
+
+/** Who makes a change to a management key, for its audit record. */
+export interface ManagementKeyChange {
+  readonly actor: Actor;
+  readonly requestId: string | null;
+  readonly now: Date;
+}
+
+/** The audit record of a management key's creation or revocation (its prefix and name in `details`). */
+function auditRecord(
+  key: ManagementKey,
+  action: 'management_key.created' | 'management_key.revoked',
+  change: ManagementKeyChange,
+): Prisma.AuditEventUncheckedCreateInput {
+  return {
+    accountId: key.accountId,
+    actorType: change.actor.type,
+    actorId: change.actor.id,
+    action,
+    details: { management_key: { prefix: key.prefix, name: key.name } },
+    requestId: change.requestId,
+    createdAt: change.now,
+  };
 }
 
 const PUBLIC_COLUMNS = {
@@ -27,12 +51,21 @@ const PUBLIC_COLUMNS = {
 export class ManagementKeyRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Stores a new management key (its hash only). */
-  create(accountId: string, name: string, credential: GeneratedCredential): Promise<ManagementKey> {
+  /** Stores a new management key (its hash only) and its audit record, in one transaction. */
+  create(
+    accountId: string,
+    name: string,
+    credential: GeneratedCredential,
+    change: ManagementKeyChange,
+  ): Promise<ManagementKey> {
     return translatingErrors(() =>
-      this.prisma.managementKey.create({
-        data: { accountId, name, prefix: credential.prefix, secretHash: credential.hash },
-        select: PUBLIC_COLUMNS,
+      this.prisma.$transaction(async (tx) => {
+        const key = await tx.managementKey.create({
+          data: { accountId, name, prefix: credential.prefix, secretHash: credential.hash },
+          select: PUBLIC_COLUMNS,
+        });
+        await tx.auditEvent.create({ data: auditRecord(key, 'management_key.created', change) });
+        return key;
       }),
     );
   }
@@ -55,18 +88,26 @@ export class ManagementKeyRepository {
     );
   }
 
-  /** Revokes a key by id or prefix (within one account, if given); true when a live key was revoked. */
-  async revoke(
+  /**
+   * Revokes a live key by id or prefix (within one account, if given) and records who did; answers the
+   * revoked key, or null when there was no live key to revoke.
+   */
+  revoke(
     idOrPrefix: { id: string } | { prefix: string; accountId?: string },
-    now: Date,
-  ): Promise<boolean> {
-    const result = await translatingErrors(() =>
-      this.prisma.managementKey.updateMany({
-        where: { ...idOrPrefix, revokedAt: null },
-        data: { revokedAt: now },
+    change: ManagementKeyChange,
+  ): Promise<ManagementKey | null> {
+    return translatingErrors(() =>
+      this.prisma.$transaction(async (tx) => {
+        const [key] = await tx.managementKey.updateManyAndReturn({
+          where: { ...idOrPrefix, revokedAt: null },
+          data: { revokedAt: change.now },
+          select: PUBLIC_COLUMNS,
+        });
+        if (key === undefined) return null;
+        await tx.auditEvent.create({ data: auditRecord(key, 'management_key.revoked', change) });
+        return key;
       }),
     );
-    return result.count > 0;
   }
 
   /** Notes that a key was used, writing at most once a minute. */

@@ -19,6 +19,8 @@ export const AUDIT_ACTIONS = [
   'key.deleted',
   'key.blocked',
   'key.unblocked',
+  'management_key.created',
+  'management_key.revoked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -112,7 +112,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
 
   const account = await db.store.accounts.create('e2e');
   const management = generateCredential('management_key', randomBytes);
-  await db.store.managementKeys.create(account.id, 'e2e', management);
+  await db.store.managementKeys.create(account.id, 'e2e', management, {
+    actor: { type: 'operator', id: null },
+    requestId: null,
+    now: new Date(),
+  });
   const token = generateCredential('service_token', randomBytes);
   await db.store.serviceTokens.create('e2e gateway', token);
 

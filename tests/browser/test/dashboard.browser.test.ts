@@ -238,6 +238,12 @@ describe('the dashboard in Chromium', () => {
     await confirm.getByRole('button', { name: 'Revoke key' }).click();
     await ciRow.waitFor({ state: 'detached' });
     await page.getByText('The API refuses it from now on').waitFor();
+    const history = page.getByRole('list', { name: 'Management key history' });
+    const prefix = managementSecret.slice(4, 12);
+    await history.getByText(`Revoked ci-pipeline (kfm_${prefix}…) by you`).waitFor();
+    await history.getByText(`Created ci-pipeline (kfm_${prefix}…) by you`).waitFor();
+    await history.getByText(/Created e2e \(kfm_\w{8}…\) by an operator/).waitFor();
+    await screenshot(page, 'management-keys-history');
     const refused = await system.call('GET', '/v1/keys', managementSecret);
     expect(refused.status).toBe(401);
     expect(refused.body.code).toBe('INVALID_CREDENTIALS');

@@ -27,6 +27,7 @@ export function createAuditRoutes(deps: AppDeps): Router {
         limit: limit + 1,
         beforeId: query.cursor === undefined ? undefined : decodeAuditCursor(query.cursor),
         keyPrefix: query.key_prefix,
+        subject: query.subject,
       });
       const page = entries.slice(0, limit);
       const last = page[page.length - 1];

@@ -6,6 +6,7 @@ import { type Request, type Response, Router } from 'express';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
+import { requestIdOf } from '../http/request-context.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 import {
@@ -103,11 +104,12 @@ export function createDashboardRoutes(deps: AppDeps): Router {
     .post(sessionAuth, async (req, res) => {
       const body = parseInput(createManagementKeyBodySchema, req.body ?? {}, 'body');
       const credential = generateCredential('management_key', deps.randomBytes);
-      const key = await store.managementKeys.create(
-        dashboardSessionOf(res).user.accountId,
-        body.name ?? '',
-        credential,
-      );
+      const { user } = dashboardSessionOf(res);
+      const key = await store.managementKeys.create(user.accountId, body.name ?? '', credential, {
+        actor: { type: 'user', id: user.id },
+        requestId: requestIdOf(res),
+        now: clock(),
+      });
       sendData(res, 201, presentManagementKey(key, credential.secret));
     })
     .all(methodNotAllowed(['GET', 'POST']));
@@ -119,8 +121,13 @@ export function createDashboardRoutes(deps: AppDeps): Router {
       if (!isKeyPrefix(prefix)) {
         throw new ApiError('INVALID_PREFIX', 'a management key prefix is the 8 characters after kfm_');
       }
-      const accountId = dashboardSessionOf(res).user.accountId;
-      if (!(await store.managementKeys.revoke({ prefix, accountId }, clock()))) {
+      const { user } = dashboardSessionOf(res);
+      const change = {
+        actor: { type: 'user', id: user.id } as const,
+        requestId: requestIdOf(res),
+        now: clock(),
+      };
+      if ((await store.managementKeys.revoke({ prefix, accountId: user.accountId }, change)) === null) {
         throw new ApiError('MANAGEMENT_KEY_NOT_FOUND', `no live management key with prefix ${prefix}`);
       }
       sendData(res, 200, { prefix, revoked: true });

@@ -8,36 +8,29 @@ import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
 import { formatUsd } from '../format.ts';
 import { linkProps } from '../router.ts';
-import {
-  type ApiKey,
-  type AuditEntry,
-  type DailySpend,
-  RETENTION_LABELS,
-  SCOPES,
-  type Session,
-} from '../types.ts';
+import { useSignedInUser } from '../session-context.ts';
+import { type ApiKey, type AuditEntry, type DailySpend, RETENTION_LABELS, SCOPES } from '../types.ts';
 import { useLoad } from '../use-load.ts';
 
 interface KeyDetails {
   key: ApiKey;
   days: DailySpend[];
   audit: AuditEntry[];
-  self: Session['user'];
 }
 
 async function loadDetails(prefix: string): Promise<KeyDetails> {
-  const [key, days, audit, session] = await Promise.all([
+  const [key, days, audit] = await Promise.all([
     api<ApiKey>('GET', `/v1/keys/${prefix}`),
     api<DailySpend[]>('GET', `/v1/keys/${prefix}/daily-spend?days=30`),
     api<AuditEntry[]>('GET', `/v1/audit-log?key_prefix=${prefix}&limit=100`),
-    api<Session>('GET', '/v1/dashboard/session'),
   ]);
-  return { key, days, audit, self: session.user };
+  return { key, days, audit };
 }
 
 /** One API key: its state, its spend per day for 30 days, and every change to it. */
 export function ApiKeyPage({ prefix }: { prefix: string }) {
   const [details] = useLoad(() => loadDetails(prefix), 5_000);
+  const self = useSignedInUser();
   const [showAll, setShowAll] = useState(false);
   if (details.state === 'loading') return <p role="status">Loading key…</p>;
   if (details.state === 'error') {
@@ -50,7 +43,7 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
       </section>
     );
   }
-  const { key, days, audit, self } = details.value;
+  const { key, days, audit } = details.value;
   const entries = showAll ? audit : audit.slice(0, 20);
   return (
     <section aria-labelledby="key-heading" className="key-page">
@@ -135,7 +128,7 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
             return (
               <li key={entry.id}>
                 <Time iso={entry.created_at} /> <strong>{action}</strong> by{' '}
-                {actorLabel(entry.actor, self.id)}
+                {actorLabel(entry.actor, self?.id)}
                 {changes.length > 0 && <span className="muted">: {changes.join('; ')}</span>}
               </li>
             );

@@ -1,9 +1,11 @@
 import { type FormEvent, useState } from 'react';
 import { api } from '../api.ts';
+import { actorLabel, describeEntry } from '../audit.ts';
 import { ConfirmDialog, Dialog, ErrorMessage } from '../components/dialog.tsx';
 import { SecretDialog } from '../components/secret-dialog.tsx';
 import { Time } from '../components/time.tsx';
-import type { ManagementKey } from '../types.ts';
+import { useSignedInUser } from '../session-context.ts';
+import type { AuditEntry, ManagementKey } from '../types.ts';
 import { useLoad } from '../use-load.ts';
 
 type Dialogs =
@@ -13,7 +15,12 @@ type Dialogs =
   | { kind: 'revoke'; key: ManagementKey };
 
 export function ManagementKeysTab() {
-  const [keys, reload] = useLoad(() => api<ManagementKey[]>('GET', '/v1/dashboard/management-keys'));
+  const [keys, reloadKeys] = useLoad(() => api<ManagementKey[]>('GET', '/v1/dashboard/management-keys'));
+  const [history, reloadHistory] = useLoad(() =>
+    api<AuditEntry[]>('GET', '/v1/audit-log?subject=management_key&limit=50'),
+  );
+  const reload = () => Promise.all([reloadKeys(), reloadHistory()]).then(() => undefined);
+  const self = useSignedInUser();
   const [dialog, setDialog] = useState<Dialogs>({ kind: 'none' });
   const [name, setName] = useState('');
   const [busy, setBusy] = useState(false);
@@ -121,6 +128,24 @@ export function ManagementKeysTab() {
             ))}
           </tbody>
         </table>
+      )}
+
+      <h2>History</h2>
+      {history.state === 'ready' && history.value.length === 0 && (
+        <p className="muted">No management key was created or revoked yet.</p>
+      )}
+      {history.state === 'ready' && history.value.length > 0 && (
+        <ol className="history" aria-label="Management key history">
+          {history.value.map((entry) => {
+            const { action, changes } = describeEntry(entry);
+            return (
+              <li key={entry.id}>
+                <Time iso={entry.created_at} /> <strong>{action}</strong> {changes.join('; ')} by{' '}
+                {actorLabel(entry.actor, self?.id)}
+              </li>
+            );
+          })}
+        </ol>
       )}
 
       {dialog.kind === 'create' && (
