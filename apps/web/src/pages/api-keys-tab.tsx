@@ -1,4 +1,3 @@
-import { useState } from 'react';
 import { api } from '../api.ts';
 import { ConfirmDialog, Dialog, ErrorMessage } from '../components/dialog.tsx';
 import { KeyForm, type KeySettings } from '../components/key-form.tsx';
@@ -9,6 +8,7 @@ import { Time } from '../components/time.tsx';
 import { formatUsd } from '../format.ts';
 import { linkProps } from '../router.ts';
 import { type ApiKey, RETENTION_LABELS } from '../types.ts';
+import { useDialogs } from '../use-dialogs.ts';
 import { useLoad } from '../use-load.ts';
 
 /** How often the list refreshes, so spend bars follow usage. */
@@ -23,27 +23,10 @@ type Dialogs =
 
 export function ApiKeysTab() {
   const [keys, reload] = useLoad(() => api<ApiKey[]>('GET', '/v1/keys'), REFRESH_MS);
-  const [dialog, setDialog] = useState<Dialogs>({ kind: 'none' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-
-  const close = () => {
-    setDialog({ kind: 'none' });
-    setError(null);
-  };
-  const run = async (action: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-      await reload();
-    } catch (problem) {
-      setError((problem as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { dialog, setDialog, busy, error, notice, setNotice, close, run } = useDialogs<Dialogs>(
+    { kind: 'none' },
+    reload,
+  );
 
   const create = (settings: KeySettings) =>
     run(async () => {

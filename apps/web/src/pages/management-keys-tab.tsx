@@ -6,6 +6,7 @@ import { SecretDialog } from '../components/secret-dialog.tsx';
 import { Time } from '../components/time.tsx';
 import { useSignedInUser } from '../session-context.ts';
 import type { AuditEntry, ManagementKey } from '../types.ts';
+import { useDialogs } from '../use-dialogs.ts';
 import { useLoad } from '../use-load.ts';
 
 type Dialogs =
@@ -21,28 +22,11 @@ export function ManagementKeysTab() {
   );
   const reload = () => Promise.all([reloadKeys(), reloadHistory()]).then(() => undefined);
   const self = useSignedInUser();
-  const [dialog, setDialog] = useState<Dialogs>({ kind: 'none' });
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-
-  const close = () => {
-    setDialog({ kind: 'none' });
-    setError(null);
-  };
-  const run = async (action: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-      await reload();
-    } catch (problem) {
-      setError((problem as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { dialog, setDialog, busy, error, setError, notice, setNotice, close, run } = useDialogs<Dialogs>(
+    { kind: 'none' },
+    reload,
+  );
 
   const create = (event: FormEvent) => {
     event.preventDefault();
