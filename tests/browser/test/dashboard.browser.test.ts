@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { type System, startSystem } from '@keyfence/testkit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, screenshot } from './browser.ts';
+import { accessibilityProblems, launchChromium, screenshot } from './browser.ts';
 
 const CLI = fileURLToPath(new URL('../../../apps/cli/bin/keyfence.mjs', import.meta.url));
 const EMAIL = 'owner@example.com';
@@ -76,6 +76,7 @@ describe('the dashboard in Chromium', () => {
     await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible()).toBe(true);
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('email');
     await screenshot(page, 'sign-in');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByLabel('Email').fill(EMAIL);
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -109,6 +110,7 @@ describe('the dashboard in Chromium', () => {
     await dialog.getByLabel('Only these:').check();
     await dialog.getByLabel(/^Chat/).check();
     await screenshot(page, 'create-api-key');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await dialog.getByRole('button', { name: 'Create key' }).click();
 
     const shown = page.getByRole('dialog', { name: /API key chat-app created/ });
@@ -120,6 +122,7 @@ describe('the dashboard in Chromium', () => {
     await shown.getByRole('button', { name: 'Copied' }).waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
     await screenshot(page, 'api-key-secret');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.keyboard.press('Escape'); // must be acknowledged, not dismissed
     expect(await shown.isVisible()).toBe(true);
     await shown.getByRole('button', { name: 'I have stored it' }).click();
@@ -146,6 +149,7 @@ describe('the dashboard in Chromium', () => {
     expect(await row('chat-app').textContent()).toContain('$5.25 of $5.00');
     expect(await verify(secret)).toMatchObject({ valid: false, code: 'LIMIT_REACHED' });
     await screenshot(page, 'api-keys-limit-reached');
+    expect(await accessibilityProblems(page)).toEqual([]);
 
     await page.getByRole('link', { name: 'chat-app' }).click();
     await page.getByRole('heading', { name: /chat-app/ }).waitFor();
@@ -155,6 +159,7 @@ describe('the dashboard in Chromium', () => {
     ).toBe(1);
     await page.getByText(/Created.*by you/).waitFor();
     await screenshot(page, 'api-key-page');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByRole('link', { name: '← API keys' }).click();
 
     await row('chat-app').getByRole('button', { name: 'Edit chat-app' }).click();
@@ -244,6 +249,7 @@ describe('the dashboard in Chromium', () => {
     await history.getByText(`Created ci-pipeline (kfm_${prefix}…) by you`).waitFor();
     await history.getByText(/Created e2e \(kfm_\w{8}…\) by an operator/).waitFor();
     await screenshot(page, 'management-keys-history');
+    expect(await accessibilityProblems(page)).toEqual([]);
     const refused = await system.call('GET', '/v1/keys', managementSecret);
     expect(refused.status).toBe(401);
     expect(refused.body.code).toBe('INVALID_CREDENTIALS');
@@ -257,6 +263,7 @@ describe('the dashboard in Chromium', () => {
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(phone, 'api-keys-phone');
+    expect(await accessibilityProblems(phone)).toEqual([]);
     await phone.close();
   });
 
