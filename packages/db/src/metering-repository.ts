@@ -35,8 +35,9 @@ export interface BlockChange {
 }
 
 // One statement: insert the events not yet in the ledger, and add exactly those to the aggregates: a row per
-// key per UTC day and per UTC month (weeks and the lifetime are sums of those, read by readCurrentUsage). Being one statement it is one transaction: a crash leaves both or neither, and a
-// replayed event finds its ledger row and adds nothing.
+// key per UTC day and per UTC month (weeks and the lifetime are sums of those, read by readCurrentUsage).
+// Being one statement it is one transaction: a crash leaves both or neither, and a replayed event finds its
+// ledger row and adds nothing.
 const RECORD_EVENTS_SQL = `
 WITH input AS (
   SELECT DISTINCT ON (account_id, event_id) *
