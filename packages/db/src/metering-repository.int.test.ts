@@ -121,6 +121,24 @@ describe('recordEvents', () => {
     ]);
   });
 
+  it('stores event ids and endpoints of any text exactly, quotes, backslashes, commas and braces included', async () => {
+    const key = await newKey();
+    const awkward = ['a"b', 'c\\d', 'e,f', '{g}', 'NULL', ' h ', 'ünï', '\\"', 'x'.repeat(128)];
+    const result = await db.store.metering.recordEvents(
+      awkward.map((id) => ({
+        ...event(key.id, '1', '2026-11-26T10:00:00Z', id),
+        endpoint: `POST /v1/${id}`,
+      })),
+    );
+    expect(result.inserted).toBe(awkward.length);
+    const rows = await db.query<{ event_id: string; endpoint: string }>(
+      'SELECT event_id, endpoint FROM usage_events WHERE api_key_id = $1',
+      [key.id],
+    );
+    rows.sort((a, b) => (a.event_id < b.event_id ? -1 : 1));
+    expect(rows).toEqual([...awkward].sort().map((id) => ({ event_id: id, endpoint: `POST /v1/${id}` })));
+  });
+
   it('keeps event ids per account: the same id in two accounts is two events', async () => {
     const other = (await db.store.accounts.create('other')).id;
     const mine = await newKey();
