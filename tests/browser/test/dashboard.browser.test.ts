@@ -206,12 +206,23 @@ describe('the dashboard in Chromium', () => {
     await row('temporary').getByText('Disabled').waitFor();
     await row('temporary').getByRole('button', { name: 'Enable temporary' }).click();
     await row('temporary').getByText('Active').waitFor();
-    await row('temporary').getByRole('button', { name: 'Delete temporary' }).click();
+
+    // The same actions on the key's own page; deleting there goes back to the list.
+    await page.getByRole('link', { name: 'temporary' }).click();
+    const heading = page.getByRole('heading', { name: /temporary/ });
+    await page.getByRole('button', { name: 'Disable temporary' }).click();
+    await heading.getByText('Disabled').waitFor();
+    await page.getByRole('button', { name: 'Enable temporary' }).click();
+    await heading.getByText('Active').waitFor();
+    await page.getByRole('button', { name: 'Delete temporary' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete API key?' });
     await confirm.getByText('stops working at once').waitFor();
     await screenshot(page, 'delete-api-key');
     await confirm.getByRole('button', { name: 'Delete key' }).click();
-    await row('temporary').waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/app/keys');
+    await row('chat-app').waitFor();
+    expect(await row('temporary').count()).toBe(0);
   });
 
   it('creates a management key shown once, and revokes it so the API refuses it', async () => {

@@ -3,11 +3,12 @@ import { api } from '../api.ts';
 import { actorLabel, describeEntry } from '../audit.ts';
 import { DailyChart } from '../components/daily-chart.tsx';
 import { ErrorMessage } from '../components/dialog.tsx';
+import { KeyActions } from '../components/key-actions.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
 import { formatUsd } from '../format.ts';
-import { linkProps } from '../router.ts';
+import { linkProps, navigate } from '../router.ts';
 import { useSignedInUser } from '../session-context.ts';
 import { type ApiKey, type AuditEntry, type DailySpend, RETENTION_LABELS, SCOPES } from '../types.ts';
 import { useLoad } from '../use-load.ts';
@@ -29,7 +30,8 @@ async function loadDetails(prefix: string): Promise<KeyDetails> {
 
 /** One API key: its state, its spend per day for 30 days, and every change to it. */
 export function ApiKeyPage({ prefix }: { prefix: string }) {
-  const [details] = useLoad(() => loadDetails(prefix), 5_000);
+  const [details, reload] = useLoad(() => loadDetails(prefix), 5_000);
+  const [notice, setNotice] = useState<string | null>(null);
   const self = useSignedInUser();
   const [showAll, setShowAll] = useState(false);
   if (details.state === 'loading') return <p role="status">Loading key…</p>;
@@ -53,6 +55,17 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
       <h1 id="key-heading">
         {key.name || 'Unnamed key'} <StatusBadge apiKey={key} />
       </h1>
+      <div className="key-actions">
+        <KeyActions
+          apiKey={key}
+          reload={reload}
+          onNotice={setNotice}
+          onDeleted={() => navigate('/keys', { replace: true })}
+        />
+      </div>
+      <p role="status" className="notice-line">
+        {notice}
+      </p>
       <dl className="facts">
         <div>
           <dt>Prefix</dt>

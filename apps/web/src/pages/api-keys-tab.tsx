@@ -1,5 +1,6 @@
 import { api } from '../api.ts';
-import { ConfirmDialog, Dialog, ErrorMessage } from '../components/dialog.tsx';
+import { Dialog, ErrorMessage } from '../components/dialog.tsx';
+import { KeyActions } from '../components/key-actions.tsx';
 import { KeyForm, type KeySettings } from '../components/key-form.tsx';
 import { SecretDialog } from '../components/secret-dialog.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
@@ -14,12 +15,7 @@ import { useLoad } from '../use-load.ts';
 /** How often the list refreshes, so spend bars follow usage. */
 const REFRESH_MS = 3_000;
 
-type Dialogs =
-  | { kind: 'none' }
-  | { kind: 'create' }
-  | { kind: 'secret'; secret: string; name: string }
-  | { kind: 'edit'; key: ApiKey }
-  | { kind: 'delete'; key: ApiKey };
+type Dialogs = { kind: 'none' } | { kind: 'create' } | { kind: 'secret'; secret: string; name: string };
 
 export function ApiKeysTab() {
   const [keys, reload] = useLoad(() => api<ApiKey[]>('GET', '/v1/keys'), REFRESH_MS);
@@ -33,24 +29,6 @@ export function ApiKeysTab() {
       const created = await api<ApiKey>('POST', '/v1/keys', settings);
       setDialog({ kind: 'secret', secret: created.key ?? '', name: created.name });
     });
-  const edit = (key: ApiKey, settings: KeySettings) =>
-    run(async () => {
-      await api('PATCH', `/v1/keys/${key.prefix}`, settings);
-      setNotice(`Saved ${settings.name || key.prefix}.`);
-      close();
-    });
-  const toggle = (key: ApiKey) =>
-    run(async () => {
-      await api('PATCH', `/v1/keys/${key.prefix}`, { disabled: !key.disabled });
-      setNotice(`${key.name || key.prefix} is ${key.disabled ? 'enabled' : 'disabled'}.`);
-    });
-  const remove = (key: ApiKey) =>
-    run(async () => {
-      await api('DELETE', `/v1/keys/${key.prefix}`);
-      setNotice(`Deleted ${key.name || key.prefix}.`);
-      close();
-    });
-
   return (
     <>
       <div className="toolbar">
@@ -115,31 +93,7 @@ export function ApiKeysTab() {
                   <Time iso={key.resets_at} fallback={key.limit?.retention === 'no_reset' ? 'Never' : '—'} />
                 </td>
                 <td className="row-actions">
-                  <button
-                    type="button"
-                    className="secondary"
-                    onClick={() => setDialog({ kind: 'edit', key })}
-                    aria-label={`Edit ${key.name || key.prefix}`}
-                  >
-                    Edit
-                  </button>
-                  <button
-                    type="button"
-                    className="secondary"
-                    onClick={() => toggle(key)}
-                    disabled={busy}
-                    aria-label={`${key.disabled ? 'Enable' : 'Disable'} ${key.name || key.prefix}`}
-                  >
-                    {key.disabled ? 'Enable' : 'Disable'}
-                  </button>
-                  <button
-                    type="button"
-                    className="danger-text"
-                    onClick={() => setDialog({ kind: 'delete', key })}
-                    aria-label={`Delete ${key.name || key.prefix}`}
-                  >
-                    Delete
-                  </button>
+                  <KeyActions apiKey={key} reload={reload} onNotice={setNotice} />
                 </td>
               </tr>
             ))}
@@ -157,34 +111,6 @@ export function ApiKeysTab() {
           title={`API key ${dialog.name || ''} created`.replace('  ', ' ')}
           secret={dialog.secret}
           onClose={close}
-        />
-      )}
-      {dialog.kind === 'edit' && (
-        <Dialog title={`Edit ${dialog.key.name || dialog.key.prefix}`} onClose={close}>
-          <KeyForm
-            initial={dialog.key}
-            submitLabel="Save changes"
-            onSubmit={(settings) => edit(dialog.key, settings)}
-            onCancel={close}
-            error={error}
-            busy={busy}
-          />
-        </Dialog>
-      )}
-      {dialog.kind === 'delete' && (
-        <ConfirmDialog
-          title="Delete API key?"
-          message={
-            <>
-              <strong>{dialog.key.name || dialog.key.prefix}</strong> ({dialog.key.prefix}…) stops working at
-              once, for good. Its usage history is kept.
-            </>
-          }
-          confirmLabel="Delete key"
-          onConfirm={() => remove(dialog.key)}
-          onClose={close}
-          busy={busy}
-          error={error}
         />
       )}
     </>
