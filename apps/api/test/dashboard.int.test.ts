@@ -81,7 +81,7 @@ describe('sign-in', () => {
     expect(response.status).toBe(201);
     const setCookie = response.headers.get('set-cookie') ?? '';
     expect(setCookie).toMatch(
-      /^kf_session=[A-Za-z0-9_-]{43}; Max-Age=43200; Path=\/; Expires=.*; HttpOnly; SameSite=Strict$/,
+      /^kf_session=[A-Za-z0-9_-]{43}; Max-Age=604800; Path=\/; Expires=.*; HttpOnly; SameSite=Strict$/,
     );
     expect(setCookie).not.toMatch(/Secure/); // plain HTTP here; Secure whenever the request came over HTTPS
     expect(response.body.data).toMatchObject({
@@ -328,6 +328,19 @@ describe('sessions end', () => {
     expect(out.headers.get('set-cookie')).toMatch(/^kf_session=; Path=\/; Expires=Thu, 01 Jan 1970/);
     const after = await h.call('GET', '/v1/keys', asBrowser(browser, { csrf: false }));
     expect(after.body.code).toBe('SESSION_REQUIRED');
+  });
+
+  it('not while it is used: every use moves the idle end forward, the cookie outlives it', async () => {
+    const browser = await signIn();
+    const started = h.now;
+    try {
+      for (const hours of [11, 22, 33]) {
+        h.now = new Date(started.getTime() + hours * 3_600_000);
+        expect((await h.call('GET', '/v1/keys', asBrowser(browser, { csrf: false }))).status).toBe(200);
+      }
+    } finally {
+      h.now = started;
+    }
   });
 
   it('after twelve idle hours', async () => {

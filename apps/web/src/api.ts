@@ -99,7 +99,9 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const parsed = (await response.json().catch(() => undefined)) as ({ data?: T } & ErrorBody) | undefined;
   if (!response.ok) {
     const code = parsed?.code ?? 'UNKNOWN';
-    if (code === 'SESSION_REQUIRED' && path !== '/v1/dashboard/session') onSessionEnded();
+    // The session ended on the server, or the browser dropped its cookie (then the API sees no credentials).
+    if ((code === 'SESSION_REQUIRED' || code === 'MISSING_CREDENTIALS') && path !== '/v1/dashboard/session')
+      onSessionEnded();
     throw new ApiProblem(
       describeProblem(response.status, parsed),
       code,

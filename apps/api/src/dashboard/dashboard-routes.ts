@@ -1,7 +1,7 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { createManagementKeyBodySchema, signInBodySchema } from '@keyfence/contracts';
 import type { DashboardSession, ManagementKey } from '@keyfence/db';
-import { generateCredential, isKeyPrefix, normalizeEmail } from '@keyfence/domain';
+import { generateCredential, isKeyPrefix, normalizeEmail, SESSION_MAX_AGE_MS } from '@keyfence/domain';
 import { type Request, type Response, Router } from 'express';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -77,7 +77,9 @@ export function createDashboardRoutes(deps: AppDeps): Router {
       // A session token is 32 random bytes; the browser keeps it in an httpOnly cookie, we keep its hash.
       const token = nodeRandomBytes(32).toString('base64url');
       const session = await store.dashboard.openSession(user.id, token, clock());
-      res.cookie(SESSION_COOKIE, token, cookieOptions(req, session.expiresAt.getTime() - clock().getTime()));
+      // The cookie lives as long as a session can (7 days); the server ends it earlier when it goes idle, and
+      // extends it while it is used, without having to set the cookie again.
+      res.cookie(SESSION_COOKIE, token, cookieOptions(req, SESSION_MAX_AGE_MS));
       sendData(res, 201, presentSession(session, token));
     })
     .get(async (req, res) => {
