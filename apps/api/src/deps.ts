@@ -3,6 +3,7 @@ import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { FailureLimiter } from './auth/failure-limiter.ts';
+import type { SignInThrottle } from './dashboard/sign-in-throttle.ts';
 import type { PrefixDirectory } from './ingest/prefix-directory.ts';
 import type { ResponseCipher } from './keys/response-cipher.ts';
 import type { ApiMetrics } from './operator/metrics.ts';
@@ -39,6 +40,8 @@ export interface AppDeps {
   readonly redisReady: () => Promise<boolean>;
   /** Counts failed authentications and refuses addresses and prefixes that fail too often. */
   readonly failureLimiter: FailureLimiter;
+  /** Failed dashboard sign-ins per email, across replicas. */
+  readonly signInThrottle: SignInThrottle;
   /** How long a wrong dashboard sign-in takes at least. @defaultValue 1000 */
   readonly signInFailureDelayMs?: number;
   /** Where the built dashboard (apps/web/dist) is; without one, `/app` says it is not built. */

@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { FailureLimiter, type FailureLimiterOptions } from './auth/failure-limiter.ts';
+import { SignInThrottle } from './dashboard/sign-in-throttle.ts';
 import type { AppDeps } from './deps.ts';
 import { KeyEventBus } from './events/key-event-bus.ts';
 import { PrefixDirectory } from './ingest/prefix-directory.ts';
@@ -87,6 +88,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     }
   };
 
+  const failureLimiter = new FailureLimiter(options.failureLimits);
   return {
     deps: {
       store,
@@ -104,7 +106,15 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       queues,
       operatorToken: options.operatorToken,
       redisReady,
-      failureLimiter: new FailureLimiter(options.failureLimits),
+      failureLimiter,
+      signInThrottle: new SignInThrottle(redis, prefix, failureLimiter, logger, {
+        ...(options.failureLimits?.perPrefix === undefined
+          ? {}
+          : { perEmail: options.failureLimits.perPrefix }),
+        ...(options.failureLimits?.windowMs === undefined
+          ? {}
+          : { windowMs: options.failureLimits.windowMs }),
+      }),
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
       ...(options.signInFailureDelayMs === undefined

@@ -67,10 +67,10 @@ export function createDashboardRoutes(deps: AppDeps): Router {
       const startedAt = Date.now();
       const body = parseInput(signInBodySchema, req.body ?? {}, 'body');
       const email = normalizeEmail(body.email);
-      if (email !== null) deps.failureLimiter.refuseIfBlocked(email);
+      if (email !== null) await deps.signInThrottle.refuseIfBlocked(email);
       const user = email === null ? null : await store.dashboard.authenticate(email, body.password);
       if (user === null) {
-        if (email !== null) deps.failureLimiter.recordAccountFailure(email);
+        if (email !== null) await deps.signInThrottle.recordFailure(email);
         await sleep(Math.max(0, failureDelayMs - (Date.now() - startedAt)));
         throw new ApiError('WRONG_EMAIL_OR_PASSWORD', 'the email or the password is wrong');
       }
