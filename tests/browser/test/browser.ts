@@ -37,10 +37,11 @@ mkdirSync(screenshotDir, { recursive: true });
 
 /**
  * A PNG of the page. Always taken (so the step is exercised); kept in docs/screenshots when
- * KEYFENCE_SCREENSHOTS=1 (`pnpm --filter @keyfence/browser-tests screenshots`), else in the temp dir.
+ * KEYFENCE_SCREENSHOTS=1 (`pnpm --filter @keyfence/browser-tests screenshots`), else in the temp dir. A modal
+ * dialog is shot as the viewport shows it (its backdrop covers the viewport, not the whole page).
  */
-export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true, animations: 'disabled' });
+export async function screenshot(page: Page, name: string, { fullPage = true } = {}): Promise<void> {
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage, animations: 'disabled' });
 }
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');

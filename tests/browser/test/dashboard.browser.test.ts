@@ -109,7 +109,7 @@ describe('the dashboard in Chromium', () => {
     await dialog.getByLabel('Limit amount (USD)').fill('5');
     await dialog.getByLabel('Only these:').check();
     await dialog.getByLabel(/^Chat/).check();
-    await screenshot(page, 'create-api-key');
+    await screenshot(page, 'create-api-key', { fullPage: false });
     expect(await accessibilityProblems(page)).toEqual([]);
     await dialog.getByRole('button', { name: 'Create key' }).click();
 
@@ -121,7 +121,7 @@ describe('the dashboard in Chromium', () => {
     await shown.getByRole('button', { name: 'Copy' }).click();
     await shown.getByRole('button', { name: 'Copied' }).waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
-    await screenshot(page, 'api-key-secret');
+    await screenshot(page, 'api-key-secret', { fullPage: false });
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.keyboard.press('Escape'); // must be acknowledged, not dismissed
     expect(await shown.isVisible()).toBe(true);
@@ -217,7 +217,7 @@ describe('the dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Delete temporary' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete API key?' });
     await confirm.getByText('stops working at once').waitFor();
-    await screenshot(page, 'delete-api-key');
+    await screenshot(page, 'delete-api-key', { fullPage: false });
     await confirm.getByRole('button', { name: 'Delete key' }).click();
     await page.getByRole('heading', { name: 'Keys' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/app/keys');
@@ -236,7 +236,7 @@ describe('the dashboard in Chromium', () => {
     const shown = page.getByRole('dialog', { name: 'Management key ci-pipeline created' });
     const managementSecret = await shown.getByLabel('Your new key').inputValue();
     expect(managementSecret).toMatch(/^kfm_/);
-    await screenshot(page, 'management-key-secret');
+    await screenshot(page, 'management-key-secret', { fullPage: false });
     await shown.getByRole('button', { name: 'I have stored it' }).click();
 
     const listed = await system.call('GET', '/v1/keys', managementSecret);
