@@ -12,6 +12,14 @@ export interface FailureLimiterOptions {
   readonly now?: () => number;
 }
 
+/** 429 TOO_MANY_FAILED_ATTEMPTS, with `Retry-After` in whole seconds (at least 1). */
+export function tooManyFailures(what: 'authentications' | 'sign-ins', remainingMs: number): ApiError {
+  const retryAfter = Math.max(1, Math.ceil(remainingMs / 1000));
+  return new ApiError('TOO_MANY_FAILED_ATTEMPTS', `too many failed ${what}; retry in ${retryAfter} s`, {
+    headers: { 'Retry-After': String(retryAfter) },
+  });
+}
+
 interface Window {
   count: number;
   resetAt: number;
@@ -60,18 +68,9 @@ export class FailureLimiter {
       }
       const now = this.now();
       for (const [key, limit] of this.keysOf(req)) {
-        const window = this.windows.get(key);
-        if (window !== undefined && window.resetAt > now && window.count >= limit) {
-          const retryAfter = Math.max(1, Math.ceil((window.resetAt - now) / 1000));
-          next(
-            new ApiError(
-              'TOO_MANY_FAILED_ATTEMPTS',
-              `too many failed authentications; retry in ${retryAfter} s`,
-              {
-                headers: { 'Retry-After': String(retryAfter) },
-              },
-            ),
-          );
+        const remainingMs = this.blockedFor(key, limit, now);
+        if (remainingMs !== undefined) {
+          next(tooManyFailures('authentications', remainingMs));
           return;
         }
       }
@@ -91,19 +90,21 @@ export class FailureLimiter {
    * `account` has failed as often as a key prefix may, until the window ends.
    */
   refuseIfBlocked(account: string): void {
-    const window = this.windows.get(`account:${account}`);
-    const now = this.now();
-    if (window !== undefined && window.resetAt > now && window.count >= this.perPrefix) {
-      const retryAfter = Math.max(1, Math.ceil((window.resetAt - now) / 1000));
-      throw new ApiError('TOO_MANY_FAILED_ATTEMPTS', `too many failed sign-ins; retry in ${retryAfter} s`, {
-        headers: { 'Retry-After': String(retryAfter) },
-      });
-    }
+    const remainingMs = this.blockedFor(`account:${account}`, this.perPrefix, this.now());
+    if (remainingMs !== undefined) throw tooManyFailures('sign-ins', remainingMs);
   }
 
   /** Counts one failed sign-in against `account` (the address is counted by {@link recordFailure}). */
   recordAccountFailure(account: string): void {
     this.count(`account:${account}`, this.now());
+  }
+
+  /** How long `key` stays refused, when it has reached `limit` failures in its current window. */
+  private blockedFor(key: string, limit: number, now: number): number | undefined {
+    const window = this.windows.get(key);
+    return window !== undefined && window.resetAt > now && window.count >= limit
+      ? window.resetAt - now
+      : undefined;
   }
 
   private count(key: string, now: number): void {

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { FailureLimiter } from '../auth/failure-limiter.ts';
-import { ApiError } from '../http/api-error.ts';
+import { type FailureLimiter, tooManyFailures } from '../auth/failure-limiter.ts';
 
 export interface SignInThrottleOptions {
   /** Failed sign-ins one email may have per window, from any address and any replica. @defaultValue 10 */
@@ -52,12 +51,7 @@ export class SignInThrottle {
       return;
     }
     const [count, ttl] = counted;
-    if (count !== null && Number(count) >= this.perEmail && ttl > 0) {
-      const retryAfter = Math.max(1, Math.ceil(ttl / 1000));
-      throw new ApiError('TOO_MANY_FAILED_ATTEMPTS', `too many failed sign-ins; retry in ${retryAfter} s`, {
-        headers: { 'Retry-After': String(retryAfter) },
-      });
-    }
+    if (count !== null && Number(count) >= this.perEmail && ttl > 0) throw tooManyFailures('sign-ins', ttl);
   }
 
   /** Counts one failed sign-in against `email`; the first failure of a window starts the window. */
