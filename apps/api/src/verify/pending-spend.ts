@@ -15,19 +15,16 @@ interface PendingJob {
 
 /** The stored spend a key had when its first still-pending job was accepted, with the windows it was for. */
 interface Baseline {
-  readonly starts: Record<WindowKind, number>;
+  readonly windows: WindowDays;
   readonly usage: WindowUsage;
 }
 
 const DAY_MS = 86_400_000;
 
-function startsOf(ms: number): Record<WindowKind, number> {
-  const starts = windowStartsOf(ms);
-  return { day: starts.day, week: starts.week, month: starts.month, lifetime: 0 };
-}
+type WindowDays = Record<WindowKind, readonly [number, number]>;
 
 /** The UTC days `[from, to)` of each window containing an instant, as day starts in ms. */
-function windowDays(ms: number): Record<WindowKind, readonly [number, number]> {
+function windowDays(ms: number): WindowDays {
   const starts = windowStartsOf(ms);
   const month = new Date(starts.month);
   return {
@@ -81,7 +78,7 @@ export class PendingSpend {
         let tracked = this.keys.get(event.apiKeyId);
         if (tracked === undefined) {
           tracked = {
-            baseline: { starts: startsOf(nowMs), usage: storedUsage(event.apiKeyId) ?? NO_USAGE },
+            baseline: { windows: windowDays(nowMs), usage: storedUsage(event.apiKeyId) ?? NO_USAGE },
             jobIds: new Set(),
           };
           this.keys.set(event.apiKeyId, tracked);
@@ -107,7 +104,6 @@ export class PendingSpend {
     this.expire(nowMs);
     const tracked = this.keys.get(apiKeyId);
     if (tracked === undefined) return stored;
-    const starts = startsOf(nowMs);
     const days = windowDays(nowMs);
     const pending: Record<WindowKind, bigint> = { day: 0n, week: 0n, month: 0n, lifetime: 0n };
     for (const jobId of tracked.jobIds) {
@@ -123,7 +119,7 @@ export class PendingSpend {
     const effective = { ...stored };
     for (const kind of WINDOW_KINDS) {
       // A baseline from an earlier window says nothing of this one.
-      const base = tracked.baseline.starts[kind] === starts[kind] ? tracked.baseline.usage[kind] : 0n;
+      const base = tracked.baseline.windows[kind][0] === days[kind][0] ? tracked.baseline.usage[kind] : 0n;
       const estimate = base + pending[kind];
       if (estimate > effective[kind]) effective[kind] = estimate;
     }
