@@ -62,6 +62,18 @@ function print(output: Output, json: boolean, value: Record<string, unknown>, te
   output.out(json ? JSON.stringify(value) : text);
 }
 
+/** A list: one JSON array of `row(item)`, or one text line per item. */
+function printList<Item>(
+  output: Output,
+  json: boolean,
+  items: readonly Item[],
+  row: (item: Item) => Record<string, unknown>,
+  line: (item: Item) => string,
+): void {
+  if (json) output.out(JSON.stringify(items.map(row)));
+  else for (const item of items) output.out(line(item));
+}
+
 /** Changes made at the CLI are an operator's, for the audit log. */
 const operatorChange = () => ({
   actor: { type: 'operator', id: null } as const,
@@ -110,26 +122,29 @@ const COMMANDS: Record<string, Command> = {
     async run(values, store, output) {
       const accountId = read(accountIdSchema, values.account);
       const keys = await store.apiKeys.list(accountId, { limit: 100_000 });
-      const rows = keys.map((k) => ({
-        prefix: k.prefix,
-        name: k.name,
-        disabled: k.disabled,
-        scopes: k.scopes,
-        limit:
-          k.limit === null
-            ? null
-            : { retention: k.limit.retention, threshold: formatUsd(k.limit.thresholdUnits) },
-        created_at: k.createdAt,
-        last_used_at: k.lastUsedAt,
-      }));
-      if (values.json === true) {
-        output.out(JSON.stringify(rows));
-        return;
-      }
-      for (const k of rows) {
-        const limit = k.limit === null ? 'no limit' : `$${k.limit.threshold}/${k.limit.retention}`;
-        output.out(`${k.prefix}  ${k.disabled ? 'disabled' : 'active  '}  ${limit.padEnd(16)}  ${k.name}`);
-      }
+      const limitOf = (k: (typeof keys)[number]) =>
+        k.limit === null
+          ? null
+          : { retention: k.limit.retention, threshold: formatUsd(k.limit.thresholdUnits) };
+      printList(
+        output,
+        values.json === true,
+        keys,
+        (k) => ({
+          prefix: k.prefix,
+          name: k.name,
+          disabled: k.disabled,
+          scopes: k.scopes,
+          limit: limitOf(k),
+          created_at: k.createdAt,
+          last_used_at: k.lastUsedAt,
+        }),
+        (k) => {
+          const limit = limitOf(k);
+          const text = limit === null ? 'no limit' : `$${limit.threshold}/${limit.retention}`;
+          return `${k.prefix}  ${k.disabled ? 'disabled' : 'active  '}  ${text.padEnd(16)}  ${k.name}`;
+        },
+      );
     },
   },
   'usage import': {
@@ -182,14 +197,13 @@ const COMMANDS: Record<string, Command> = {
     options: { json: JSON_OPTION },
     async run(values, store, output) {
       const accounts = await store.accounts.list();
-      if (values.json === true) {
-        output.out(
-          JSON.stringify(accounts.map((a) => ({ id: a.id, name: a.name, created_at: a.createdAt }))),
-        );
-        return;
-      }
-      for (const account of accounts)
-        output.out(`${account.id}  ${account.createdAt.toISOString()}  ${account.name}`);
+      printList(
+        output,
+        values.json === true,
+        accounts,
+        (a) => ({ id: a.id, name: a.name, created_at: a.createdAt }),
+        (a) => `${a.id}  ${a.createdAt.toISOString()}  ${a.name}`,
+      );
     },
   },
   'management-key create': {
@@ -221,20 +235,19 @@ const COMMANDS: Record<string, Command> = {
     options: { account: { type: 'string', description: 'the account id' }, json: JSON_OPTION },
     async run(values, store, output) {
       const keys = await store.managementKeys.list(read(accountIdSchema, values.account));
-      const rows = keys.map((k) => ({
-        prefix: k.prefix,
-        name: k.name,
-        created_at: k.createdAt,
-        last_used_at: k.lastUsedAt,
-        revoked_at: k.revokedAt,
-      }));
-      if (values.json === true) {
-        output.out(JSON.stringify(rows));
-        return;
-      }
-      for (const k of keys) {
-        output.out(`${k.prefix}  ${k.revokedAt === null ? 'active ' : 'revoked'}  ${k.name}`);
-      }
+      printList(
+        output,
+        values.json === true,
+        keys,
+        (k) => ({
+          prefix: k.prefix,
+          name: k.name,
+          created_at: k.createdAt,
+          last_used_at: k.lastUsedAt,
+          revoked_at: k.revokedAt,
+        }),
+        (k) => `${k.prefix}  ${k.revokedAt === null ? 'active ' : 'revoked'}  ${k.name}`,
+      );
     },
   },
   'management-key revoke': {
@@ -300,18 +313,13 @@ const COMMANDS: Record<string, Command> = {
     options: { account: { type: 'string', description: 'the account id' }, json: JSON_OPTION },
     async run(values, store, output) {
       const users = await store.dashboard.listUsers(read(accountIdSchema, values.account));
-      const rows = users.map((u) => ({
-        id: u.id,
-        email: u.email,
-        created_at: u.createdAt,
-        last_sign_in_at: u.lastSignInAt,
-      }));
-      if (values.json === true) {
-        output.out(JSON.stringify(rows));
-        return;
-      }
-      for (const u of users)
-        output.out(`${u.email}  last sign-in ${u.lastSignInAt?.toISOString() ?? 'never'}`);
+      printList(
+        output,
+        values.json === true,
+        users,
+        (u) => ({ id: u.id, email: u.email, created_at: u.createdAt, last_sign_in_at: u.lastSignInAt }),
+        (u) => `${u.email}  last sign-in ${u.lastSignInAt?.toISOString() ?? 'never'}`,
+      );
     },
   },
   'service-token create': {
@@ -336,23 +344,20 @@ const COMMANDS: Record<string, Command> = {
     options: { json: JSON_OPTION },
     async run(values, store, output) {
       const tokens = await store.serviceTokens.list();
-      if (values.json === true) {
-        output.out(
-          JSON.stringify(
-            tokens.map((t) => ({
-              id: t.id,
-              prefix: t.prefix,
-              name: t.name,
-              created_at: t.createdAt,
-              last_used_at: t.lastUsedAt,
-              revoked_at: t.revokedAt,
-            })),
-          ),
-        );
-        return;
-      }
-      for (const t of tokens)
-        output.out(`${t.prefix}  ${t.revokedAt === null ? 'active ' : 'revoked'}  ${t.name}`);
+      printList(
+        output,
+        values.json === true,
+        tokens,
+        (t) => ({
+          id: t.id,
+          prefix: t.prefix,
+          name: t.name,
+          created_at: t.createdAt,
+          last_used_at: t.lastUsedAt,
+          revoked_at: t.revokedAt,
+        }),
+        (t) => `${t.prefix}  ${t.revokedAt === null ? 'active ' : 'revoked'}  ${t.name}`,
+      );
     },
   },
   'service-token revoke': {
