@@ -1,4 +1,4 @@
-import type { ApiKey } from './types.ts';
+import { type ApiKey, RETENTION_LABELS } from './types.ts';
 
 /** Dollars as people read them: cents, or more digits for amounts under a cent. */
 export function formatUsd(amount: number): string {
@@ -57,4 +57,9 @@ export function parseUsd(text: string): number | null {
   const cleaned = text.trim().replace(/^\$/, '').replace(/,/g, '');
   if (!/^\d+(\.\d{1,9})?$/.test(cleaned)) return null;
   return Number(cleaned);
+}
+
+/** A key's limit as the dashboard shows it: "Weekly $5.00", or "No limit". */
+export function limitLabel(limit: ApiKey['limit']): string {
+  return limit === null ? 'No limit' : `${RETENTION_LABELS[limit.retention]} ${formatUsd(limit.threshold)}`;
 }

@@ -7,10 +7,10 @@ import { KeyActions } from '../components/key-actions.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
-import { formatUsd } from '../format.ts';
+import { formatUsd, limitLabel } from '../format.ts';
 import { linkProps, navigate } from '../router.ts';
 import { useSignedInUser } from '../session-context.ts';
-import { type ApiKey, type AuditEntry, type DailySpend, RETENTION_LABELS, SCOPES } from '../types.ts';
+import { type ApiKey, type AuditEntry, type DailySpend, SCOPES } from '../types.ts';
 import { useLoad } from '../use-load.ts';
 
 interface KeyDetails {
@@ -75,11 +75,7 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
         </div>
         <div>
           <dt>Limit</dt>
-          <dd>
-            {key.limit === null
-              ? 'No limit'
-              : `${RETENTION_LABELS[key.limit.retention]} ${formatUsd(key.limit.threshold)}`}
-          </dd>
+          <dd>{limitLabel(key.limit)}</dd>
         </div>
         <div>
           <dt>This period</dt>

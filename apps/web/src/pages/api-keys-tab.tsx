@@ -2,13 +2,14 @@ import { api } from '../api.ts';
 import { Dialog, ErrorMessage } from '../components/dialog.tsx';
 import { KeyActions } from '../components/key-actions.tsx';
 import { KeyForm, type KeySettings } from '../components/key-form.tsx';
+import { LoadedList } from '../components/loaded-list.tsx';
 import { SecretDialog } from '../components/secret-dialog.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
-import { formatUsd } from '../format.ts';
+import { formatUsd, limitLabel } from '../format.ts';
 import { linkProps } from '../router.ts';
-import { type ApiKey, RETENTION_LABELS } from '../types.ts';
+import type { ApiKey } from '../types.ts';
 import { useDialogs } from '../use-dialogs.ts';
 import { useLoad } from '../use-load.ts';
 
@@ -43,63 +44,61 @@ export function ApiKeysTab() {
         {notice}
       </p>
       {dialog.kind === 'none' && <ErrorMessage message={error} />}
-      {keys.state === 'loading' && <p role="status">Loading keys…</p>}
-      {keys.state === 'error' && <ErrorMessage message={keys.message} />}
-      {keys.state === 'ready' && keys.value.length === 0 && (
-        <div className="empty">
-          <p>No API keys yet. Create one to let an application call models through the gateway.</p>
-        </div>
-      )}
-      {keys.state === 'ready' && keys.value.length > 0 && (
-        <table className="keys">
-          <caption className="visually-hidden">API keys</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">Limit</th>
-              <th scope="col">Spend this period</th>
-              <th scope="col">Remaining</th>
-              <th scope="col">Resets</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {keys.value.map((key) => (
-              <tr key={key.prefix} data-prefix={key.prefix}>
-                <td data-label="Name">
-                  <a className="key-name" {...linkProps(`/keys/api/${key.prefix}`)}>
-                    {key.name || 'Unnamed key'}
-                  </a>
-                  <code className="prefix">{key.prefix}…</code>
-                </td>
-                <td data-label="Status">
-                  <StatusBadge apiKey={key} />
-                </td>
-                <td data-label="Limit">
-                  {key.limit === null
-                    ? 'No limit'
-                    : `${RETENTION_LABELS[key.limit.retention]} ${formatUsd(key.limit.threshold)}`}
-                </td>
-                <td data-label="Spend this period">
-                  <SpendBar apiKey={key} />
-                </td>
-                <td data-label="Remaining">
-                  {key.limit_remaining === null ? '—' : formatUsd(key.limit_remaining)}
-                </td>
-                <td data-label="Resets">
-                  <Time iso={key.resets_at} fallback={key.limit?.retention === 'no_reset' ? 'Never' : '—'} />
-                </td>
-                <td className="row-actions">
-                  <KeyActions apiKey={key} reload={reload} onNotice={setNotice} />
-                </td>
+      <LoadedList
+        loaded={keys}
+        loading="Loading keys…"
+        empty="No API keys yet. Create one to let an application call models through the gateway."
+      >
+        {(items) => (
+          <table className="keys">
+            <caption className="visually-hidden">API keys</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Status</th>
+                <th scope="col">Limit</th>
+                <th scope="col">Spend this period</th>
+                <th scope="col">Remaining</th>
+                <th scope="col">Resets</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {items.map((key) => (
+                <tr key={key.prefix} data-prefix={key.prefix}>
+                  <td data-label="Name">
+                    <a className="key-name" {...linkProps(`/keys/api/${key.prefix}`)}>
+                      {key.name || 'Unnamed key'}
+                    </a>
+                    <code className="prefix">{key.prefix}…</code>
+                  </td>
+                  <td data-label="Status">
+                    <StatusBadge apiKey={key} />
+                  </td>
+                  <td data-label="Limit">{limitLabel(key.limit)}</td>
+                  <td data-label="Spend this period">
+                    <SpendBar apiKey={key} />
+                  </td>
+                  <td data-label="Remaining">
+                    {key.limit_remaining === null ? '—' : formatUsd(key.limit_remaining)}
+                  </td>
+                  <td data-label="Resets">
+                    <Time
+                      iso={key.resets_at}
+                      fallback={key.limit?.retention === 'no_reset' ? 'Never' : '—'}
+                    />
+                  </td>
+                  <td className="row-actions">
+                    <KeyActions apiKey={key} reload={reload} onNotice={setNotice} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </LoadedList>
 
       {dialog.kind === 'create' && (
         <Dialog title="Create API key" onClose={close}>

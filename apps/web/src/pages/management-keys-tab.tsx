@@ -2,6 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { api } from '../api.ts';
 import { actorLabel, describeEntry } from '../audit.ts';
 import { ConfirmDialog, Dialog, ErrorMessage } from '../components/dialog.tsx';
+import { LoadedList } from '../components/loaded-list.tsx';
 import { SecretDialog } from '../components/secret-dialog.tsx';
 import { Time } from '../components/time.tsx';
 import { useSignedInUser } from '../session-context.ts';
@@ -64,55 +65,54 @@ export function ManagementKeysTab() {
         {notice}
       </p>
       {dialog.kind === 'none' && <ErrorMessage message={error} />}
-      {keys.state === 'loading' && <p role="status">Loading management keys…</p>}
-      {keys.state === 'error' && <ErrorMessage message={keys.message} />}
-      {keys.state === 'ready' && keys.value.length === 0 && (
-        <div className="empty">
-          <p>No management keys. Create one to manage API keys from your own code or CI.</p>
-        </div>
-      )}
-      {keys.state === 'ready' && keys.value.length > 0 && (
-        <table className="keys management">
-          <caption className="visually-hidden">Management keys</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Key</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {keys.value.map((key) => (
-              <tr key={key.prefix} data-prefix={key.prefix}>
-                <td data-label="Name">{key.name || 'Unnamed key'}</td>
-                <td data-label="Key">
-                  <code className="prefix">kfm_{key.prefix}…</code>
-                </td>
-                <td data-label="Created">
-                  <Time iso={key.created_at} />
-                </td>
-                <td data-label="Last used">
-                  <Time iso={key.last_used_at} fallback="Never" />
-                </td>
-                <td className="row-actions">
-                  <button
-                    type="button"
-                    className="danger-text"
-                    onClick={() => setDialog({ kind: 'revoke', key })}
-                    aria-label={`Revoke ${key.name || key.prefix}`}
-                  >
-                    Revoke
-                  </button>
-                </td>
+      <LoadedList
+        loaded={keys}
+        loading="Loading management keys…"
+        empty="No management keys. Create one to manage API keys from your own code or CI."
+      >
+        {(items) => (
+          <table className="keys management">
+            <caption className="visually-hidden">Management keys</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Key</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {items.map((key) => (
+                <tr key={key.prefix} data-prefix={key.prefix}>
+                  <td data-label="Name">{key.name || 'Unnamed key'}</td>
+                  <td data-label="Key">
+                    <code className="prefix">kfm_{key.prefix}…</code>
+                  </td>
+                  <td data-label="Created">
+                    <Time iso={key.created_at} />
+                  </td>
+                  <td data-label="Last used">
+                    <Time iso={key.last_used_at} fallback="Never" />
+                  </td>
+                  <td className="row-actions">
+                    <button
+                      type="button"
+                      className="danger-text"
+                      onClick={() => setDialog({ kind: 'revoke', key })}
+                      aria-label={`Revoke ${key.name || key.prefix}`}
+                    >
+                      Revoke
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </LoadedList>
 
       <h2>History</h2>
       {history.state === 'ready' && history.value.length === 0 && (
