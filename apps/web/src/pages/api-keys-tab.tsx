@@ -1,7 +1,8 @@
 import { api } from '../api.ts';
-import { Dialog, ErrorMessage } from '../components/dialog.tsx';
+import { Dialog } from '../components/dialog.tsx';
 import { KeyActions } from '../components/key-actions.tsx';
 import { KeyForm, type KeySettings } from '../components/key-form.tsx';
+import { ListHeader } from '../components/list-header.tsx';
 import { LoadedList } from '../components/loaded-list.tsx';
 import { SecretDialog } from '../components/secret-dialog.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
@@ -32,18 +33,13 @@ export function ApiKeysTab() {
     });
   return (
     <>
-      <div className="toolbar">
-        <p className="muted">
-          API keys call models. Each may have a spending limit and may be restricted to some endpoints.
-        </p>
-        <button type="button" onClick={() => setDialog({ kind: 'create' })}>
-          Create API key
-        </button>
-      </div>
-      <p role="status" className="notice-line">
-        {notice}
-      </p>
-      {dialog.kind === 'none' && <ErrorMessage message={error} />}
+      <ListHeader
+        description="API keys call models. Each may have a spending limit and may be restricted to some endpoints."
+        createLabel="Create API key"
+        onCreate={() => setDialog({ kind: 'create' })}
+        notice={notice}
+        error={dialog.kind === 'none' ? error : null}
+      />
       <LoadedList
         loaded={keys}
         loading="Loading keys…"

@@ -2,6 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { api } from '../api.ts';
 import { actorLabel, describeEntry } from '../audit.ts';
 import { ConfirmDialog, Dialog, ErrorMessage } from '../components/dialog.tsx';
+import { ListHeader } from '../components/list-header.tsx';
 import { LoadedList } from '../components/loaded-list.tsx';
 import { SecretDialog } from '../components/secret-dialog.tsx';
 import { Time } from '../components/time.tsx';
@@ -52,19 +53,13 @@ export function ManagementKeysTab() {
 
   return (
     <>
-      <div className="toolbar">
-        <p className="muted">
-          Management keys call the key-management API (create, change and delete API keys) for this account.
-          They cannot call models. They can be created only here.
-        </p>
-        <button type="button" onClick={() => setDialog({ kind: 'create' })}>
-          Create management key
-        </button>
-      </div>
-      <p role="status" className="notice-line">
-        {notice}
-      </p>
-      {dialog.kind === 'none' && <ErrorMessage message={error} />}
+      <ListHeader
+        description="Management keys call the key-management API (create, change and delete API keys) for this account. They cannot call models. They can be created only here."
+        createLabel="Create management key"
+        onCreate={() => setDialog({ kind: 'create' })}
+        notice={notice}
+        error={dialog.kind === 'none' ? error : null}
+      />
       <LoadedList
         loaded={keys}
         loading="Loading management keys…"
