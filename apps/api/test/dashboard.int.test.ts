@@ -172,7 +172,7 @@ describe('key management from the dashboard', () => {
     const created = await h.call('POST', '/v1/keys', asBrowser(browser, { json: { name: 'daily' } }));
     const key = await h.db.store.apiKeys.findByPrefix(accountId, created.body.data.prefix);
     if (key === null) throw new Error('no key');
-    await h.db.store.metering.recordEvents([
+    await h.db.store.ledger.recordEvents([
       {
         accountId,
         apiKeyId: key.id,

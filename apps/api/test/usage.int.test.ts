@@ -20,7 +20,7 @@ beforeAll(async () => {
   const ids = (await h.db.store.keyStates.idsByPrefix([key.prefix])).get(key.prefix);
   if (ids === undefined) throw new Error('no ids');
   const at = (iso: string) => new Date(iso).getTime();
-  await h.db.store.metering.recordEvents(
+  await h.db.store.ledger.recordEvents(
     [
       ['a', '1.25', '2026-11-26T09:00:00Z'],
       ['b', '2', '2026-11-25T10:00:00.000Z'],

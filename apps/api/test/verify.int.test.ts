@@ -84,7 +84,7 @@ describe('POST /internal/v1/verify', () => {
     const [account] = await h.db.store.accounts.list();
     const ids = await h.db.store.keyStates.idsByPrefix([key.prefix]);
     const apiKeyId = ids.get(key.prefix)?.apiKeyId ?? '';
-    await h.db.store.metering.recordEvents([
+    await h.db.store.ledger.recordEvents([
       {
         accountId: ids.get(key.prefix)?.accountId ?? account?.id ?? '',
         apiKeyId,
@@ -94,7 +94,7 @@ describe('POST /internal/v1/verify', () => {
         occurredAtMs: START.getTime() - 1000,
       },
     ]);
-    await h.db.store.metering.applyBlocks([apiKeyId], START);
+    await h.db.store.blocks.applyBlocks([apiKeyId], START);
     // Still cached: the announcement is what makes verify look again.
     expect((await verify(key.key)).body.data.code).toBe('VALID');
     await h.deps.keyEvents.publish([apiKeyId]);

@@ -17,7 +17,7 @@ export interface ImportSummary {
 
 export interface ImportOptions {
   readonly file: string;
-  readonly store: Pick<Store, 'keyStates' | 'metering'>;
+  readonly store: Pick<Store, 'keyStates' | 'ledger'>;
   readonly transport: TransportOptions;
   /** @defaultValue 5000 */
   readonly batchSize?: number;
@@ -70,7 +70,7 @@ export async function importUsage(options: ImportOptions): Promise<ImportSummary
     }
     const known = new Set<string>();
     for (const [account, ids] of idsByAccount) {
-      for (const id of await options.store.metering.existingEventIds(account, ids))
+      for (const id of await options.store.ledger.existingEventIds(account, ids))
         known.add(`${account}\n${id}`);
     }
     const result = await sendWithRetry(options.transport, events);

@@ -9,10 +9,10 @@ import {
   isScope,
   settingsOf,
 } from '@keyfence/domain';
+import { type BlockChange, reconcileBlocks } from './block-repository.ts';
 import { translatingErrors, UniqueConstraintError } from './errors.ts';
 import type { ApiKey as ApiKeyRow, Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { LAST_USED_RESOLUTION_MS, lastUsedIsStale } from './last-used.ts';
-import { type BlockChange, reconcileBlocks } from './metering-repository.ts';
 import { prismaQueryable } from './queryable.ts';
 
 type Transaction = Prisma.TransactionClient;

@@ -112,7 +112,7 @@ describe('daily spend', () => {
       now,
     });
     if (result.outcome !== 'created') throw new Error(result.outcome);
-    await db.store.metering.recordEvents([
+    await db.store.ledger.recordEvents([
       {
         accountId,
         eventId: 'd1',

@@ -9,19 +9,15 @@ export {
   type KeyPosition,
 } from './api-key-repository.ts';
 export { AuditLogRepository } from './audit-log-repository.ts';
+export { type BlockChange, type BlockOutcome, BlockRepository } from './block-repository.ts';
 export { DEFAULT_DATABASE_URL, openConnections, type PrismaOptions } from './client.ts';
 export * from './dashboard-repository.ts';
 export * from './errors.ts';
 export { IdempotencyRepository } from './idempotency-repository.ts';
 export * from './key-state-repository.ts';
 export { LAST_USED_RESOLUTION_MS } from './last-used.ts';
+export { type LedgerEvent, LedgerRepository } from './ledger-repository.ts';
 export * from './management-key-repository.ts';
-export {
-  type BlockChange,
-  type BlockOutcome,
-  type LedgerEvent,
-  MeteringRepository,
-} from './metering-repository.ts';
 export { applyMigrations, ensureDatabaseExists, pendingMigrations, readMigrations } from './migrator.ts';
 export * from './service-token-repository.ts';
 export { openStore, type Store } from './store.ts';

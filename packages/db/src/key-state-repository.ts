@@ -1,6 +1,7 @@
-import { type ApiKey, type KeyBlock, NO_USAGE, type UtcWindow, type WindowUsage } from '@keyfence/domain';
+import { type ApiKey, type KeyBlock, NO_USAGE, type WindowUsage } from '@keyfence/domain';
 import type pg from 'pg';
 import { type ApiKeyColumns, toApiKey } from './api-key-repository.ts';
+import { BLOCK_ROW_COLUMNS, type BlockRow, keyBlockOf } from './block-repository.ts';
 import { translatingErrors } from './errors.ts';
 import { pgQueryable } from './queryable.ts';
 import { readCurrentUsage } from './usage-repository.ts';
@@ -37,15 +38,8 @@ export class KeyStateRepository {
       });
       const [usage, blocks] = await Promise.all([
         readCurrentUsage(pgQueryable(this.pool), [key.id], now),
-        this.pool.query<{
-          window_kind: UtcWindow['kind'];
-          window_start: Date;
-          window_end: Date | null;
-          spend: string;
-          threshold: string;
-          blocked_at: Date;
-        }>(
-          `SELECT window_kind, window_start, window_end, spend::text, threshold::text, blocked_at FROM key_blocks
+        this.pool.query<BlockRow>(
+          `SELECT ${BLOCK_ROW_COLUMNS} FROM key_blocks
             WHERE api_key_id = $1 AND (window_end IS NULL OR window_end > $2)`,
           [key.id, now],
         ),
@@ -53,12 +47,7 @@ export class KeyStateRepository {
       return {
         key,
         usage: usage.get(key.id) ?? NO_USAGE,
-        blocks: blocks.rows.map((block) => ({
-          window: { kind: block.window_kind, start: block.window_start, end: block.window_end },
-          spendUnits: BigInt(block.spend),
-          thresholdUnits: BigInt(block.threshold),
-          blockedAt: block.blocked_at,
-        })),
+        blocks: blocks.rows.map(keyBlockOf),
       };
     });
   }

@@ -8,7 +8,7 @@ import {
 } from '@keyfence/domain';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LedgerEvent } from './metering-repository.ts';
+import type { LedgerEvent } from './ledger-repository.ts';
 import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
 
 let db: TestDatabase;
@@ -99,7 +99,7 @@ describe('aggregates (property, real PostgreSQL)', () => {
           const batches: LedgerEvent[][] = [];
           for (let i = 0; i < deliveries.length; i += batchSize)
             batches.push(deliveries.slice(i, i + batchSize));
-          await Promise.all(batches.map((batch) => db.store.metering.recordEvents(batch)));
+          await Promise.all(batches.map((batch) => db.store.ledger.recordEvents(batch)));
           expect(await windowsOf(keyId)).toEqual(expected(events));
           // Every window read at any instant equals the events inside it, summed here without the database.
           const now = new Date(nowMs);

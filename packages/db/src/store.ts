@@ -1,12 +1,13 @@
 import { AccountRepository } from './account-repository.ts';
 import { ApiKeyRepository } from './api-key-repository.ts';
 import { AuditLogRepository } from './audit-log-repository.ts';
+import { BlockRepository } from './block-repository.ts';
 import { openConnections, type PrismaOptions } from './client.ts';
 import { DashboardRepository } from './dashboard-repository.ts';
 import { IdempotencyRepository } from './idempotency-repository.ts';
 import { KeyStateRepository } from './key-state-repository.ts';
+import { LedgerRepository } from './ledger-repository.ts';
 import { ManagementKeyRepository } from './management-key-repository.ts';
-import { MeteringRepository } from './metering-repository.ts';
 import { pendingMigrations } from './migrator.ts';
 import { ServiceTokenRepository } from './service-token-repository.ts';
 import { UsageRepository } from './usage-repository.ts';
@@ -23,7 +24,10 @@ export interface Store {
   readonly usage: UsageRepository;
   /** Dashboard users and their sessions. */
   readonly dashboard: DashboardRepository;
-  readonly metering: MeteringRepository;
+  /** Usage events, once each, and the per-window aggregates they feed. */
+  readonly ledger: LedgerRepository;
+  /** Keys blocked at their limit, per window. */
+  readonly blocks: BlockRepository;
   /** True when PostgreSQL answers a trivial query. */
   ping(): Promise<boolean>;
   /** Migrations on disk not yet applied to this database. */
@@ -44,7 +48,8 @@ export function openStore(options: PrismaOptions): Store {
     idempotency: new IdempotencyRepository(prisma),
     usage: new UsageRepository(pool),
     dashboard: new DashboardRepository(prisma),
-    metering: new MeteringRepository(pool),
+    ledger: new LedgerRepository(pool),
+    blocks: new BlockRepository(pool),
     async ping() {
       try {
         await pool.query('SELECT 1');

@@ -36,7 +36,7 @@ export async function readCurrentUsage(
       WHERE api_key_id = ANY($1::uuid[])
         AND ((window_kind = 'day' AND window_start >= $3 AND window_start < $4) OR window_kind = 'month')
       GROUP BY api_key_id`,
-    [keyIds, day.start, week.start, new Date(week.start.getTime() + 7 * DAY_MS), month.start],
+    [keyIds, day.start, week.start, week.end, month.start],
   );
   for (const row of rows) {
     usage.set(row.api_key_id, {
@@ -64,6 +64,22 @@ export class UsageRepository {
   /** Each key's spend in the day, week, month and lifetime windows that contain `now`. */
   currentUsage(keyIds: readonly string[], now: Date): Promise<Map<string, WindowUsage>> {
     return translatingErrors(() => readCurrentUsage(pgQueryable(this.pool), keyIds, now));
+  }
+
+  /** Spend and request count of a key over `[start, end)`, from the ledger. */
+  async spendBetween(
+    apiKeyId: string,
+    start: Date,
+    end: Date,
+  ): Promise<{ spendUnits: bigint; requests: number }> {
+    const { rows } = await translatingErrors(() =>
+      this.pool.query<{ spend: string; requests: number }>(
+        `SELECT coalesce(sum(cost), 0)::text AS spend, count(*)::int AS requests FROM usage_events
+          WHERE api_key_id = $1 AND occurred_at >= $2 AND occurred_at < $3`,
+        [apiKeyId, start, end],
+      ),
+    );
+    return { spendUnits: BigInt(rows[0]?.spend ?? '0'), requests: rows[0]?.requests ?? 0 };
   }
 
   /**

@@ -1,5 +1,3 @@
-import { DateTime } from 'luxon';
-
 /** The four limit kinds of the product: no reset, daily, weekly (ISO, Monday first), monthly. */
 export const RETENTIONS = ['no_reset', 'day', 'week', 'month'] as const;
 export type Retention = (typeof RETENTIONS)[number];
@@ -21,8 +19,6 @@ export interface UtcWindow {
 /** Where the lifetime window starts; no event is older. */
 export const LIFETIME_START = new Date(0);
 
-const CALENDAR_UNIT = { day: 'day', week: 'week', month: 'month' } as const;
-
 /** The window kind that a limit of this retention counts spend in. */
 export function windowKindOf(retention: Retention): WindowKind {
   return retention === 'no_reset' ? 'lifetime' : retention;
@@ -31,25 +27,16 @@ export function windowKindOf(retention: Retention): WindowKind {
 /**
  * The window of this kind that contains `instant`, computed from the UTC calendar: a day starts at
  * 00:00 UTC, an ISO week on Monday 00:00 UTC, a month on the 1st at 00:00 UTC. An instant exactly at a
- * boundary belongs to the window that starts there.
+ * boundary belongs to the window that starts there. A `Date`-shaped view of {@link windowBoundsOf}.
  */
 export function windowContaining(kind: WindowKind, instant: Date): UtcWindow {
-  if (kind === 'lifetime') return { kind, start: LIFETIME_START, end: null };
-  const unit = CALENDAR_UNIT[kind];
-  // Calendar math in UTC: luxon's week is the ISO week (Monday first) unless locale weeks are asked for.
-  const start = DateTime.fromJSDate(instant, { zone: 'utc' }).startOf(unit);
-  const end = start.plus({ [`${unit}s`]: 1 });
-  return { kind, start: start.toJSDate(), end: end.toJSDate() };
+  const { startMs, endMs } = windowBoundsOf(kind, instant.getTime());
+  return { kind, start: new Date(startMs), end: endMs === null ? null : new Date(endMs) };
 }
 
 /** The next reset after `instant` for a limit of this retention; null for `no_reset`. */
 export function nextResetAfter(retention: Retention, instant: Date): Date | null {
   return windowContaining(windowKindOf(retention), instant).end;
-}
-
-/** Every window of every kind that contains `instant`, in {@link WINDOW_KINDS} order. */
-export function windowsContaining(instant: Date): readonly UtcWindow[] {
-  return WINDOW_KINDS.map((kind) => windowContaining(kind, instant));
 }
 
 /** True when `instant` lies in `[window.start, window.end)`. */
@@ -101,6 +88,34 @@ export function parseInstant(text: string): Date | null {
 }
 const DAY_MS = 86_400_000;
 
+/** A window as epoch milliseconds: `[startMs, endMs)`; `endMs` is null for the lifetime window. */
+export interface WindowBounds {
+  readonly startMs: number;
+  readonly endMs: number | null;
+}
+
+/**
+ * The one home of the window rule: the window of `kind` containing the instant `epochMs`, half-open
+ * `[startMs, endMs)`. Integer arithmetic on epoch milliseconds: UTC has no offsets and epoch time no leap
+ * seconds, so a day is exactly 86,400,000 ms; weeks start on Monday (1970-01-01 was a Thursday); months
+ * come from the UTC calendar. Every other place (verify, the metering hot path, SQL parameters, the
+ * admission scripts' window names) calls this; the tests check it against luxon's calendar.
+ */
+export function windowBoundsOf(kind: WindowKind, epochMs: number): WindowBounds {
+  if (kind === 'lifetime') return { startMs: LIFETIME_START.getTime(), endMs: null };
+  const dayIndex = Math.floor(epochMs / DAY_MS);
+  if (kind === 'day') return { startMs: dayIndex * DAY_MS, endMs: (dayIndex + 1) * DAY_MS };
+  if (kind === 'week') {
+    const weekday = (((dayIndex + 3) % 7) + 7) % 7;
+    const startMs = (dayIndex - weekday) * DAY_MS;
+    return { startMs, endMs: startMs + 7 * DAY_MS };
+  }
+  const date = new Date(dayIndex * DAY_MS);
+  const year = date.getUTCFullYear();
+  const month = date.getUTCMonth();
+  return { startMs: Date.UTC(year, month, 1), endMs: Date.UTC(year, month + 1, 1) };
+}
+
 /** Start instants (epoch ms) of the day, ISO week and month containing an instant. */
 export interface WindowStarts {
   readonly day: number;
@@ -108,19 +123,11 @@ export interface WindowStarts {
   readonly month: number;
 }
 
-/**
- * The same windows as {@link windowContaining}, by integer arithmetic on epoch milliseconds: UTC has no
- * offsets and epoch time no leap seconds, so a day is exactly 86,400,000 ms. For the metering hot path,
- * where calendar objects per event would cost more than the rest of the work.
- */
+/** The starts of the day, week and month windows containing `epochMs` (see {@link windowBoundsOf}). */
 export function windowStartsOf(epochMs: number): WindowStarts {
-  const dayIndex = Math.floor(epochMs / DAY_MS);
-  // 1970-01-01 was a Thursday: day 0 is weekday 3 counting Monday as 0.
-  const weekday = (((dayIndex + 3) % 7) + 7) % 7;
-  const date = new Date(dayIndex * DAY_MS);
   return {
-    day: dayIndex * DAY_MS,
-    week: (dayIndex - weekday) * DAY_MS,
-    month: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1),
+    day: windowBoundsOf('day', epochMs).startMs,
+    week: windowBoundsOf('week', epochMs).startMs,
+    month: windowBoundsOf('month', epochMs).startMs,
   };
 }

@@ -76,7 +76,7 @@ export function createUsageRoutes(deps: AppDeps): Router {
       const query = parseInput(usageQuerySchema, req.query, 'query');
       const { start, end } = rangeOf(query, deps.clock());
       const key = await keyFor(res, query.key_prefix);
-      const { spendUnits, requests } = await deps.store.metering.spendBetween(key.id, start, end);
+      const { spendUnits, requests } = await deps.store.usage.spendBetween(key.id, start, end);
       sendData(res, 200, {
         api_key_prefix: key.prefix,
         start,

@@ -6,7 +6,7 @@ import type { KeyEventPublisher } from '../key-event-publisher.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 
 export interface LimitsProcessorDeps {
-  readonly store: Pick<Store, 'metering'>;
+  readonly store: Pick<Store, 'blocks'>;
   readonly publisher: KeyEventPublisher;
   readonly clock: () => Date;
   readonly logger: Logger;
@@ -30,7 +30,7 @@ export function createLimitsProcessor(deps: LimitsProcessorDeps) {
 export async function liftEndedBlocks(deps: LimitsProcessorDeps, now: Date): Promise<{ lifted: number }> {
   let lifted = 0;
   for (;;) {
-    const changes = await deps.store.metering.liftEndedBlocks(now);
+    const changes = await deps.store.blocks.liftEndedBlocks(now);
     if (changes.length === 0) break;
     lifted += changes.length;
     deps.metrics?.unblocks.inc(changes.length);

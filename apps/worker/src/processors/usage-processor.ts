@@ -6,7 +6,7 @@ import type { KeyEventPublisher } from '../key-event-publisher.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 
 export interface UsageProcessorDeps {
-  readonly store: Pick<Store, 'metering'>;
+  readonly store: Pick<Store, 'ledger' | 'blocks'>;
   readonly publisher: KeyEventPublisher;
   readonly clock: () => Date;
   readonly logger: Logger;
@@ -40,7 +40,7 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
         occurredAtMs,
       }),
     );
-    const { inserted } = await deps.store.metering.recordEvents(events);
+    const { inserted } = await deps.store.ledger.recordEvents(events);
     const committedAt = Date.now();
     deps.metrics?.eventsWritten.inc(inserted);
     deps.metrics?.eventsDuplicate.inc(events.length - inserted);
@@ -49,7 +49,7 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
     }
     const keyIds = [...new Set(events.map((event) => event.apiKeyId))];
     const now = deps.clock();
-    const { limitedKeyIds, blocks } = await deps.store.metering.applyBlocks(keyIds, now);
+    const { limitedKeyIds, blocks } = await deps.store.blocks.applyBlocks(keyIds, now);
     // Keys without a limit have nothing in verify's answer that spend changes.
     await deps.publisher.keysChanged(limitedKeyIds, job.id);
     deps.metrics?.blocks.inc(blocks.length);

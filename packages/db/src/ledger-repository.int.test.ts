@@ -8,7 +8,7 @@ import {
   usd,
 } from '@keyfence/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LedgerEvent } from './metering-repository.ts';
+import type { LedgerEvent } from './ledger-repository.ts';
 import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
 
 let db: TestDatabase;
@@ -63,7 +63,7 @@ describe('recordEvents', () => {
   it('puts 23:59:59.999 and 00:00:00.000 in different days, weeks and months', async () => {
     const key = await newKey();
     // Sunday 2026-11-29 23:59:59.999 → Monday 2026-11-30; then the month turns on Tuesday 2026-12-01.
-    await db.store.metering.recordEvents([
+    await db.store.ledger.recordEvents([
       event(key.id, '1', '2026-11-29T23:59:59.999Z'),
       event(key.id, '2', '2026-11-30T00:00:00.000Z'),
       event(key.id, '4', '2026-11-30T23:59:59.999Z'),
@@ -111,9 +111,9 @@ describe('recordEvents', () => {
       event(key.id, '0.000000001', '2026-11-26T10:00:00Z', `dup-${key.id}-${i}`),
     );
     const withInnerDuplicates = [...batch, ...batch.slice(0, 50)];
-    const first = await db.store.metering.recordEvents(withInnerDuplicates);
+    const first = await db.store.ledger.recordEvents(withInnerDuplicates);
     expect(first.inserted).toBe(200);
-    const replays = await Promise.all([1, 2, 3, 4].map(() => db.store.metering.recordEvents(batch)));
+    const replays = await Promise.all([1, 2, 3, 4].map(() => db.store.ledger.recordEvents(batch)));
     expect(replays.map((r) => r.inserted)).toEqual([0, 0, 0, 0]);
     expect(await windows(key.id)).toEqual([
       'day 2026-11-26T00:00:00.000Z 200 200',
@@ -124,7 +124,7 @@ describe('recordEvents', () => {
   it('stores event ids and endpoints of any text exactly, quotes, backslashes, commas and braces included', async () => {
     const key = await newKey();
     const awkward = ['a"b', 'c\\d', 'e,f', '{g}', 'NULL', ' h ', 'ünï', '\\"', 'x'.repeat(128)];
-    const result = await db.store.metering.recordEvents(
+    const result = await db.store.ledger.recordEvents(
       awkward.map((id) => ({
         ...event(key.id, '1', '2026-11-26T10:00:00Z', id),
         endpoint: `POST /v1/${id}`,
@@ -152,7 +152,7 @@ describe('recordEvents', () => {
     });
     if (theirs.outcome !== 'created') throw new Error('not created');
     const shared = `shared-${randomBytes(3).toString('hex')}`;
-    const result = await db.store.metering.recordEvents([
+    const result = await db.store.ledger.recordEvents([
       event(mine.id, '1', '2026-11-26T10:00:00Z', shared),
       { ...event(theirs.key.id, '1', '2026-11-26T10:00:00Z', shared), accountId: other },
     ]);
@@ -165,10 +165,10 @@ describe('blocks', () => {
 
   it('blocks exactly at the threshold, not one unit before, once', async () => {
     const key = await newKey({ retention: 'day', thresholdUnits: usd(10) });
-    await db.store.metering.recordEvents([event(key.id, '9.999999999', '2026-11-26T11:00:00Z')]);
-    expect((await db.store.metering.applyBlocks([key.id], now)).blocks).toEqual([]);
-    await db.store.metering.recordEvents([event(key.id, '0.000000001', '2026-11-26T11:00:01Z')]);
-    const { blocks: blocked } = await db.store.metering.applyBlocks([key.id], now);
+    await db.store.ledger.recordEvents([event(key.id, '9.999999999', '2026-11-26T11:00:00Z')]);
+    expect((await db.store.blocks.applyBlocks([key.id], now)).blocks).toEqual([]);
+    await db.store.ledger.recordEvents([event(key.id, '0.000000001', '2026-11-26T11:00:01Z')]);
+    const { blocks: blocked } = await db.store.blocks.applyBlocks([key.id], now);
     expect(blocked).toEqual([
       expect.objectContaining({
         apiKeyId: key.id,
@@ -177,7 +177,7 @@ describe('blocks', () => {
         window: { kind: 'day', start: at('2026-11-26T00:00:00Z'), end: at('2026-11-27T00:00:00Z') },
       }),
     ]);
-    expect((await db.store.metering.applyBlocks([key.id], now)).blocks).toEqual([]);
+    expect((await db.store.blocks.applyBlocks([key.id], now)).blocks).toEqual([]);
     const state = await db.store.keyStates.findByHash(hashSecret(key.secret), now);
     expect(state?.blocks).toHaveLength(1);
     const audit = await db.store.auditLog.list(accountId, { limit: 5, keyPrefix: key.prefix });
@@ -190,14 +190,14 @@ describe('blocks', () => {
 
   it('never blocks the current window for spend in a past one', async () => {
     const key = await newKey({ retention: 'day', thresholdUnits: usd(1) });
-    await db.store.metering.recordEvents([event(key.id, '5', '2026-11-25T23:00:00Z')]);
-    expect((await db.store.metering.applyBlocks([key.id], now)).blocks).toEqual([]);
+    await db.store.ledger.recordEvents([event(key.id, '5', '2026-11-25T23:00:00Z')]);
+    expect((await db.store.blocks.applyBlocks([key.id], now)).blocks).toEqual([]);
   });
 
   it('lifts at the window end, and when the threshold is raised, but never resets spend', async () => {
     const key = await newKey({ retention: 'day', thresholdUnits: usd(1) });
-    await db.store.metering.recordEvents([event(key.id, '1', '2026-11-26T11:00:00Z')]);
-    expect((await db.store.metering.applyBlocks([key.id], now)).blocks).toHaveLength(1);
+    await db.store.ledger.recordEvents([event(key.id, '1', '2026-11-26T11:00:00Z')]);
+    expect((await db.store.blocks.applyBlocks([key.id], now)).blocks).toHaveLength(1);
 
     const change = { accountId, prefix: key.prefix, actor, requestId: null, now };
     const raised = await db.store.apiKeys.update({
@@ -213,8 +213,8 @@ describe('blocks', () => {
       change: (k) => ({ ...k, limit: { retention: 'day', thresholdUnits: usd('0.5') } }),
     });
     expect(lowered?.blockChanges).toHaveLength(1);
-    expect(await db.store.metering.liftEndedBlocks(at('2026-11-26T23:59:59.999Z'))).toEqual([]);
-    const lifted = await db.store.metering.liftEndedBlocks(at('2026-11-27T00:00:00.000Z'));
+    expect(await db.store.blocks.liftEndedBlocks(at('2026-11-26T23:59:59.999Z'))).toEqual([]);
+    const lifted = await db.store.blocks.liftEndedBlocks(at('2026-11-27T00:00:00.000Z'));
     expect(lifted.map((c) => c.apiKeyId)).toContain(key.id);
     const actions = (await db.store.auditLog.list(accountId, { limit: 10, keyPrefix: key.prefix })).map(
       (e) => e.action,
@@ -230,8 +230,8 @@ describe('blocks', () => {
 
   it('lifts when the limit is removed or its retention changes', async () => {
     const key = await newKey({ retention: 'week', thresholdUnits: usd(1) });
-    await db.store.metering.recordEvents([event(key.id, '3', '2026-11-24T00:00:00Z')]);
-    expect((await db.store.metering.applyBlocks([key.id], now)).blocks).toHaveLength(1);
+    await db.store.ledger.recordEvents([event(key.id, '3', '2026-11-24T00:00:00Z')]);
+    expect((await db.store.blocks.applyBlocks([key.id], now)).blocks).toHaveLength(1);
     const change = { accountId, prefix: key.prefix, actor, requestId: null, now };
     const toMonthly = await db.store.apiKeys.update({
       ...change,
@@ -251,13 +251,13 @@ describe('blocks', () => {
 describe('spendBetween', () => {
   it('sums the ledger over a half-open range', async () => {
     const key = await newKey();
-    await db.store.metering.recordEvents([
+    await db.store.ledger.recordEvents([
       event(key.id, '1', '2026-11-26T00:00:00.000Z'),
       event(key.id, '2', '2026-11-26T11:59:59.999Z'),
       event(key.id, '4', '2026-11-26T12:00:00.000Z'),
     ]);
     expect(
-      await db.store.metering.spendBetween(key.id, at('2026-11-26T00:00:00Z'), at('2026-11-26T12:00:00Z')),
+      await db.store.usage.spendBetween(key.id, at('2026-11-26T00:00:00Z'), at('2026-11-26T12:00:00Z')),
     ).toEqual({
       spendUnits: usd(3),
       requests: 2,

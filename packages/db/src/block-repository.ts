@@ -2,27 +2,18 @@ import {
   type ApiKey,
   evaluateLimit,
   formatUsd,
+  type KeyBlock,
   LIFETIME_START,
   type LimitState,
   NO_USAGE,
   type Retention,
   type UtcWindow,
-  windowStartsOf,
 } from '@keyfence/domain';
 import type pg from 'pg';
 import { translatingErrors } from './errors.ts';
 import { pgQueryable, type Queryable } from './queryable.ts';
+import { inTransaction } from './transaction.ts';
 import { readCurrentUsage } from './usage-repository.ts';
-
-/** One usage event as the ledger stores it. */
-export interface LedgerEvent {
-  readonly accountId: string;
-  readonly apiKeyId: string;
-  readonly eventId: string;
-  readonly endpoint: string;
-  readonly costUnits: bigint;
-  readonly occurredAtMs: number;
-}
 
 /** A block set or lifted, for the audit log, metrics and cache invalidation. */
 export interface BlockChange {
@@ -34,41 +25,7 @@ export interface BlockChange {
   readonly thresholdUnits: bigint;
 }
 
-// One statement: insert the events not yet in the ledger, and add exactly those to the aggregates: a row per
-// key per UTC day and per UTC month (weeks and the lifetime are sums of those, read by readCurrentUsage).
-// Being one statement it is one transaction: a crash leaves both or neither, and a replayed event finds its
-// ledger row and adds nothing.
-const RECORD_EVENTS_SQL = `
-WITH input AS (
-  SELECT DISTINCT ON (account_id, event_id) *
-    FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-      AS t(account_id, event_id, api_key_id, endpoint, cost, occurred_ms, day_ms, month_ms)
-   ORDER BY account_id, event_id
-), inserted AS (
-  INSERT INTO usage_events (account_id, event_id, api_key_id, endpoint, cost, occurred_at)
-  SELECT account_id, event_id, api_key_id, endpoint, cost, to_timestamp(occurred_ms / 1000.0)
-    FROM input
-  ON CONFLICT (account_id, event_id) DO NOTHING
-  RETURNING account_id, event_id
-), counted AS (
-  SELECT input.* FROM input JOIN inserted USING (account_id, event_id)
-), deltas AS (
-  SELECT api_key_id, w.kind, w.start_ms, sum(cost)::bigint AS spend, count(*)::bigint AS requests
-    FROM counted
-   CROSS JOIN LATERAL (VALUES ('day', day_ms), ('month', month_ms)) AS w(kind, start_ms)
-   GROUP BY api_key_id, w.kind, w.start_ms
-), upserted AS (
-  INSERT INTO key_usage AS u (api_key_id, window_kind, window_start, spend, requests)
-  SELECT api_key_id, kind, to_timestamp(start_ms / 1000.0), spend, requests
-    FROM deltas
-   ORDER BY api_key_id, kind, start_ms
-  ON CONFLICT (api_key_id, window_kind, window_start)
-  DO UPDATE SET spend = u.spend + EXCLUDED.spend, requests = u.requests + EXCLUDED.requests
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM inserted)::int AS inserted`;
-
-/** What {@link MeteringRepository.applyBlocks} found: the keys with a limit, and the blocks it set. */
+/** What {@link BlockRepository.applyBlocks} found: the keys with a limit, and the blocks it set. */
 export interface BlockOutcome {
   readonly limitedKeyIds: readonly string[];
   readonly blocks: readonly BlockChange[];
@@ -82,36 +39,40 @@ interface LimitedKeyRow {
   limit_threshold: string;
 }
 
-/**
- * One text element of a PostgreSQL array literal: always double-quoted (so commas, braces, spaces and the
- * word NULL stay text), with `"` and `\` escaped by a backslash.
- */
-function quoteArrayElement(text: string): string {
-  // Most ids and endpoints hold neither character: skip the regular expression for them.
-  if (!text.includes('"') && !text.includes('\\')) return `"${text}"`;
-  return `"${text.replace(/["\\]/g, '\\$&')}"`;
-}
-
-/** A `key_blocks` row as the statements here return it. */
-interface BlockRow {
+/** A `key_blocks` row as every statement reading blocks returns it ({@link BLOCK_ROW_COLUMNS}). */
+export interface BlockRow {
   window_kind: string;
   window_start: Date;
   window_end: Date | null;
   spend: string;
   threshold: string;
+  blocked_at: Date;
 }
 
-const BLOCK_ROW_COLUMNS = 'window_kind, window_start, window_end, spend::text, threshold::text';
+/** The columns of a {@link BlockRow}, for any statement that reads or returns `key_blocks` rows. */
+export const BLOCK_ROW_COLUMNS =
+  'window_kind, window_start, window_end, spend::text, threshold::text, blocked_at';
+
+/** The one mapper of a `key_blocks` row to the domain's block. */
+export function keyBlockOf(row: BlockRow): KeyBlock {
+  return {
+    window: { kind: row.window_kind as UtcWindow['kind'], start: row.window_start, end: row.window_end },
+    spendUnits: BigInt(row.spend),
+    thresholdUnits: BigInt(row.threshold),
+    blockedAt: row.blocked_at,
+  };
+}
 
 /** The change a block row stands for, for the key it belongs to. */
 function blockChangeOf(key: { id: string; accountId: string; prefix: string }, row: BlockRow): BlockChange {
+  const { window, spendUnits, thresholdUnits } = keyBlockOf(row);
   return {
     apiKeyId: key.id,
     accountId: key.accountId,
     keyPrefix: key.prefix,
-    window: { kind: row.window_kind as UtcWindow['kind'], start: row.window_start, end: row.window_end },
-    spendUnits: BigInt(row.spend),
-    thresholdUnits: BigInt(row.threshold),
+    window,
+    spendUnits,
+    thresholdUnits,
   };
 }
 
@@ -128,54 +89,11 @@ function newBlockOf(key: { id: string; accountId: string; prefix: string }, stat
 }
 
 /**
- * The metering side of the store: the ledger, the per-window aggregates and the blocks. Set-based SQL
- * over the shared pool, because this is the hot path (Prisma's per-row upserts run 35–45× slower here).
+ * Blocks: a key that reached its limit in a window is blocked in that window, decided from the stored
+ * spend after every usage batch, lifted when the window ends or the limit changes.
  */
-export class MeteringRepository {
+export class BlockRepository {
   constructor(private readonly pool: pg.Pool) {}
-
-  /**
-   * Writes a batch of events into the ledger and the aggregates, exactly once each: events already in
-   * the ledger (same account and id) are skipped. Returns how many were new.
-   */
-  async recordEvents(events: readonly LedgerEvent[]): Promise<{ inserted: number }> {
-    if (events.length === 0) return { inserted: 0 };
-    // The eight columns as PostgreSQL array literals, written here in one pass: pg's generic array
-    // serialiser (escaping every element) was 7% of the worker's CPU in the ingest profile.
-    const accountIds: string[] = [];
-    const eventIds: string[] = [];
-    const apiKeyIds: string[] = [];
-    const endpoints: string[] = [];
-    const costs: string[] = [];
-    const occurred: number[] = [];
-    const days: number[] = [];
-    const months: number[] = [];
-    for (const event of events) {
-      const starts = windowStartsOf(event.occurredAtMs);
-      accountIds.push(quoteArrayElement(event.accountId));
-      eventIds.push(quoteArrayElement(event.eventId));
-      apiKeyIds.push(quoteArrayElement(event.apiKeyId));
-      endpoints.push(quoteArrayElement(event.endpoint));
-      costs.push(event.costUnits.toString());
-      occurred.push(event.occurredAtMs);
-      days.push(starts.day);
-      months.push(starts.month);
-    }
-    const literal = (values: readonly (string | number)[]) => `{${values.join(',')}}`;
-    const result = await translatingErrors(() =>
-      this.pool.query<{ inserted: number }>(RECORD_EVENTS_SQL, [
-        literal(accountIds),
-        literal(eventIds),
-        literal(apiKeyIds),
-        literal(endpoints),
-        literal(costs),
-        literal(occurred),
-        literal(days),
-        literal(months),
-      ]),
-    );
-    return { inserted: result.rows[0]?.inserted ?? 0 };
-  }
 
   /**
    * Blocks every key of `keyIds` whose spend in its limit's current window (the one containing `now`)
@@ -193,7 +111,7 @@ export class MeteringRepository {
       const keys = await this.limitedKeys(db, keyIds, false);
       const reached = await this.reachedOf(db, keys, now);
       if (reached.length === 0) return { limitedKeyIds: keys.map((key) => key.id), blocks: [] };
-      const blocks = await this.inTransaction(async (client) => {
+      const blocks = await inTransaction(this.pool, async (client) => {
         const locked = await this.limitedKeys(
           client,
           reached.map((key) => key.id),
@@ -254,7 +172,7 @@ export class MeteringRepository {
   /** Erases blocks whose window has ended by `now`, with an audit entry each. */
   async liftEndedBlocks(now: Date, batchSize = 1_000): Promise<BlockChange[]> {
     return translatingErrors(() =>
-      this.inTransaction(async (client) => {
+      inTransaction(this.pool, async (client) => {
         const rows = await client.query<
           BlockRow & { api_key_id: string; account_id: string; prefix: string }
         >(
@@ -263,7 +181,7 @@ export class MeteringRepository {
                SELECT ctid FROM key_blocks WHERE window_end <= $1 ORDER BY window_end LIMIT $2)
              RETURNING *)
            SELECT ended.api_key_id::text, k.account_id::text, k.prefix, ended.window_kind, ended.window_start,
-                  ended.window_end, ended.spend::text, ended.threshold::text
+                  ended.window_end, ended.spend::text, ended.threshold::text, ended.blocked_at
              FROM ended JOIN api_keys k ON k.id = ended.api_key_id`,
           [now, batchSize],
         );
@@ -275,49 +193,6 @@ export class MeteringRepository {
         return changes;
       }),
     );
-  }
-
-  /** Which of these events of an account the ledger already holds. */
-  async existingEventIds(accountId: string, eventIds: readonly string[]): Promise<Set<string>> {
-    if (eventIds.length === 0) return new Set();
-    const { rows } = await translatingErrors(() =>
-      this.pool.query<{ event_id: string }>(
-        'SELECT event_id FROM usage_events WHERE account_id = $1 AND event_id = ANY($2::text[])',
-        [accountId, eventIds],
-      ),
-    );
-    return new Set(rows.map((row) => row.event_id));
-  }
-
-  /** Spend and request count of a key over `[start, end)`, from the ledger. */
-  async spendBetween(
-    apiKeyId: string,
-    start: Date,
-    end: Date,
-  ): Promise<{ spendUnits: bigint; requests: number }> {
-    const { rows } = await translatingErrors(() =>
-      this.pool.query<{ spend: string; requests: number }>(
-        `SELECT coalesce(sum(cost), 0)::text AS spend, count(*)::int AS requests FROM usage_events
-          WHERE api_key_id = $1 AND occurred_at >= $2 AND occurred_at < $3`,
-        [apiKeyId, start, end],
-      ),
-    );
-    return { spendUnits: BigInt(rows[0]?.spend ?? '0'), requests: rows[0]?.requests ?? 0 };
-  }
-
-  private async inTransaction<T>(work: (client: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(pgQueryable(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
   }
 }
 
