@@ -1,3 +1,4 @@
+export * from './admission.ts';
 export * from './api-key.ts';
 export * from './audit.ts';
 export * from './dashboard-user.ts';

@@ -1,5 +1,6 @@
+import { decideAdmission } from './admission.ts';
 import type { ApiKey } from './api-key.ts';
-import { evaluateLimit, type LimitState, type WindowUsage } from './limit-decision.ts';
+import { evaluateLimit, type InFlight, type LimitState, type WindowUsage } from './limit-decision.ts';
 import { isInWindow, type UtcWindow, windowKindOf } from './periods.ts';
 import { canCallEndpoint } from './scopes.ts';
 
@@ -10,6 +11,7 @@ export const VERIFY_CODES = [
   'DISABLED',
   'ENDPOINT_FORBIDDEN',
   'LIMIT_REACHED',
+  'INSUFFICIENT_REMAINING',
 ] as const;
 export type VerifyCode = (typeof VERIFY_CODES)[number];
 
@@ -35,6 +37,10 @@ export interface VerifyInput {
   /** The live key the presented secret belongs to, or null. */
   readonly key: ApiKey | null;
   readonly usage: WindowUsage;
+  /** Pending and held amounts of the limit's window, when the shared admission state was asked. */
+  readonly inFlight?: InFlight;
+  /** What this call asks to hold; null or absent for a verify without a hold. */
+  readonly holdUnits?: bigint | null;
   readonly blocks: readonly KeyBlock[];
   readonly method: string;
   readonly path: string;
@@ -51,12 +57,13 @@ export interface VerifyOutcome {
 /**
  * The verify decision: may this key call `METHOD path` now? Unknown (or deleted) keys first, then
  * disabled, then endpoint permissions, then the limit: blocked when a block for the current window is
- * recorded or the recorded spend has reached the threshold.
+ * recorded or the spend has reached the threshold (LIMIT_REACHED), refused when what remains after spend
+ * and holds does not cover the call (INSUFFICIENT_REMAINING, see {@link decideAdmission}).
  */
 export function decideVerify(input: VerifyInput): VerifyOutcome {
   const { key, now } = input;
   if (key === null) return { valid: false, code: 'NOT_FOUND', key: null, limit: null };
-  const limit = key.limit === null ? null : evaluateLimit(key.limit, input.usage, now);
+  const limit = key.limit === null ? null : evaluateLimit(key.limit, input.usage, now, input.inFlight);
   if (key.disabled) return { valid: false, code: 'DISABLED', key, limit };
   if (!canCallEndpoint(key.scopes, input.method, input.path)) {
     return { valid: false, code: 'ENDPOINT_FORBIDDEN', key, limit };
@@ -64,6 +71,16 @@ export function decideVerify(input: VerifyInput): VerifyOutcome {
   if (limit !== null) {
     const blocked = limit.reached || input.blocks.some((block) => isBlockInForce(block, key, now));
     if (blocked) return { valid: false, code: 'LIMIT_REACHED', key, limit: { ...limit, reached: true } };
+    if (input.inFlight !== undefined) {
+      const { code } = decideAdmission({
+        thresholdUnits: limit.thresholdUnits,
+        committedUnits: limit.spendUnits - limit.pendingUnits,
+        pendingUnits: limit.pendingUnits,
+        heldUnits: limit.heldUnits,
+        amountUnits: input.holdUnits ?? null,
+      });
+      if (code !== 'VALID') return { valid: false, code, key, limit };
+    }
   }
   return { valid: true, code: 'VALID', key, limit };
 }

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import { decideAdmission } from '@keyfence/domain';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdmissionStore, type RowField, rowField, type SeedRows } from './admission-store.ts';
+
+const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const NOW = Date.UTC(2026, 11, 2, 12, 0, 0);
+const DAY = rowField('day', Date.UTC(2026, 11, 2));
+const MONTH = rowField('month', Date.UTC(2026, 11, 1));
+const USD = 1_000_000_000n;
+
+let redis: Redis;
+const prefix = `kf-test-admission-${randomUUID()}`;
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+});
+
+afterAll(async () => {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}/*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+});
+
+/** A store over a fresh key, with a "record" of written rows that seeding reads. */
+function fixture(written: Map<string, bigint> = new Map()) {
+  const store = new AdmissionStore(redis, prefix);
+  const apiKeyId = randomUUID();
+  let seeds = 0;
+  const seed: SeedRows = async (_id, fields) => {
+    seeds += 1;
+    if (fields === 'months') return new Map([...written].filter(([field]) => field.startsWith('m:')));
+    return new Map(fields.map((field) => [field, written.get(field) ?? 0n]));
+  };
+  const admit = (hold: { id: string; amountUnits: bigint } | null, thresholdUnits = 10n * USD, nowMs = NOW) =>
+    store.admit({
+      apiKeyId,
+      retention: 'day',
+      thresholdUnits,
+      nowMs,
+      hold: hold === null ? null : { ...hold, ttlMs: 60_000 },
+      seed,
+    });
+  return { store, apiKeyId, admit, seeds: () => seeds };
+}
+
+describe('AdmissionStore', () => {
+  it('seeds the mirror from the record once, then decides from Redis alone', async () => {
+    const f = fixture(new Map([[DAY, 4n * USD]]));
+    const first = await f.admit(null);
+    expect(first).toMatchObject({ code: 'VALID', committedUnits: 4n * USD, seeded: true });
+    const second = await f.admit(null);
+    expect(second).toMatchObject({ code: 'VALID', committedUnits: 4n * USD, seeded: false });
+    expect(f.seeds()).toBe(1);
+  });
+
+  it('holds while room remains, refuses a hold that does not fit, and holds the same id once', async () => {
+    const f = fixture(new Map([[DAY, 9n * USD]]));
+    const held = await f.admit({ id: 'call-1', amountUnits: USD / 2n });
+    expect(held).toMatchObject({ code: 'VALID', heldUnits: USD / 2n, hold: { status: 'held' } });
+    expect(held.hold?.expiresAtMs).toBe(NOW + 60_000);
+    const again = await f.admit({ id: 'call-1', amountUnits: USD / 2n });
+    expect(again).toMatchObject({ code: 'VALID', heldUnits: USD / 2n, hold: { status: 'already_held' } });
+    const tooBig = await f.admit({ id: 'call-2', amountUnits: USD / 2n + 1n });
+    expect(tooBig).toMatchObject({ code: 'INSUFFICIENT_REMAINING', hold: null, heldUnits: USD / 2n });
+    const exact = await f.admit({ id: 'call-3', amountUnits: USD / 2n });
+    expect(exact).toMatchObject({ code: 'VALID', heldUnits: USD });
+    // Everything left is held: a call without a hold may not take it either.
+    expect((await f.admit(null)).code).toBe('INSUFFICIENT_REMAINING');
+  });
+
+  it('posts a hold by its event: held → pending, then settled into the mirror without counting twice', async () => {
+    const f = fixture(new Map([[DAY, 0n]]));
+    await f.admit({ id: 'call-1', amountUnits: 2n * USD });
+    const posted = await f.store.recordAccepted(
+      'job-1',
+      new Map([
+        [
+          f.apiKeyId,
+          {
+            rows: new Map<RowField, bigint>([
+              [DAY, 3n * USD],
+              [MONTH, 3n * USD],
+            ]),
+            events: [['call-1', 3n * USD] as const],
+          },
+        ],
+      ]),
+      NOW,
+    );
+    expect(posted).toEqual({ posted: 1, overruns: 1, overrunUnits: USD });
+    expect(await f.admit(null)).toMatchObject({ committedUnits: 0n, pendingUnits: 3n * USD, heldUnits: 0n });
+    await f.store.settle(
+      'job-1',
+      new Map([
+        [
+          f.apiKeyId,
+          [
+            [DAY, 3n * USD],
+            [MONTH, 3n * USD],
+          ],
+        ],
+      ]),
+      { dropPending: true, nowMs: NOW },
+    );
+    expect(await f.admit(null)).toMatchObject({ committedUnits: 3n * USD, pendingUnits: 0n, heldUnits: 0n });
+  });
+
+  it('an event before its hold leaves a tombstone: the late hold takes no room', async () => {
+    const f = fixture(new Map([[DAY, 0n]]));
+    await f.admit({ id: 'other', amountUnits: 1n }); // the key uses holds
+    await f.store.recordAccepted(
+      'job-1',
+      new Map([[f.apiKeyId, { rows: new Map([[DAY, USD]]), events: [['early', USD] as const] }]]),
+      NOW,
+    );
+    const late = await f.admit({ id: 'early', amountUnits: 5n * USD });
+    expect(late).toMatchObject({ code: 'VALID', hold: { status: 'already_posted' }, heldUnits: 1n });
+  });
+
+  it('releases a live hold once; release after post is a no-op; an unknown hold is not found', async () => {
+    const f = fixture(new Map([[DAY, 0n]]));
+    await f.admit({ id: 'a', amountUnits: USD });
+    await f.admit({ id: 'b', amountUnits: USD });
+    expect(await f.store.release(f.apiKeyId, 'a', NOW)).toEqual({ status: 'released', amountUnits: USD });
+    expect(await f.store.release(f.apiKeyId, 'a', NOW)).toEqual({
+      status: 'already_released',
+      amountUnits: USD,
+    });
+    await f.store.recordAccepted(
+      'job-1',
+      new Map([[f.apiKeyId, { rows: new Map([[DAY, USD / 2n]]), events: [['b', USD / 2n] as const] }]]),
+      NOW,
+    );
+    expect((await f.store.release(f.apiKeyId, 'b', NOW)).status).toBe('already_posted');
+    expect((await f.store.release(f.apiKeyId, 'nope', NOW)).status).toBe('not_found');
+    expect(await f.admit(null)).toMatchObject({ heldUnits: 0n, pendingUnits: USD / 2n });
+  });
+
+  it('a hold binds only until it expires, however late anything sweeps', async () => {
+    const f = fixture(new Map([[DAY, 0n]]));
+    await f.admit({ id: 'a', amountUnits: 10n * USD });
+    expect((await f.admit(null, 10n * USD, NOW + 59_999)).code).toBe('INSUFFICIENT_REMAINING');
+    const after = await f.admit(null, 10n * USD, NOW + 60_000);
+    expect(after).toMatchObject({ code: 'VALID', heldUnits: 0n });
+    expect((await f.store.release(f.apiKeyId, 'a', NOW + 60_001)).status).toBe('expired');
+  });
+
+  it('a hold made before 00:00 UTC does not eat the next day', async () => {
+    const f = fixture(new Map());
+    const lastMs = Date.UTC(2026, 11, 2, 23, 59, 59, 999);
+    await f.admit({ id: 'late', amountUnits: 10n * USD }, 10n * USD, lastMs);
+    const nextDay = await f.admit(null, 10n * USD, lastMs + 1);
+    expect(nextDay).toMatchObject({ code: 'VALID', heldUnits: 0n });
+  });
+
+  it('decides exactly as the domain does, amounts beyond 2^53 included', async () => {
+    const units = fc.bigInt({ min: 0n, max: 10n ** 18n });
+    await fc.assert(
+      fc.asyncProperty(
+        units,
+        units,
+        units,
+        units,
+        fc.option(fc.bigInt({ min: 1n, max: 10n ** 18n })),
+        async (t, c, p, h, a) => {
+          const f = fixture(new Map([[DAY, c]]));
+          if (p > 0n) {
+            await f.store.recordAccepted(
+              'job',
+              new Map([[f.apiKeyId, { rows: new Map([[DAY, p]]), events: [] }]]),
+              NOW,
+            );
+          }
+          // Held amounts reach Redis only through admitted holds: hold h against an unbounded threshold first.
+          if (h > 0n) await f.admit({ id: 'h', amountUnits: h }, 10n ** 19n);
+          const result = await f.admit(a === null ? null : { id: 'x', amountUnits: a }, t);
+          const expected = decideAdmission({
+            thresholdUnits: t,
+            committedUnits: c,
+            pendingUnits: p,
+            heldUnits: h,
+            amountUnits: a,
+          });
+          expect(result.code).toBe(expected.code);
+          expect([result.committedUnits, result.pendingUnits]).toEqual([c, p]);
+          expect(result.heldUnits).toBe(h + (result.hold?.status === 'held' ? (a ?? 0n) : 0n));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});

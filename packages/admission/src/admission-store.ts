@@ -1,0 +1,322 @@
+import { type AdmissionCode, type Retention, windowBoundsOf, windowKindOf } from '@keyfence/domain';
+import calculateSlot from 'cluster-key-slot';
+import type { Cluster, Redis } from 'ioredis';
+import { ACCEPT_SCRIPT, ADMIT_SCRIPT, RELEASE_SCRIPT, SETTLE_SCRIPT } from './scripts.ts';
+
+const DAY_MS = 86_400_000;
+
+/** An aggregate row as the mirror names it: `d:<day start ms>` or `m:<month start ms>`. */
+export type RowField = `d:${number}` | `m:${number}`;
+
+export function rowField(kind: 'day' | 'month', startMs: number): RowField {
+  return kind === 'day' ? `d:${startMs}` : `m:${startMs}`;
+}
+
+/** The aggregate rows (day and month) an event at `occurredAtMs` adds to. */
+export function rowFieldsOf(occurredAtMs: number): readonly [RowField, RowField] {
+  return [
+    rowField('day', windowBoundsOf('day', occurredAtMs).startMs),
+    rowField('month', windowBoundsOf('month', occurredAtMs).startMs),
+  ];
+}
+
+/** Which mirror rows a limit of this retention sums at `nowMs`, and the name of its window for holds. */
+export function limitRowsOf(
+  retention: Retention,
+  nowMs: number,
+): { mode: 'f'; fields: RowField[]; window: string } | { mode: 'm'; window: 'L' } {
+  const kind = windowKindOf(retention);
+  if (kind === 'lifetime') return { mode: 'm', window: 'L' };
+  const { startMs } = windowBoundsOf(kind, nowMs);
+  if (kind === 'day') return { mode: 'f', fields: [rowField('day', startMs)], window: `d:${startMs}` };
+  if (kind === 'month') return { mode: 'f', fields: [rowField('month', startMs)], window: `m:${startMs}` };
+  return {
+    mode: 'f',
+    fields: Array.from({ length: 7 }, (_, day) => rowField('day', startMs + day * DAY_MS)),
+    window: `w:${startMs}`,
+  };
+}
+
+export interface AdmissionOptions {
+  /** A hold's life when the caller names none. @defaultValue 600000 (10 minutes) */
+  readonly defaultHoldTtlMs?: number;
+  /** The longest life a caller may ask for a hold. @defaultValue 3600000 (1 hour) */
+  readonly maxHoldTtlMs?: number;
+  /**
+   * How long accepted spend counts as pending when no worker writes it (a job stuck or lost). Longer is
+   * safer against overspend while workers are down; shorter frees room sooner after a lost job.
+   * @defaultValue 600000 (10 minutes)
+   */
+  readonly pendingTtlMs?: number;
+  /** How long a posted, released or expired hold is remembered (answers to late calls). @defaultValue 600000 */
+  readonly tombstoneMs?: number;
+  /** How long an idle key's mirror of written spend is kept. @defaultValue 40 days */
+  readonly mirrorTtlMs?: number;
+}
+
+/** Written spend of a key's rows, read from PostgreSQL when the mirror lacks them. */
+export type SeedRows = (
+  apiKeyId: string,
+  fields: readonly RowField[] | 'months',
+) => Promise<Map<string, bigint>>;
+
+export interface HoldRequest {
+  readonly id: string;
+  readonly amountUnits: bigint;
+  readonly ttlMs: number;
+}
+
+export type HoldStatus = 'held' | 'already_held' | 'already_posted';
+
+export interface AdmitResult {
+  readonly code: AdmissionCode;
+  readonly committedUnits: bigint;
+  readonly pendingUnits: bigint;
+  readonly heldUnits: bigint;
+  /** What happened to the hold asked for; null without one, or when it was refused. */
+  readonly hold: { readonly status: HoldStatus; readonly expiresAtMs: number } | null;
+  /** True when the mirror had to be seeded from PostgreSQL first. */
+  readonly seeded: boolean;
+}
+
+/** One API key's part of an accepted job. */
+export interface AcceptedForKey {
+  /** The job's spend of this key per aggregate row (nonzero only). */
+  readonly rows: ReadonlyMap<RowField, bigint>;
+  /** Every event of this key in the job: id and cost, to post the holds they name. */
+  readonly events: readonly (readonly [string, bigint])[];
+}
+
+export interface AcceptOutcome {
+  readonly posted: number;
+  readonly overruns: number;
+  readonly overrunUnits: bigint;
+}
+
+export type ReleaseStatus = 'released' | 'already_posted' | 'already_released' | 'expired' | 'not_found';
+
+type ScriptName = 'kfAdmit' | 'kfAccept' | 'kfSettle' | 'kfRelease';
+type ScriptCall = (numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
+
+/**
+ * The shared admission state of every API replica and worker, in Redis (see scripts.ts for its layout and
+ * the proof sketch). PostgreSQL stays the record: the mirror of written spend is only ever seeded from it
+ * or raised to values read from it, so a Redis that lost its data answers SEED and is rebuilt from the
+ * record before any admission is decided on it.
+ */
+export class AdmissionStore {
+  readonly defaultHoldTtlMs: number;
+  readonly maxHoldTtlMs: number;
+  private readonly pendingTtlMs: number;
+  private readonly tombstoneMs: number;
+  private readonly mirrorTtlMs: number;
+
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly prefixBase: string,
+    options: AdmissionOptions = {},
+  ) {
+    this.defaultHoldTtlMs = options.defaultHoldTtlMs ?? 600_000;
+    this.maxHoldTtlMs = options.maxHoldTtlMs ?? 3_600_000;
+    this.pendingTtlMs = options.pendingTtlMs ?? 600_000;
+    this.tombstoneMs = options.tombstoneMs ?? 600_000;
+    this.mirrorTtlMs = options.mirrorTtlMs ?? 40 * DAY_MS;
+    const scripts: Record<ScriptName, string> = {
+      kfAdmit: ADMIT_SCRIPT,
+      kfAccept: ACCEPT_SCRIPT,
+      kfSettle: SETTLE_SCRIPT,
+      kfRelease: RELEASE_SCRIPT,
+    };
+    for (const [name, lua] of Object.entries(scripts)) {
+      if (!(name in redis)) redis.defineCommand(name, { lua });
+    }
+  }
+
+  /** The hash tag every key of one API key shares, so its scripts run in one slot. */
+  private tag(apiKeyId: string): string {
+    return `{${this.prefixBase}/${apiKeyId}}`;
+  }
+
+  private keysOf(apiKeyId: string) {
+    const t = this.tag(apiKeyId);
+    return {
+      c: `${t}:c`,
+      ps: `${t}:ps`,
+      p: `${t}:p`,
+      px: `${t}:px`,
+      h: `${t}:h`,
+      hx: `${t}:hx`,
+      hs: `${t}:hs`,
+    };
+  }
+
+  private call(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]) {
+    const script = (this.redis as unknown as Record<ScriptName, ScriptCall>)[name];
+    return script.call(this.redis, keys.length, ...keys, ...args.map(String));
+  }
+
+  /**
+   * The limit check of one key at `nowMs`, with the hold it asks for, as one atomic step. When the mirror
+   * lacks a row of the window (first use, or Redis lost its data), reads it from PostgreSQL through `seed`
+   * and decides again with it.
+   */
+  async admit(request: {
+    readonly apiKeyId: string;
+    readonly retention: Retention;
+    readonly thresholdUnits: bigint;
+    readonly nowMs: number;
+    readonly hold: HoldRequest | null;
+    readonly seed: SeedRows;
+  }): Promise<AdmitResult> {
+    const k = this.keysOf(request.apiKeyId);
+    const rows = limitRowsOf(request.retention, request.nowMs);
+    const fields = rows.mode === 'f' ? rows.fields : [];
+    const hold = request.hold;
+    const holdArgs =
+      hold === null
+        ? ['', '0', '0', '0']
+        : [
+            hold.id,
+            hold.amountUnits.toString(),
+            request.nowMs + hold.ttlMs,
+            this.maxHoldTtlMs + this.tombstoneMs,
+          ];
+    const run = (seedArgs: readonly (string | number)[]) =>
+      this.call(
+        'kfAdmit',
+        [k.c, k.ps, k.p, k.px, k.h, k.hx, k.hs],
+        [
+          request.nowMs,
+          request.nowMs + this.tombstoneMs,
+          request.thresholdUnits.toString(),
+          rows.window,
+          rows.mode,
+          fields.length,
+          ...fields,
+          ...seedArgs,
+          ...holdArgs,
+        ],
+      ) as Promise<string[]>;
+    let seeded = false;
+    let answer = await run(['0']);
+    if (answer[0] === 'SEED') {
+      seeded = true;
+      const found = await request.seed(request.apiKeyId, rows.mode === 'f' ? fields : 'months');
+      const seedArgs =
+        rows.mode === 'f'
+          ? ['1', ...fields.map((field) => (found.get(field) ?? 0n).toString())]
+          : ['1', found.size, ...[...found].flatMap(([field, units]) => [field, units.toString()])];
+      answer = await run(seedArgs);
+    }
+    const [, committed, pending, held, code, holdStatus, holdExpiry] = answer;
+    return {
+      code: code as AdmissionCode,
+      committedUnits: BigInt(committed ?? '0'),
+      pendingUnits: BigInt(pending ?? '0'),
+      heldUnits: BigInt(held ?? '0'),
+      hold:
+        holdStatus === undefined || holdStatus === ''
+          ? null
+          : { status: holdStatus as HoldStatus, expiresAtMs: Number(holdExpiry) },
+      seeded,
+    };
+  }
+
+  /**
+   * Records an accepted job's spend as pending for each of its keys, and posts the holds its events name.
+   * Called before the job is queued, so a worker can never settle a job whose pending is not recorded yet.
+   */
+  async recordAccepted(
+    jobId: string,
+    perKey: ReadonlyMap<string, AcceptedForKey>,
+    nowMs: number,
+  ): Promise<AcceptOutcome> {
+    const outcome = { posted: 0, overruns: 0, overrunUnits: 0n };
+    await this.perSlot([...perKey.keys()], async (apiKeyIds) => {
+      const keys: string[] = [];
+      const args: (string | number)[] = [
+        jobId,
+        nowMs + this.pendingTtlMs,
+        nowMs + this.tombstoneMs,
+        this.pendingTtlMs,
+      ];
+      for (const apiKeyId of apiKeyIds) {
+        const k = this.keysOf(apiKeyId);
+        keys.push(k.p, k.px, k.ps, k.h, k.hx, k.hs);
+        const part = perKey.get(apiKeyId);
+        const rows = [...(part?.rows ?? [])].filter(([, units]) => units > 0n);
+        args.push(rows.length, ...rows.flatMap(([field, units]) => [field, units.toString()]));
+        const events = part?.events ?? [];
+        args.push(events.length, ...events.flatMap(([id, cost]) => [id, cost.toString()]));
+      }
+      const results = (await this.call('kfAccept', keys, args)) as [number, number, string][];
+      for (const [posted, overruns, units] of results) {
+        outcome.posted += posted;
+        outcome.overruns += overruns;
+        outcome.overrunUnits += BigInt(units);
+      }
+    });
+    return outcome;
+  }
+
+  /**
+   * Raises the mirror of written spend to the absolute values of the rows a job just wrote (call it before
+   * the writing transaction commits) and, with `dropPending`, forgets the job's pending spend of those keys.
+   */
+  async settle(
+    jobId: string,
+    rows: ReadonlyMap<string, readonly (readonly [RowField, bigint])[]>,
+    options: { readonly dropPending: boolean; readonly nowMs: number },
+  ): Promise<void> {
+    const keepFrom = windowBoundsOf('day', options.nowMs).startMs - 8 * DAY_MS;
+    await this.perSlot([...rows.keys()], async (apiKeyIds) => {
+      const keys: string[] = [];
+      const args: (string | number)[] = [jobId, options.dropPending ? '1' : '0', keepFrom, this.mirrorTtlMs];
+      for (const apiKeyId of apiKeyIds) {
+        const k = this.keysOf(apiKeyId);
+        keys.push(k.c, k.ps, k.p, k.px);
+        const keyRows = rows.get(apiKeyId) ?? [];
+        args.push(keyRows.length, ...keyRows.flatMap(([field, units]) => [field, units.toString()]));
+      }
+      await this.call('kfSettle', keys, args);
+    });
+  }
+
+  /** Voids a hold (the call failed); answers what the hold had become if it was not live. */
+  async release(
+    apiKeyId: string,
+    holdId: string,
+    nowMs: number,
+  ): Promise<{ status: ReleaseStatus; amountUnits: bigint }> {
+    const k = this.keysOf(apiKeyId);
+    const [status, units] = (await this.call(
+      'kfRelease',
+      [k.h, k.hx, k.hs],
+      [holdId, nowMs, nowMs + this.tombstoneMs],
+    )) as [ReleaseStatus, string];
+    return { status, amountUnits: BigInt(units) };
+  }
+
+  /**
+   * Runs `work` once per group of keys that share a hash slot: all of them at once on a single Redis, one
+   * call per slot on a cluster (a script may only touch keys of one slot there).
+   */
+  private async perSlot(
+    apiKeyIds: readonly string[],
+    work: (apiKeyIds: readonly string[]) => Promise<void>,
+  ): Promise<void> {
+    if (apiKeyIds.length === 0) return;
+    if (!('isCluster' in this.redis && this.redis.isCluster)) {
+      await work(apiKeyIds);
+      return;
+    }
+    const groups = new Map<number, string[]>();
+    for (const apiKeyId of apiKeyIds) {
+      const slot = calculateSlot(this.tag(apiKeyId));
+      const group = groups.get(slot);
+      if (group === undefined) groups.set(slot, [apiKeyId]);
+      else group.push(apiKeyId);
+    }
+    await Promise.all([...groups.values()].map(work));
+  }
+}

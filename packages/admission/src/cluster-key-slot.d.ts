@@ -1,0 +1,5 @@
+// cluster-key-slot (ioredis's own dependency: Redis Cluster's CRC16 hash slot of a key) ships no types.
+declare module 'cluster-key-slot' {
+  /** The Redis Cluster hash slot (0–16383) of a key, honouring `{hash tags}`. */
+  export default function calculateSlot(key: string): number;
+}

@@ -1,0 +1,306 @@
+/**
+ * The admission state's Lua scripts. Each runs atomically in Redis, so a check and the hold it grants are
+ * one step for every API replica. All keys one script call touches for one API key share a hash tag
+ * (`{<prefix>/<key id>}`), so the scripts work on Redis Cluster; a call covering many API keys is split by
+ * hash slot before it is sent (see AdmissionStore).
+ *
+ * Per API key (tag T):
+ * - `T:c`  hash, the mirror of written spend: `d:<day start ms>` and `m:<month start ms>` → units, as the
+ *          PostgreSQL aggregate rows hold them; `L` = 1 once every month row is present (lifetime limits).
+ *          Only ever raised to a larger absolute value (max-merge), so late or repeated writes are harmless.
+ * - `T:ps` hash, pending sums per row field; `T:p` hash job id → its rows (`field=units;…`); `T:px` zset
+ *          job id → expiry. Written by ingest before the job is queued, removed by the worker in the same
+ *          step that raises the mirror, so a job's spend is never in both or in neither.
+ * - `T:h`  hash hold id → `state|units|expires ms|window` (state h = held, p = posted, r = released,
+ *          x = expired); `T:hx` zset hold id → when to act (expiry of a live hold, forgetting of a
+ *          tombstone); `T:hs` hash window → units held.
+ *
+ * Money: Lua numbers are doubles, exact only to 2^53, while amounts reach 1e18 units. Amounts are therefore
+ * added and compared as two limbs (whole dollars, nano-dollars), exact over the whole range; sums kept in
+ * Redis use HINCRBY, which is exact 64-bit arithmetic.
+ */
+
+const PRELUDE = `
+local B = 1000000000
+local function norm(hi, lo)
+  local carry = math.floor(lo / B)
+  return {hi + carry, lo - carry * B}
+end
+local function big(s)
+  if not s then return {0, 0} end
+  s = tostring(s)
+  local neg = false
+  if string.sub(s, 1, 1) == '-' then neg = true; s = string.sub(s, 2) end
+  local n = #s
+  local hi, lo = 0, 0
+  if n > 9 then hi = tonumber(string.sub(s, 1, n - 9)); lo = tonumber(string.sub(s, n - 8)) else lo = tonumber(s) end
+  if neg then return norm(-hi, -lo) end
+  return norm(hi, lo)
+end
+local function add(a, b) return norm(a[1] + b[1], a[2] + b[2]) end
+local function sub(a, b) return norm(a[1] - b[1], a[2] - b[2]) end
+local function cmp(a, b)
+  if a[1] ~= b[1] then if a[1] < b[1] then return -1 end return 1 end
+  if a[2] ~= b[2] then if a[2] < b[2] then return -1 end return 1 end
+  return 0
+end
+local function str(a)
+  if a[1] < 0 then
+    local n = sub({0, 0}, a)
+    return '-' .. str(n)
+  end
+  if a[1] == 0 then return string.format('%.0f', a[2]) end
+  return string.format('%.0f', a[1]) .. string.format('%09.0f', a[2])
+end
+local function decr(hash, field, units)
+  local left = redis.call('HINCRBY', hash, field, '-' .. units)
+  if left == 0 then redis.call('HDEL', hash, field) end
+end
+local function drop_job(p, px, ps, job)
+  local rows = redis.call('HGET', p, job)
+  if rows then
+    for field, units in string.gmatch(rows, '([^;=]+)=([^;]+)') do decr(ps, field, units) end
+    redis.call('HDEL', p, job)
+  end
+  redis.call('ZREM', px, job)
+end
+local function split_hold(v)
+  local state, units, exp, win = string.match(v, '^(%a)|([^|]*)|([^|]*)|(.*)$')
+  return state, units, exp, win
+end
+-- Drops pending jobs past their expiry and turns holds past theirs into tombstones (forgotten later).
+local function prune(p, px, ps, h, hx, hs, now, forget_at)
+  for _, job in ipairs(redis.call('ZRANGEBYSCORE', px, '-inf', now, 'LIMIT', 0, 100)) do
+    drop_job(p, px, ps, job)
+  end
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', hx, '-inf', now, 'LIMIT', 0, 100)) do
+    local v = redis.call('HGET', h, id)
+    local state, units, exp, win = nil, nil, nil, nil
+    if v then state, units, exp, win = split_hold(v) end
+    if state == 'h' then
+      decr(hs, win, units)
+      redis.call('HSET', h, id, 'x|' .. units .. '|' .. exp .. '|' .. win)
+      redis.call('ZADD', hx, forget_at, id)
+    else
+      redis.call('HDEL', h, id)
+      redis.call('ZREM', hx, id)
+    end
+  end
+end
+-- Sums the given fields of a hash; missing is true when one of them is absent.
+local function sum_fields(hash, fields)
+  local total, missing = {0, 0}, false
+  if #fields == 0 then return total, false end
+  local values = redis.call('HMGET', hash, unpack(fields))
+  for i = 1, #fields do
+    if values[i] then total = add(total, big(values[i])) else missing = true end
+  end
+  return total, missing
+end
+-- Sums every month field (m:<start>) of a hash.
+local function sum_months(hash)
+  local total = {0, 0}
+  local all = redis.call('HGETALL', hash)
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, 2) == 'm:' then total = add(total, big(all[i + 1])) end
+  end
+  return total
+end
+local function raise(hash, field, units)
+  local current = redis.call('HGET', hash, field)
+  if (not current) or cmp(big(units), big(current)) > 0 then redis.call('HSET', hash, field, units) end
+end
+`;
+
+/**
+ * ADMIT: the limit check for one API key, and the hold it grants, in one step.
+ *
+ * KEYS: c, ps, p, px, h, hx, hs.
+ * ARGV: now, forget_at, threshold, hold window, mode (`f`: the fields below; `m`: every month, lifetime),
+ * n, field × n, seed flag (`0`/`1`), [seeds: for `f` n values; for `m` a count and field/value pairs],
+ * hold id (empty: no hold), hold units, hold expiry, hold key ttl ms.
+ *
+ * Returns `{status, committed, pending, held, code, hold status, hold expiry}`; status `SEED` when the
+ * mirror of written spend lacks a row this window needs (read PostgreSQL, call again with the seeds).
+ */
+export const ADMIT_SCRIPT = `${PRELUDE}
+local c, ps, p, px, h, hx, hs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local now, forget_at, threshold, window, mode = tonumber(ARGV[1]), ARGV[2], big(ARGV[3]), ARGV[4], ARGV[5]
+local n = tonumber(ARGV[6])
+local fields = {}
+for i = 1, n do fields[i] = ARGV[6 + i] end
+local at = 7 + n
+if ARGV[at] == '1' then
+  if mode == 'f' then
+    for i = 1, n do raise(c, fields[i], ARGV[at + i]) end
+    at = at + n
+  else
+    local count = tonumber(ARGV[at + 1])
+    for i = 1, count do raise(c, ARGV[at + 2 * i], ARGV[at + 2 * i + 1]) end
+    redis.call('HSET', c, 'L', '1')
+    at = at + 1 + 2 * count
+  end
+end
+local hold_id, hold_units, hold_exp, hold_ttl = ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
+
+local committed, pending, missing
+if mode == 'f' then
+  committed, missing = sum_fields(c, fields)
+else
+  missing = not redis.call('HGET', c, 'L')
+  committed = sum_months(c)
+end
+if missing then return {'SEED'} end
+prune(p, px, ps, h, hx, hs, now, forget_at)
+if mode == 'f' then pending = sum_fields(ps, fields) else pending = sum_months(ps) end
+local held = big(redis.call('HGET', hs, window))
+
+local spent = add(committed, pending)
+local left = sub(threshold, add(spent, held))
+local hold_status = ''
+local need = nil
+if hold_id ~= '' then
+  local existing = redis.call('HGET', h, hold_id)
+  local state = nil
+  if existing then state = split_hold(existing) end
+  if state == 'h' then hold_status = 'already_held'; need = {0, 0}
+  elseif state == 'p' then hold_status = 'already_posted'; need = {0, 0}
+  else need = big(hold_units) end
+end
+local code
+if cmp(spent, threshold) >= 0 then code = 'LIMIT_REACHED'
+elseif need == nil then
+  if cmp(left, {0, 0}) > 0 then code = 'VALID' else code = 'INSUFFICIENT_REMAINING' end
+elseif cmp(need, left) <= 0 then code = 'VALID'
+else code = 'INSUFFICIENT_REMAINING' end
+
+if code == 'VALID' and hold_id ~= '' and hold_status == '' then
+  redis.call('HSET', h, hold_id, 'h|' .. hold_units .. '|' .. hold_exp .. '|' .. window)
+  redis.call('ZADD', hx, hold_exp, hold_id)
+  redis.call('HINCRBY', hs, window, hold_units)
+  redis.call('PEXPIRE', h, hold_ttl); redis.call('PEXPIRE', hx, hold_ttl); redis.call('PEXPIRE', hs, hold_ttl)
+  held = add(held, big(hold_units))
+  hold_status = 'held'
+end
+local answered_exp = ''
+if hold_status == 'held' then answered_exp = hold_exp
+elseif hold_status == 'already_held' then
+  local _, _, exp = split_hold(redis.call('HGET', h, hold_id))
+  answered_exp = exp
+end
+return {'OK', str(committed), str(pending), str(held), code, hold_status, answered_exp}
+`;
+
+/**
+ * ACCEPT: what ingest records before it queues a job, for every API key of the job in one hash slot.
+ *
+ * KEYS: per API key: p, px, ps, h, hx, hs.
+ * ARGV: job id, pending expiry, tombstone forget time, pending ttl ms, then per API key: row count, field ×
+ * units pairs (the job's spend of that key per aggregate row), event count, event id × cost pairs.
+ *
+ * Each event whose id names a live hold posts it (the hold's amount leaves the held sum; its cost is in
+ * the job's pending rows). An event whose hold has not arrived yet leaves a tombstone, so the late hold
+ * takes no room, but only for keys that use holds. Returns per API key `{posted, overruns, overrun units}`.
+ */
+export const ACCEPT_SCRIPT = `${PRELUDE}
+local job, pending_exp, forget_at, pending_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local at = 5
+local result = {}
+for k = 0, (#KEYS / 6) - 1 do
+  local p, px, ps, h, hx, hs = KEYS[k*6+1], KEYS[k*6+2], KEYS[k*6+3], KEYS[k*6+4], KEYS[k*6+5], KEYS[k*6+6]
+  local rows = tonumber(ARGV[at]); at = at + 1
+  if rows > 0 then
+    local parts = {}
+    for i = 1, rows do
+      local field, units = ARGV[at], ARGV[at + 1]; at = at + 2
+      redis.call('HINCRBY', ps, field, units)
+      parts[i] = field .. '=' .. units
+    end
+    redis.call('HSET', p, job, table.concat(parts, ';'))
+    redis.call('ZADD', px, pending_exp, job)
+    redis.call('PEXPIRE', p, pending_ttl); redis.call('PEXPIRE', px, pending_ttl); redis.call('PEXPIRE', ps, pending_ttl)
+  end
+  local events = tonumber(ARGV[at]); at = at + 1
+  local posted, overruns, overrun = 0, 0, {0, 0}
+  local uses_holds = events > 0 and redis.call('EXISTS', hx) == 1
+  for i = 1, events do
+    local id, cost = ARGV[at], ARGV[at + 1]; at = at + 2
+    if uses_holds then
+      local v = redis.call('HGET', h, id)
+      if not v then
+        redis.call('HSET', h, id, 'p|0|' .. forget_at .. '|')
+        redis.call('ZADD', hx, forget_at, id)
+      else
+        local state, units, exp, win = split_hold(v)
+        if state == 'h' then
+          decr(hs, win, units)
+          redis.call('HSET', h, id, 'p|' .. units .. '|' .. exp .. '|' .. win)
+          posted = posted + 1
+          if cmp(big(cost), big(units)) > 0 then
+            overruns = overruns + 1
+            overrun = add(overrun, sub(big(cost), big(units)))
+          end
+        end
+      end
+    end
+  end
+  result[k + 1] = {posted, overruns, str(overrun)}
+end
+return result
+`;
+
+/**
+ * SETTLE: what a worker does for a job's API keys while its PostgreSQL transaction still holds the
+ * aggregate rows' locks: raise the mirror to the rows' new absolute values and drop the job's pending rows.
+ * Because the rows stay locked until COMMIT, no later job's values can reach the mirror first, so written
+ * and pending spend are never both counted.
+ *
+ * KEYS: per API key: c, ps, p, px.
+ * ARGV: job id, drop pending (`1`/`0`), oldest day to keep (ms), mirror ttl ms, then per API key: row count,
+ * field × absolute units pairs.
+ */
+export const SETTLE_SCRIPT = `${PRELUDE}
+local job, drop, keep_from, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local at = 5
+for k = 0, (#KEYS / 4) - 1 do
+  local c, ps, p, px = KEYS[k*4+1], KEYS[k*4+2], KEYS[k*4+3], KEYS[k*4+4]
+  local rows = tonumber(ARGV[at]); at = at + 1
+  for i = 1, rows do
+    raise(c, ARGV[at], ARGV[at + 1]); at = at + 2
+  end
+  if rows > 0 then
+    for _, field in ipairs(redis.call('HKEYS', c)) do
+      if string.sub(field, 1, 2) == 'd:' and tonumber(string.sub(field, 3)) < keep_from then redis.call('HDEL', c, field) end
+    end
+    redis.call('PEXPIRE', c, ttl)
+  end
+  if drop == '1' then drop_job(p, px, ps, job) end
+end
+return #KEYS / 4
+`;
+
+/**
+ * RELEASE: voids a hold (the call failed).
+ *
+ * KEYS: h, hx, hs. ARGV: hold id, now, forget time.
+ * Returns `{status, units}`: `released`, `already_posted`, `already_released`, `expired`, or `not_found`.
+ */
+export const RELEASE_SCRIPT = `${PRELUDE}
+local h, hx, hs = KEYS[1], KEYS[2], KEYS[3]
+local id, now, forget_at = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local v = redis.call('HGET', h, id)
+if not v then return {'not_found', '0'} end
+local state, units, exp, win = split_hold(v)
+if state == 'p' then return {'already_posted', units} end
+if state == 'r' then return {'already_released', units} end
+if state == 'x' then return {'expired', units} end
+decr(hs, win, units)
+if tonumber(exp) <= now then
+  redis.call('HSET', h, id, 'x|' .. units .. '|' .. exp .. '|' .. win)
+  redis.call('ZADD', hx, forget_at, id)
+  return {'expired', units}
+end
+redis.call('HSET', h, id, 'r|' .. units .. '|' .. exp .. '|' .. win)
+redis.call('ZADD', hx, forget_at, id)
+return {'released', units}
+`;
