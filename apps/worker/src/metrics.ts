@@ -15,6 +15,11 @@ export class WorkerMetrics {
     help: 'Usage events already in the ledger (duplicates, replays, retries): counted zero times',
     registers: [this.registry],
   });
+  readonly eventsDeadLettered = new Counter({
+    name: 'keyfence_usage_events_dead_lettered_total',
+    help: 'Usage events PostgreSQL refused (set aside with their reason; the rest of their batch was written)',
+    registers: [this.registry],
+  });
   readonly ingestLag = new Histogram({
     name: 'keyfence_ingest_lag_seconds',
     help: 'Time from an event occurring to its batch being committed (now minus occurred_at at commit)',

@@ -1,3 +1,4 @@
+import { AdmissionStore } from '@keyfence/admission';
 import type { Store } from '@keyfence/db';
 import {
   liftBlocksJob,
@@ -45,6 +46,11 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const connection = deps.redis;
   const publisher = createKeyEventPublisher(deps.redis, deps.queuePrefix);
   const lockDuration = deps.lockDurationMs ?? 30_000;
+  // Its own connection, with a command timeout: the settle step runs inside a PostgreSQL transaction, which
+  // must not wait on a Redis that does not answer (BullMQ's connection retries forever by design).
+  const admissionRedis = deps.redis.duplicate({ maxRetriesPerRequest: 2, commandTimeout: 5_000 });
+  admissionRedis.on('error', (error) => deps.logger.warn({ err: error.message }, 'admission redis error'));
+  const admission = new AdmissionStore(admissionRedis, deps.queuePrefix);
 
   const limitsQueue = new Queue(QUEUES.limits, { connection, prefix });
   const maintenanceQueue = new Queue(QUEUES.maintenance, { connection, prefix });
@@ -82,7 +88,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
     });
   const workers = [
-    start(QUEUES.usage, createUsageProcessor({ ...deps, publisher }), deps.usageConcurrency ?? 4),
+    start(QUEUES.usage, createUsageProcessor({ ...deps, publisher, admission }), deps.usageConcurrency ?? 4),
     start(QUEUES.limits, createLimitsProcessor({ ...deps, publisher }), 1),
     start(QUEUES.maintenance, createMaintenanceProcessor(deps), 1),
   ];
@@ -108,6 +114,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     async close() {
       await Promise.all(workers.map((worker) => worker.close()));
       await Promise.all([limitsQueue.close(), maintenanceQueue.close()]);
+      await admissionRedis.quit().catch(() => admissionRedis.disconnect());
     },
   };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { AdmissionStore, rowField } from '@keyfence/admission';
 import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
 import { DEFAULT_KEY_SETTINGS, generateCredential, hashSecret, usd } from '@keyfence/domain';
 import { keyEventsChannel, QUEUES, queuePrefix, type UsageEventTuple, usageBatchJob } from '@keyfence/jobs';
@@ -89,12 +90,115 @@ describe('usage processor', () => {
       tuple(key.id, 'u1', '0.4', '2026-11-26T11:00:00Z'),
       tuple(key.id, 'u2', '0.6', '2026-11-26T11:30:00Z'),
     ];
-    expect(await runBatch(batch)).toEqual({ events: 2, inserted: 2, blocked: 1 });
-    expect(await runBatch(batch)).toEqual({ events: 2, inserted: 0, blocked: 0 });
+    expect(await runBatch(batch)).toEqual({ events: 2, inserted: 2, blocked: 1, deadLettered: 0 });
+    expect(await runBatch(batch)).toEqual({ events: 2, inserted: 0, blocked: 0, deadLettered: 0 });
     const state = await db.store.keyStates.findByHash(hashSecret(key.secret), clockNow);
     expect(state?.usage.day).toBe(usd(1));
     expect(state?.blocks).toHaveLength(1);
     expect(announced.flat()).toContain(key.id);
+  });
+
+  it('raises the admission mirror to the written totals inside the transaction, and drops the pending spend', async () => {
+    const key = await newKey('100');
+    const admission = new AdmissionStore(redis, prefixBase);
+    const day = rowField('day', Date.UTC(2026, 10, 26));
+    const month = rowField('month', Date.UTC(2026, 10, 1));
+    const seed = async () => new Map<string, bigint>([[day, 0n]]);
+    const admit = () =>
+      admission.admit({
+        apiKeyId: key.id,
+        retention: 'day',
+        thresholdUnits: usd('100'),
+        nowMs: clockNow.getTime(),
+        hold: null,
+        seed,
+      });
+    expect(await admit()).toMatchObject({ committedUnits: 0n, pendingUnits: 0n });
+    // As ingest does: pending first, then the job (whose id it names).
+    await admission.recordAccepted(
+      'mirror-job',
+      new Map([
+        [
+          key.id,
+          {
+            rows: new Map([
+              [day, usd('2.5')],
+              [month, usd('2.5')],
+            ]),
+            events: [],
+          },
+        ],
+      ]),
+      clockNow.getTime(),
+    );
+    expect(await admit()).toMatchObject({ committedUnits: 0n, pendingUnits: usd('2.5') });
+    const job = await usageQueue.add(
+      usageBatchJob.name,
+      { version: 1, acceptedAt: Date.now(), events: [tuple(key.id, 'm1', '2.5', '2026-11-26T11:00:00Z')] },
+      { jobId: 'mirror-job' },
+    );
+    await job.waitUntilFinished(events, 10_000);
+    const after = await admit();
+    expect(after).toMatchObject({ committedUnits: usd('2.5'), pendingUnits: 0n });
+  });
+
+  it('sets a poisoned event aside and writes the rest of its batch: 999 of 1,000 from three accounts, once', async () => {
+    const others = [(await db.store.accounts.create('p2')).id, (await db.store.accounts.create('p3')).id];
+    const keys = [await newKey('1000000'), await newKey('1000000')];
+    const otherKeys = await Promise.all(
+      others.map(async (account) => {
+        const result = await db.store.apiKeys.create({
+          accountId: account,
+          settings: DEFAULT_KEY_SETTINGS,
+          newCredential: () => generateCredential('api_key', randomBytes),
+          actor: { type: 'operator', id: null },
+          requestId: null,
+          now: clockNow,
+        });
+        if (result.outcome !== 'created') throw new Error('not created');
+        return { account, id: result.key.id };
+      }),
+    );
+    const victim = keys[0];
+    if (victim === undefined) throw new Error('no key');
+    await runBatch([tuple(victim.id, 'before', '1', '2026-11-26T10:00:00Z')]);
+    const batch: UsageEventTuple[] = [];
+    for (let i = 0; i < 999; i += 1) {
+      const owner = i % 3;
+      const at = new Date(Date.UTC(2026, 10, 26, 11, 0, 0, i)).getTime();
+      if (owner === 0)
+        batch.push([accountId, keys[i % 2]?.id ?? '', `p-${i}`, 'POST /v1/chat/completions', '1000000', at]);
+      else {
+        const other = otherKeys[owner - 1];
+        if (other === undefined) throw new Error('no key');
+        batch.push([other.account, other.id, `p-${i}`, 'POST /v1/chat/completions', '1000000', at]);
+      }
+    }
+    // One event whose cost, added to the key's day, passes what a 64-bit sum holds.
+    batch.splice(500, 0, [
+      accountId,
+      victim.id,
+      'poison',
+      'POST /v1/chat/completions',
+      '9223372036854775807',
+      clockNow.getTime() - 1,
+    ]);
+    const result = await runBatch(batch);
+    expect(result).toMatchObject({ events: 1_000, inserted: 999, deadLettered: 1 });
+    expect(await runBatch(batch)).toMatchObject({ inserted: 0, deadLettered: 1 });
+    const letters = (await db.store.ledger.listDeadLetters()).filter((letter) => letter.eventId === 'poison');
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({
+      reasonCode: '22003',
+      apiKeyId: victim.id,
+      costUnits: 9223372036854775807n,
+    });
+    const totals = await db.store.usage.currentUsage(
+      [...keys.map((key) => key.id), ...otherKeys.map((key) => key.id)],
+      clockNow,
+    );
+    const sum = [...totals.values()].reduce((acc, usage) => acc + usage.day, 0n);
+    expect(sum).toBe(999n * 1_000_000n + usd('1'));
   });
 
   it('fails a malformed batch for good', async () => {

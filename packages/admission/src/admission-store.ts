@@ -1,3 +1,4 @@
+/// <reference path="./cluster-key-slot.d.ts" />
 import { type AdmissionCode, type Retention, windowBoundsOf, windowKindOf } from '@keyfence/domain';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';

@@ -16,7 +16,14 @@ export * from './errors.ts';
 export { IdempotencyRepository } from './idempotency-repository.ts';
 export * from './key-state-repository.ts';
 export { LAST_USED_RESOLUTION_MS } from './last-used.ts';
-export { type LedgerEvent, LedgerRepository } from './ledger-repository.ts';
+export {
+  type DeadLetter,
+  type LedgerEvent,
+  LedgerRepository,
+  type RecordHooks,
+  type RecordOutcome,
+  type WrittenRow,
+} from './ledger-repository.ts';
 export * from './management-key-repository.ts';
 export { applyMigrations, ensureDatabaseExists, pendingMigrations, readMigrations } from './migrator.ts';
 export * from './service-token-repository.ts';

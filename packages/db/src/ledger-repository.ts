@@ -1,7 +1,8 @@
 import { windowStartsOf } from '@keyfence/domain';
 import type pg from 'pg';
-import { translatingErrors } from './errors.ts';
+import { translateDatabaseError, translatingErrors } from './errors.ts';
 import { arrayLiteral, quoteArrayElement } from './pg-array-literal.ts';
+import { pgQueryable } from './queryable.ts';
 
 /** One usage event as the ledger stores it. */
 export interface LedgerEvent {
@@ -43,9 +44,74 @@ WITH input AS (
    ORDER BY api_key_id, kind, start_ms
   ON CONFLICT (api_key_id, window_kind, window_start)
   DO UPDATE SET spend = u.spend + EXCLUDED.spend, requests = u.requests + EXCLUDED.requests
-  RETURNING 1
+  RETURNING u.api_key_id, u.window_kind, u.window_start, u.spend
 )
-SELECT (SELECT count(*) FROM inserted)::int AS inserted`;
+SELECT (SELECT count(*) FROM inserted)::int AS inserted,
+       (SELECT coalesce(json_agg(json_build_array(w.api_key_id, w.window_kind,
+                 (extract(epoch FROM w.window_start) * 1000)::bigint, w.spend::text)), '[]'::json)
+          FROM upserted w JOIN api_keys k ON k.id = w.api_key_id
+         WHERE k.limit_threshold IS NOT NULL) AS limited_rows,
+       (SELECT coalesce(json_agg(k.id), '[]'::json) FROM api_keys k
+         WHERE k.id IN (SELECT api_key_id FROM input) AND k.limit_threshold IS NOT NULL) AS limited_keys`;
+
+/**
+ * An aggregate row a batch changed, of a key with a limit, with its new absolute spend: what the shared
+ * admission state mirrors. `[api key id, 'day' | 'month', window start ms, spend units as text]`.
+ */
+export type WrittenRow = readonly [string, 'day' | 'month', number, string];
+
+/** A usage event the ledger could not write, set aside with its reason. */
+export interface DeadLetter {
+  readonly id: string;
+  readonly accountId: string;
+  readonly eventId: string;
+  readonly apiKeyId: string;
+  readonly endpoint: string;
+  readonly costUnits: bigint;
+  readonly occurredAtMs: number;
+  /** The PostgreSQL error code (SQLSTATE) that refused it. */
+  readonly reasonCode: string;
+  readonly reason: string;
+  readonly jobId: string | null;
+  readonly createdAt: Date;
+}
+
+export interface RecordHooks {
+  /**
+   * Runs inside each writing transaction, before COMMIT, while the aggregate rows it changed are still
+   * locked: later batches of the same rows wait until it is done. `partial` is true when the batch was
+   * split to isolate bad events (this call covers only part of it). Throwing rolls the part back.
+   * `limitedKeyIds` are the keys of this part that have a limit, whether or not their rows changed (a
+   * batch of duplicates changes none).
+   */
+  readonly beforeCommit?: (written: {
+    readonly rows: readonly WrittenRow[];
+    readonly limitedKeyIds: readonly string[];
+    readonly partial: boolean;
+  }) => Promise<void>;
+  /** Named in dead letters, so an operator can tell which job set them aside. */
+  readonly jobId?: string;
+}
+
+export interface RecordOutcome {
+  /** Events new to the ledger. */
+  readonly inserted: number;
+  /** Events set aside (see {@link DeadLetter}); the rest of the batch was written. */
+  readonly deadLettered: readonly LedgerEvent[];
+  /** True when the batch had to be split (some part was refused). */
+  readonly split: boolean;
+}
+
+/** SQLSTATE classes of errors that a row's own values cause: data exceptions (22) and integrity (23). */
+function isRowError(error: unknown): error is { code: string; message: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23')) && code !== '23505';
+}
+
+/** Text PostgreSQL cannot store (NUL) made storable, for the dead-letter copy only. */
+function storable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+}
 
 /**
  * The ledger: every usage event once, and the per-window aggregates it feeds. Set-based SQL over the shared
@@ -56,10 +122,41 @@ export class LedgerRepository {
 
   /**
    * Writes a batch of events into the ledger and the aggregates, exactly once each: events already in
-   * the ledger (same account and id) are skipped. Returns how many were new.
+   * the ledger (same account and id) are skipped. One transaction per batch; `hooks.beforeCommit` runs
+   * inside it. A batch that PostgreSQL refuses for a row's values (a window sum past 64 bits, text it
+   * cannot store) is split in halves until the refused events stand alone; those are set aside as dead
+   * letters and everything else is written, so one bad event never holds back other accounts' events.
    */
-  async recordEvents(events: readonly LedgerEvent[]): Promise<{ inserted: number }> {
-    if (events.length === 0) return { inserted: 0 };
+  async recordEvents(events: readonly LedgerEvent[], hooks: RecordHooks = {}): Promise<RecordOutcome> {
+    const outcome = { inserted: 0, deadLettered: [] as LedgerEvent[], split: false };
+    if (events.length > 0) await this.writeOrSplit(events, hooks, false, outcome);
+    return outcome;
+  }
+
+  private async writeOrSplit(
+    events: readonly LedgerEvent[],
+    hooks: RecordHooks,
+    partial: boolean,
+    outcome: { inserted: number; deadLettered: LedgerEvent[]; split: boolean },
+  ): Promise<void> {
+    try {
+      outcome.inserted += await this.writeBatch(events, hooks, partial);
+    } catch (error) {
+      if (!isRowError(error)) throw translateDatabaseError(error);
+      const [only] = events;
+      if (events.length === 1 && only !== undefined) {
+        await this.setAside(only, error, hooks.jobId);
+        outcome.deadLettered.push(only);
+        return;
+      }
+      outcome.split = true;
+      const half = Math.ceil(events.length / 2);
+      await this.writeOrSplit(events.slice(0, half), hooks, true, outcome);
+      await this.writeOrSplit(events.slice(half), hooks, true, outcome);
+    }
+  }
+
+  private async writeBatch(events: readonly LedgerEvent[], hooks: RecordHooks, partial: boolean) {
     const accountIds: string[] = [];
     const eventIds: string[] = [];
     const apiKeyIds: string[] = [];
@@ -79,8 +176,14 @@ export class LedgerRepository {
       days.push(starts.day);
       months.push(starts.month);
     }
-    const result = await translatingErrors(() =>
-      this.pool.query<{ inserted: number }>(RECORD_EVENTS_SQL, [
+    const client = await translatingErrors(() => this.pool.connect());
+    try {
+      await client.query('BEGIN');
+      const result = await client.query<{
+        inserted: number;
+        limited_rows: WrittenRow[];
+        limited_keys: string[];
+      }>(RECORD_EVENTS_SQL, [
         arrayLiteral(accountIds),
         arrayLiteral(eventIds),
         arrayLiteral(apiKeyIds),
@@ -89,9 +192,92 @@ export class LedgerRepository {
         arrayLiteral(occurred),
         arrayLiteral(days),
         arrayLiteral(months),
-      ]),
+      ]);
+      const row = result.rows[0];
+      await hooks.beforeCommit?.({
+        rows: row?.limited_rows ?? [],
+        limitedKeyIds: row?.limited_keys ?? [],
+        partial,
+      });
+      await client.query('COMMIT');
+      return row?.inserted ?? 0;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async setAside(event: LedgerEvent, error: { code: string; message: string }, jobId?: string) {
+    await translatingErrors(() =>
+      pgQueryable(this.pool).query(
+        `INSERT INTO usage_dead_letters
+           (account_id, event_id, api_key_id, endpoint, cost, occurred_at_ms, reason_code, reason, job_id)
+         VALUES ($1::uuid, $2, $3::uuid, $4, $5::numeric, $6::bigint, $7, $8, $9)
+         ON CONFLICT (account_id, event_id) DO NOTHING`,
+        [
+          event.accountId,
+          storable(event.eventId),
+          event.apiKeyId,
+          storable(event.endpoint),
+          event.costUnits.toString(),
+          event.occurredAtMs,
+          error.code,
+          error.message.slice(0, 500),
+          jobId ?? null,
+        ],
+      ),
     );
-    return { inserted: result.rows[0]?.inserted ?? 0 };
+  }
+
+  /** Dead letters, oldest first, after the id `after` (paging). */
+  async listDeadLetters(options: { after?: string; limit?: number } = {}): Promise<DeadLetter[]> {
+    const rows = await translatingErrors(() =>
+      pgQueryable(this.pool).query<{
+        id: string;
+        account_id: string;
+        event_id: string;
+        api_key_id: string;
+        endpoint: string;
+        cost: string;
+        occurred_at_ms: string;
+        reason_code: string;
+        reason: string;
+        job_id: string | null;
+        created_at: Date;
+      }>(
+        `SELECT id::text, account_id::text, event_id, api_key_id::text, endpoint, cost::text,
+                occurred_at_ms::text, reason_code, reason, job_id, created_at
+           FROM usage_dead_letters WHERE id > $1::bigint ORDER BY id LIMIT $2`,
+        [options.after ?? '0', Math.min(Math.max(options.limit ?? 100, 1), 1_000)],
+      ),
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      accountId: row.account_id,
+      eventId: row.event_id,
+      apiKeyId: row.api_key_id,
+      endpoint: row.endpoint,
+      costUnits: BigInt(row.cost),
+      occurredAtMs: Number(row.occurred_at_ms),
+      reasonCode: row.reason_code,
+      reason: row.reason,
+      jobId: row.job_id,
+      createdAt: row.created_at,
+    }));
+  }
+
+  /** Forgets dead letters (after a replay took them back, or an operator gave up on them). */
+  async removeDeadLetters(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const rows = await translatingErrors(() =>
+      pgQueryable(this.pool).query(
+        'DELETE FROM usage_dead_letters WHERE id = ANY($1::bigint[]) RETURNING 1',
+        [ids],
+      ),
+    );
+    return rows.length;
   }
 
   /** Which of these events of an account the ledger already holds. */

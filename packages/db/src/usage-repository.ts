@@ -66,6 +66,41 @@ export class UsageRepository {
     return translatingErrors(() => readCurrentUsage(pgQueryable(this.pool), keyIds, now));
   }
 
+  /**
+   * A key's aggregate rows as the admission state mirrors them: the day rows starting at `days` (epoch ms),
+   * and the month rows starting at `months`, or every month row with `'all'`. `FOR SHARE` waits for any
+   * batch still writing those rows, so what is read includes every batch whose mirror update may already
+   * be in Redis (see docs/metering.md, "Redis loses its data").
+   */
+  async rowsForMirror(
+    apiKeyId: string,
+    days: readonly number[],
+    months: readonly number[] | 'all',
+  ): Promise<{ kind: 'day' | 'month'; startMs: number; spendUnits: bigint }[]> {
+    const rows = await translatingErrors(() =>
+      this.pool.query<{ kind: 'day' | 'month'; start_ms: string; spend: string }>(
+        `SELECT window_kind AS kind, (extract(epoch FROM window_start) * 1000)::bigint::text AS start_ms,
+                spend::text
+           FROM key_usage
+          WHERE api_key_id = $1::uuid
+            AND ((window_kind = 'day' AND window_start = ANY($2::timestamptz[]))
+              OR (window_kind = 'month' AND ($3::boolean OR window_start = ANY($4::timestamptz[]))))
+          FOR SHARE`,
+        [
+          apiKeyId,
+          days.map((ms) => new Date(ms).toISOString()),
+          months === 'all',
+          months === 'all' ? [] : months.map((ms) => new Date(ms).toISOString()),
+        ],
+      ),
+    );
+    return rows.rows.map((row) => ({
+      kind: row.kind,
+      startMs: Number(row.start_ms),
+      spendUnits: BigInt(row.spend),
+    }));
+  }
+
   /** Spend and request count of a key over `[start, end)`, from the ledger. */
   async spendBetween(
     apiKeyId: string,

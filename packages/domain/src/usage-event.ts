@@ -16,6 +16,13 @@ export interface UsageEvent {
 }
 
 /** Why one event of a batch was refused. Stable strings: public contract. */
+/**
+ * The most one usage event may cost: $10,000. Spend is summed in 64-bit integers of 1e-9 USD (at most
+ * about $9.2 billion per window row), so a bound per event keeps any realistic window far from overflow;
+ * a window that would still overflow is refused row by row by the ledger and set aside (dead letters).
+ */
+export const MAX_EVENT_COST_UNITS = 10_000n * 1_000_000_000n;
+
 export const EVENT_REJECTION_CODES = [
   'INVALID_EVENT',
   'UNKNOWN_KEY',
@@ -77,6 +84,12 @@ export function readUsageEvent(
   const cost = parseUsd(raw.cost_usd);
   if (!cost.ok)
     return { ok: false, rejection: { code: 'INVALID_EVENT', message: `cost_usd: ${cost.message}` } };
+  if (cost.units > MAX_EVENT_COST_UNITS) {
+    return {
+      ok: false,
+      rejection: { code: 'INVALID_EVENT', message: 'cost_usd: one call costs at most 10000 USD' },
+    };
+  }
   const occurredAt = parseInstant(raw.occurred_at);
   if (occurredAt === null) {
     return {

@@ -1,4 +1,5 @@
-import type { LedgerEvent, Store } from '@keyfence/db';
+import { type AdmissionStore, type RowField, rowField } from '@keyfence/admission';
+import type { LedgerEvent, Store, WrittenRow } from '@keyfence/db';
 import { usageBatchJob } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
@@ -8,6 +9,8 @@ import type { WorkerMetrics } from '../metrics.ts';
 export interface UsageProcessorDeps {
   readonly store: Pick<Store, 'ledger' | 'blocks'>;
   readonly publisher: KeyEventPublisher;
+  /** The shared admission state: its mirror of written spend is raised inside each batch's transaction. */
+  readonly admission: Pick<AdmissionStore, 'settle'>;
   readonly clock: () => Date;
   readonly logger: Logger;
   readonly metrics?: WorkerMetrics;
@@ -17,13 +20,28 @@ export interface UsageBatchResult {
   readonly events: number;
   readonly inserted: number;
   readonly blocked: number;
+  readonly deadLettered: number;
+}
+
+/** Written rows grouped by key, as the admission state names them. */
+function rowsByKey(rows: readonly WrittenRow[], keyIds: readonly string[]) {
+  const byKey = new Map<string, [RowField, bigint][]>(keyIds.map((id) => [id, []]));
+  for (const [apiKeyId, kind, startMs, spend] of rows) {
+    const list = byKey.get(apiKeyId) ?? [];
+    list.push([rowField(kind, Number(startMs)), BigInt(spend)]);
+    byKey.set(apiKeyId, list);
+  }
+  return byKey;
 }
 
 /**
- * The usage queue's processor. Writes a batch into the ledger and the aggregates in one statement
- * (events already in the ledger add nothing), then decides blocks for every key of the batch from the
- * stored totals, and tells the verify caches. Every step is idempotent, so a retry after a crash at any
- * point, or a duplicate delivery, leaves every total exact and every due block recorded.
+ * The usage queue's processor. Writes a batch into the ledger and the aggregates in one transaction
+ * (events already in the ledger add nothing); before it commits, raises the shared admission state's mirror
+ * of written spend to the new totals and drops the job's pending spend, in one Redis step (so verify never
+ * counts the batch twice or not at all). Then decides blocks for every key of the batch from the stored
+ * totals, and tells the verify caches. Every step is idempotent, so a retry after a crash at any point, or
+ * a duplicate delivery, leaves every total exact and every due block recorded. Events PostgreSQL refuses
+ * are set aside as dead letters by the ledger; the rest of the batch is written.
  */
 export function createUsageProcessor(deps: UsageProcessorDeps) {
   return async (job: Job): Promise<UsageBatchResult> => {
@@ -40,10 +58,28 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
         occurredAtMs,
       }),
     );
-    const { inserted } = await deps.store.ledger.recordEvents(events);
-    const committedAt = Date.now();
+    const jobId = job.id ?? '';
+    const nowMs = deps.clock().getTime();
+    const { inserted, deadLettered, split } = await deps.store.ledger.recordEvents(events, {
+      jobId,
+      beforeCommit: ({ rows, limitedKeyIds, partial }) =>
+        deps.admission.settle(jobId, rowsByKey(rows, limitedKeyIds), { dropPending: !partial, nowMs }),
+    });
+    // A split batch raised the mirror part by part; its pending spend goes once every part is written.
+    if (split) {
+      const allKeys = [...new Set(events.map((event) => event.apiKeyId))];
+      await deps.admission.settle(jobId, rowsByKey([], allKeys), { dropPending: true, nowMs });
+    }
+    for (const event of deadLettered) {
+      deps.logger.error(
+        { accountId: event.accountId, eventId: event.eventId, jobId },
+        'usage event set aside as a dead letter (see `keyfence dead-letters list`)',
+      );
+    }
+    deps.metrics?.eventsDeadLettered.inc(deadLettered.length);
+    const committedAt = deps.clock().getTime();
     deps.metrics?.eventsWritten.inc(inserted);
-    deps.metrics?.eventsDuplicate.inc(events.length - inserted);
+    deps.metrics?.eventsDuplicate.inc(events.length - inserted - deadLettered.length);
     if (deps.metrics !== undefined && inserted > 0) {
       for (const event of events) deps.metrics.ingestLag.observe((committedAt - event.occurredAtMs) / 1000);
     }
@@ -65,6 +101,6 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
         'key blocked: limit reached',
       );
     }
-    return { events: events.length, inserted, blocked: blocks.length };
+    return { events: events.length, inserted, blocked: blocks.length, deadLettered: deadLettered.length };
   };
 }
