@@ -2,6 +2,7 @@ import type { Store } from '@keyfence/db';
 import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import type { AdmissionService } from './admission/admission-service.ts';
 import type { FailureLimiter } from './auth/failure-limiter.ts';
 import type { SignInThrottle } from './dashboard/sign-in-throttle.ts';
 import type { PrefixDirectory } from './ingest/prefix-directory.ts';
@@ -9,7 +10,6 @@ import type { ResponseCipher } from './keys/response-cipher.ts';
 import type { ApiMetrics } from './operator/metrics.ts';
 import type { KeyStateCache } from './verify/key-state-cache.ts';
 import type { LastUsedRecorder } from './verify/last-used-recorder.ts';
-import type { PendingSpend } from './verify/pending-spend.ts';
 
 /** Everything the API needs from outside; main.ts builds it, tests build their own. */
 export interface AppDeps {
@@ -26,8 +26,8 @@ export interface AppDeps {
   /** This replica's verify cache. */
   readonly keyStates: KeyStateCache;
   readonly lastUsed: LastUsedRecorder;
-  /** Spend this replica accepted that no worker has written yet; verify counts it. */
-  readonly pendingSpend: PendingSpend;
+  /** The shared admission state (Redis): holds, pending spend, limit checks across replicas. */
+  readonly admission: AdmissionService;
   readonly prefixes: PrefixDirectory;
   /** Clock-skew and age rules for usage events. @defaultValue DEFAULT_EVENT_TIME_POLICY */
   readonly eventTimePolicy?: EventTimePolicy;

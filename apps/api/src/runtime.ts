@@ -1,9 +1,11 @@
+import { type AdmissionOptions, AdmissionStore } from '@keyfence/admission';
 import type { Store } from '@keyfence/db';
 import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
 import { QUEUES, queuePrefix } from '@keyfence/jobs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { AdmissionService } from './admission/admission-service.ts';
 import { FailureLimiter, type FailureLimiterOptions } from './auth/failure-limiter.ts';
 import { SignInThrottle } from './dashboard/sign-in-throttle.ts';
 import type { AppDeps } from './deps.ts';
@@ -13,7 +15,6 @@ import { ResponseCipher } from './keys/response-cipher.ts';
 import { ApiMetrics } from './operator/metrics.ts';
 import { KeyStateCache, type KeyStateCacheOptions } from './verify/key-state-cache.ts';
 import { LastUsedRecorder } from './verify/last-used-recorder.ts';
-import { PendingSpend } from './verify/pending-spend.ts';
 
 export interface RuntimeOptions {
   readonly store: Store;
@@ -25,6 +26,8 @@ export interface RuntimeOptions {
   readonly encryptionKey: Uint8Array;
   readonly eventTimePolicy?: EventTimePolicy;
   readonly keyCache?: KeyStateCacheOptions;
+  /** Hold lifetimes and how long accepted spend counts as pending. */
+  readonly admission?: AdmissionOptions;
   /** @defaultValue 5000 */
   readonly lastUsedFlushMs?: number;
   /** Opens `/metrics` and `/admin/queues`; without it they refuse everyone. */
@@ -63,17 +66,8 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   ];
   const keyStates = new KeyStateCache((hash, now) => store.keyStates.findByHash(hash, now), options.keyCache);
   const bus = new KeyEventBus(redis, subscriber, options.queuePrefix, logger);
-  const pendingSpend = new PendingSpend();
-  await bus.subscribe(
-    (keyIds, writtenJobId) => {
-      keyStates.invalidate(keyIds);
-      if (writtenJobId !== undefined) pendingSpend.settle(writtenJobId);
-    },
-    () => {
-      logger.warn('key-event subscription reconnected: clearing the verify cache');
-      keyStates.clear();
-    },
-  );
+  await bus.subscribe(keyStates);
+  subscriber.on('ready', () => logger.warn('key-event subscription (re)connected: verify cache cleared'));
   const lastUsed = new LastUsedRecorder(
     (entries) => store.apiKeys.recordLastUsed(entries),
     logger,
@@ -100,7 +94,10 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       keyEvents: bus,
       keyStates,
       lastUsed,
-      pendingSpend,
+      admission: new AdmissionService(
+        new AdmissionStore(redis, options.queuePrefix, options.admission),
+        store.usage,
+      ),
       prefixes: new PrefixDirectory(store.keyStates),
       metrics: new ApiMetrics(queues, () => keyStates.size),
       queues,

@@ -12,16 +12,18 @@ import { startApiRuntime } from '../src/runtime.ts';
 
 export const TEST_REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Deletes every Redis key under a test's queue prefix. */
+/** Deletes every Redis key under a test's queue prefix: the queues' `{prefix}…` and the admission state's `{prefix/…}`. */
 export async function dropRedisPrefix(prefixBase: string): Promise<void> {
   const redis = new Redis(TEST_REDIS_URL);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefixBase}}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    for (const pattern of [`{${prefixBase}}*`, `{${prefixBase}/*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    }
   } finally {
     redis.disconnect();
   }

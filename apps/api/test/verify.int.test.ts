@@ -1,5 +1,5 @@
+import { AdmissionStore, rowField } from '@keyfence/admission';
 import { usd } from '@keyfence/domain';
-import { keyEventsChannel } from '@keyfence/jobs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError, type Harness, START, startHarness, TEST_REDIS_URL } from './harness.ts';
@@ -48,9 +48,12 @@ describe('POST /internal/v1/verify', () => {
         retention: 'day',
         threshold: 2,
         spend: 0,
+        pending: 0,
+        held: 0,
         remaining: 2,
         resets_at: '2026-11-27T00:00:00.000Z',
       },
+      hold: null,
     });
   });
 
@@ -78,25 +81,41 @@ describe('POST /internal/v1/verify', () => {
     expect((await verify(key.key)).body.data.code).toBe('NOT_FOUND');
   });
 
-  it('sees a block announced over the key-event bus, with the limit, spend and reset', async () => {
+  it('sees spend a worker wrote at once, and a block announced over the key-event bus', async () => {
     const key = await createKey({ limit: { retention: 'day', threshold: 1 } });
     expect((await verify(key.key)).body.data.code).toBe('VALID');
-    const [account] = await h.db.store.accounts.list();
     const ids = await h.db.store.keyStates.idsByPrefix([key.prefix]);
-    const apiKeyId = ids.get(key.prefix)?.apiKeyId ?? '';
-    await h.db.store.ledger.recordEvents([
+    const { apiKeyId = '', accountId = '' } = ids.get(key.prefix) ?? {};
+    // As a worker writes: the admission state's mirror is raised inside the writing transaction.
+    const state = new AdmissionStore(new Redis(TEST_REDIS_URL), h.queuePrefix);
+    await h.db.store.ledger.recordEvents(
+      [
+        {
+          accountId,
+          apiKeyId,
+          eventId: 'spend-1',
+          endpoint: 'x',
+          costUnits: usd(1),
+          occurredAtMs: START.getTime() - 1000,
+        },
+      ],
       {
-        accountId: ids.get(key.prefix)?.accountId ?? account?.id ?? '',
-        apiKeyId,
-        eventId: 'spend-1',
-        endpoint: 'x',
-        costUnits: usd(1),
-        occurredAtMs: START.getTime() - 1000,
+        beforeCommit: ({ rows }) =>
+          state.settle(
+            'job',
+            new Map([
+              [apiKeyId, rows.map(([, kind, ms, units]) => [rowField(kind, ms), BigInt(units)] as const)],
+            ]),
+            {
+              dropPending: true,
+              nowMs: START.getTime(),
+            },
+          ),
       },
-    ]);
+    );
+    // The cache still holds the old spend; the shared state already has the new one.
+    expect((await verify(key.key)).body.data).toMatchObject({ code: 'LIMIT_REACHED', limit: { spend: 1 } });
     await h.db.store.blocks.applyBlocks([apiKeyId], START);
-    // Still cached: the announcement is what makes verify look again.
-    expect((await verify(key.key)).body.data.code).toBe('VALID');
     await h.deps.keyEvents.publish([apiKeyId]);
     const blocked = await waitFor(
       () => verify(key.key),
@@ -124,7 +143,7 @@ describe('POST /internal/v1/verify', () => {
     });
   });
 
-  it('counts spend this replica accepted but no worker wrote yet, until the job is announced written', async () => {
+  it('counts spend accepted but not yet written (pending), in the window of each event, until it expires', async () => {
     const key = await createKey({ limit: { retention: 'day', threshold: 1 } });
     const ingest = (id: string, cost: number, at = '2026-11-26T09:00:00Z') =>
       h.call('POST', '/internal/v1/usage-events', {
@@ -136,28 +155,23 @@ describe('POST /internal/v1/verify', () => {
     await ingest('p1', 0.6);
     expect((await verify(key.key)).body.data).toMatchObject({
       code: 'VALID',
-      limit: { spend: 0.6, remaining: 0.4 },
+      limit: { spend: 0.6, pending: 0.6, remaining: 0.4 },
     });
     await ingest('p2', 0.4);
     expect((await verify(key.key)).body.data).toMatchObject({
       code: 'LIMIT_REACHED',
-      limit: { spend: 1, remaining: 0 },
+      limit: { spend: 1, pending: 1, remaining: 0 },
     });
-    // No worker runs here: once the jobs are announced written (as a worker announces them, over Redis),
-    // only the stored spend counts, which no worker has filled.
-    const redis = new Redis(TEST_REDIS_URL);
-    for (const job of await h.deps.usageQueue.getJobs(['waiting'])) {
-      await redis.publish(
-        keyEventsChannel(h.queuePrefix),
-        JSON.stringify({ type: 'keys-changed', keyIds: [], writtenJobId: job.id }),
-      );
+    // No worker runs here: after the pending TTL (10 minutes) accepted spend no worker wrote stops counting.
+    h.now = new Date(START.getTime() + 600_001);
+    try {
+      expect((await verify(key.key)).body.data).toMatchObject({
+        code: 'VALID',
+        limit: { spend: 0, pending: 0 },
+      });
+    } finally {
+      h.now = START;
     }
-    redis.disconnect();
-    const settled = await waitFor(
-      () => verify(key.key),
-      (r) => r.body.data.code === 'VALID',
-    );
-    expect(settled.body.data).toMatchObject({ code: 'VALID', limit: { spend: 0 } });
   });
 
   it('keeps last_used_at without a write per call', async () => {

@@ -20,6 +20,7 @@ const STATUS: Record<VerifyResult['code'], number> = {
   DISABLED: 403,
   ENDPOINT_FORBIDDEN: 403,
   LIMIT_REACHED: 403,
+  INSUFFICIENT_REMAINING: 429,
 };
 
 /**

@@ -57,6 +57,11 @@ export const ERROR_CODES = {
   },
   KEY_NOT_FOUND: { status: 404, description: 'The account has no live key with this prefix.' },
   ROUTE_NOT_FOUND: { status: 404, description: 'No such route.' },
+  HOLD_NOT_FOUND: {
+    status: 404,
+    description:
+      'Release: the key has no hold with this id (never made, or forgotten 10 minutes after it was posted, released or expired).',
+  },
   METHOD_NOT_ALLOWED: {
     status: 405,
     description: 'The route exists but not with this method; see the Allow header.',

@@ -1,6 +1,49 @@
 import { EVENT_REJECTION_CODES, MAX_EVENTS_PER_CALL, RETENTIONS, VERIFY_CODES } from '@keyfence/domain';
 import { z } from 'zod';
 
+/** An id the call's usage event will carry: the same bounds as a usage event's id. */
+const holdIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'the hold id must be printable ASCII');
+
+/**
+ * A hold asked for with verify: room kept under the id of the usage event the call will report. Posted by
+ * that event, voided by a release, expired at its TTL. See docs/metering.md, "Holds".
+ */
+export const holdRequestSchema = z
+  .strictObject({
+    id: holdIdSchema.meta({ description: 'The id of the usage event this call will report' }),
+    amount_usd: z
+      .union([z.number(), z.string()])
+      .meta({ description: 'USD to hold, exact to 1e-9, more than 0 (for example max_tokens × price)' }),
+    ttl_seconds: z
+      .number()
+      .int('ttl_seconds must be a whole number')
+      .min(1, 'ttl_seconds must be at least 1')
+      .optional()
+      .meta({
+        description:
+          'How long the hold binds unless posted or released (default 600, at most the configured maximum, 3600 unless set)',
+      }),
+  })
+  .meta({ id: 'HoldRequest' });
+
+/** `POST /internal/v1/holds/{id}/release`. */
+export const releaseBodySchema = z
+  .strictObject({ key_prefix: z.string().length(8, 'key_prefix must be 8 characters') })
+  .meta({ id: 'ReleaseRequest' });
+
+export const releaseResultSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(['released', 'already_posted', 'already_released', 'expired']),
+    amount_usd: z.number(),
+  })
+  .meta({ id: 'ReleaseResult' });
+export type ReleaseResult = z.infer<typeof releaseResultSchema>;
+
 /** `POST /internal/v1/verify`. */
 export const verifyBodySchema = z
   .strictObject({
@@ -14,6 +57,7 @@ export const verifyBodySchema = z
       .regex(/^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$/i, 'method must be an HTTP method')
       .transform((method) => method.toUpperCase()),
     path: z.string().regex(/^\/[\x21-\x7e]{0,2047}$/, 'path must start with / and be printable ASCII'),
+    hold: holdRequestSchema.optional(),
   })
   .meta({ id: 'VerifyRequest' });
 export type VerifyRequest = z.input<typeof verifyBodySchema>;
@@ -28,13 +72,28 @@ export const verifyResultSchema = z
       .object({
         retention: z.enum(RETENTIONS),
         threshold: z.number(),
-        spend: z.number(),
-        remaining: z.number(),
+        spend: z.number().meta({ description: 'Written spend plus accepted usage not yet written' }),
+        pending: z.number().meta({ description: 'Of spend, usage events accepted and not yet written' }),
+        held: z.number().meta({ description: 'Held by calls in flight (this window)' }),
+        remaining: z.number().meta({ description: 'threshold − spend − held, never negative' }),
         resets_at: z.iso.datetime().nullable(),
       })
       .nullable()
       .meta({
-        description: 'Which limit, the spend in its current window, what remains, and when it resets',
+        description:
+          'Which limit, the spend in its current window, what is held, what remains, and when it resets',
+      }),
+    hold: z
+      .object({
+        id: z.string(),
+        amount_usd: z.number(),
+        status: z.enum(['held', 'already_held', 'already_posted', 'not_needed']),
+        expires_at: z.iso.datetime().nullable(),
+      })
+      .nullable()
+      .meta({
+        description:
+          'The hold asked for: held now, held before under this id (held once), already posted by its usage event, or not needed (the key has no limit). Null without a hold, and when the call is refused.',
       }),
   })
   .meta({ id: 'VerifyResult' });

@@ -9,6 +9,8 @@ import {
 import { ERROR_CODES, type ErrorCode, errorBodySchema } from './error-codes.ts';
 import {
   ingestResultSchema,
+  releaseBodySchema,
+  releaseResultSchema,
   usageEventSchema,
   usageResultSchema,
   verifyBodySchema,
@@ -490,7 +492,10 @@ export function buildOpenApiDocument(): JsonObject {
         post: {
           operationId: 'verifyKey',
           tags: ['gateway'],
-          summary: 'May this key call this endpoint now?',
+          summary:
+            'May this key call this endpoint now? With `hold`, keep room for the call in the same step',
+          description:
+            "A key with a limit is admitted only if spend + pending + held + the hold amount ≤ threshold in its current window, decided atomically across every API replica. A refused hold answers INSUFFICIENT_REMAINING (room may come back); LIMIT_REACHED means spend itself reached the limit. The usage event with the hold's id posts it; see docs/metering.md.",
           security: service,
           requestBody: { required: true, content: json(ref(idOf(verifyBodySchema))) },
           responses: {
@@ -499,6 +504,38 @@ export function buildOpenApiDocument(): JsonObject {
               content: json(data(ref(idOf(verifyResultSchema)))),
             },
             ...errors('/internal/v1/verify', [...BODY_ERRORS, ...AUTH_ERRORS, ...ALWAYS]),
+          },
+        },
+      },
+      '/internal/v1/holds/{id}/release': {
+        post: {
+          operationId: 'releaseHold',
+          tags: ['gateway'],
+          summary: 'Void a hold: the call failed, its room is free again at once',
+          security: service,
+          parameters: [
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              description:
+                'The hold id given to verify (the id of the usage event the call would have reported)',
+              schema: { type: 'string', minLength: 1, maxLength: 128 },
+            },
+          ],
+          requestBody: { required: true, content: json(ref(idOf(releaseBodySchema))) },
+          responses: {
+            '200': {
+              description:
+                'What the hold had become: released now, already posted by its usage event (nothing changes), already released, or expired',
+              content: json(data(ref(idOf(releaseResultSchema)))),
+            },
+            ...errors('/internal/v1/holds/{id}/release', [
+              ...BODY_ERRORS,
+              ...AUTH_ERRORS,
+              'HOLD_NOT_FOUND',
+              ...ALWAYS,
+            ]),
           },
         },
       },

@@ -52,17 +52,23 @@ export class KeyStateRepository {
     });
   }
 
-  /** Maps prefixes to their keys' ids and accounts (deleted keys included: their usage still counts). */
+  /**
+   * Maps prefixes to their keys' ids and accounts (deleted keys included: their usage still counts), and
+   * whether the key has a limit now.
+   */
   async idsByPrefix(
     prefixes: readonly string[],
-  ): Promise<Map<string, { apiKeyId: string; accountId: string }>> {
+  ): Promise<Map<string, { apiKeyId: string; accountId: string; limited: boolean }>> {
     if (prefixes.length === 0) return new Map();
     const { rows } = await translatingErrors(() =>
-      this.pool.query<{ prefix: string; id: string; account_id: string }>(
-        'SELECT prefix, id::text, account_id::text FROM api_keys WHERE prefix = ANY($1::text[])',
+      this.pool.query<{ prefix: string; id: string; account_id: string; limited: boolean }>(
+        `SELECT prefix, id::text, account_id::text, (limit_threshold IS NOT NULL AND deleted_at IS NULL) AS limited
+           FROM api_keys WHERE prefix = ANY($1::text[])`,
         [prefixes],
       ),
     );
-    return new Map(rows.map((row) => [row.prefix, { apiKeyId: row.id, accountId: row.account_id }]));
+    return new Map(
+      rows.map((row) => [row.prefix, { apiKeyId: row.id, accountId: row.account_id, limited: row.limited }]),
+    );
   }
 }

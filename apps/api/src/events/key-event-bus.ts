@@ -2,6 +2,14 @@ import { type KeyEvent, keyEventSchema, keyEventsChannel } from '@keyfence/jobs'
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
+/** What listens to key changes: a cache that forgets. */
+export interface KeyEventListener {
+  /** These keys changed: forget them. */
+  keysChanged(keyIds: readonly string[]): void;
+  /** News may have been lost (the subscription reconnected): forget everything. */
+  newsMissed(): void;
+}
+
 /**
  * Key changes between processes over Redis pub/sub: every API replica's verify cache forgets a key when
  * any replica or worker announces a change to it. Pub/sub delivers at most once; a cache therefore also
@@ -19,14 +27,8 @@ export class KeyEventBus {
     this.channel = keyEventsChannel(prefixBase);
   }
 
-  /**
-   * Subscribes; `onChange` gets the ids of changed keys (and the id of a usage job just written, if the
-   * message says so), `onGap` is called when news may have been lost.
-   */
-  async subscribe(
-    onChange: (keyIds: readonly string[], writtenJobId: string | undefined) => void,
-    onGap: () => void,
-  ): Promise<void> {
+  /** Subscribes `listener` to every key change announced by any replica or worker. */
+  async subscribe(listener: KeyEventListener): Promise<void> {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       let event: KeyEvent;
@@ -36,11 +38,11 @@ export class KeyEventBus {
         this.logger.warn('ignored a malformed key event');
         return;
       }
-      onChange(event.keyIds, event.writtenJobId);
+      listener.keysChanged(event.keyIds);
     });
     let connectedBefore = false;
     this.subscriber.on('ready', () => {
-      if (connectedBefore) onGap();
+      if (connectedBefore) listener.newsMissed();
       connectedBefore = true;
     });
     await this.subscriber.subscribe(this.channel);

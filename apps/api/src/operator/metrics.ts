@@ -12,6 +12,17 @@ export class ApiMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly holdOverruns = new Counter({
+    name: 'keyfence_hold_overruns_total',
+    help: 'Usage events that cost more than the hold they posted (counted in full)',
+    registers: [this.registry],
+  });
+  readonly holdReleases = new Counter({
+    name: 'keyfence_hold_releases_total',
+    help: 'Hold releases by what the hold had become',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
   readonly verifyOutcomes = new Counter({
     name: 'keyfence_verify_outcomes_total',
     help: 'Verify answers by code',

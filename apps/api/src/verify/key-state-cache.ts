@@ -1,5 +1,6 @@
 import type { KeyState } from '@keyfence/db';
 import { windowContaining } from '@keyfence/domain';
+import type { KeyEventListener } from '../events/key-event-bus.ts';
 
 export interface KeyStateCacheOptions {
   /**
@@ -26,7 +27,7 @@ interface Entry {
  * spend of "today" is another number tomorrow), and after a TTL as a safety net. A load that races an
  * invalidation of the same key is answered but not kept.
  */
-export class KeyStateCache {
+export class KeyStateCache implements KeyEventListener {
   private readonly entries = new Map<string, Entry>();
   private readonly hashesById = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<KeyState | null>>();
@@ -96,6 +97,14 @@ export class KeyStateCache {
       }
     }
     if (this.invalidatedAt.size > this.maxEntries) this.invalidatedAt.clear();
+  }
+
+  keysChanged(keyIds: readonly string[]): void {
+    this.invalidate(keyIds);
+  }
+
+  newsMissed(): void {
+    this.clear();
   }
 
   /** Forgets everything (after a lost connection to the event bus, news may have been missed). */

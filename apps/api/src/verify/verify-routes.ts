@@ -1,15 +1,26 @@
-import { verifyBodySchema } from '@keyfence/contracts';
-import { decideVerify, formatUsd, hashSecret, NO_USAGE, type VerifyOutcome } from '@keyfence/domain';
+import { releaseBodySchema, verifyBodySchema } from '@keyfence/contracts';
+import {
+  decideVerify,
+  formatUsd,
+  hashSecret,
+  type InFlight,
+  NO_USAGE,
+  parseUsd,
+  type VerifyOutcome,
+  windowKindOf,
+} from '@keyfence/domain';
 import { Router } from 'express';
+import type { AdmissionService } from '../admission/admission-service.ts';
 import { requireServiceToken } from '../auth/service-token.ts';
 import type { AppDeps } from '../deps.ts';
+import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
 import { ExactNumber } from '../http/json-body.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
+import type { PrefixDirectory } from '../ingest/prefix-directory.ts';
 import type { KeyStateCache } from './key-state-cache.ts';
 import type { LastUsedRecorder } from './last-used-recorder.ts';
-import type { PendingSpend } from './pending-spend.ts';
 
 const MESSAGES: Record<VerifyOutcome['code'], string> = {
   VALID: 'the key may call this endpoint',
@@ -17,11 +28,22 @@ const MESSAGES: Record<VerifyOutcome['code'], string> = {
   DISABLED: 'the key is disabled',
   ENDPOINT_FORBIDDEN: "the key's scopes do not include this endpoint",
   LIMIT_REACHED: 'the key has reached its spending limit until it resets',
+  INSUFFICIENT_REMAINING:
+    "what remains of the key's limit, after spend and the holds of calls in flight, does not cover this call",
 };
 
-/** Verify's answer on the wire; money exact, the limit telling which limit, spend and reset. */
-export function presentVerifyOutcome(outcome: VerifyOutcome) {
-  const money = (units: bigint) => new ExactNumber(formatUsd(units));
+/** The hold part of verify's answer. */
+export interface HoldAnswer {
+  readonly id: string;
+  readonly amountUnits: bigint;
+  readonly status: 'held' | 'already_held' | 'already_posted' | 'not_needed';
+  readonly expiresAt: Date | null;
+}
+
+const money = (units: bigint) => new ExactNumber(formatUsd(units));
+
+/** Verify's answer on the wire; money exact, the limit telling which limit, spend, holds and reset. */
+export function presentVerifyOutcome(outcome: VerifyOutcome, hold: HoldAnswer | null = null) {
   return {
     valid: outcome.valid,
     code: outcome.code,
@@ -37,48 +59,145 @@ export function presentVerifyOutcome(outcome: VerifyOutcome) {
             retention: outcome.limit.retention,
             threshold: money(outcome.limit.thresholdUnits),
             spend: money(outcome.limit.spendUnits),
+            pending: money(outcome.limit.pendingUnits),
+            held: money(outcome.limit.heldUnits),
             remaining: money(outcome.limit.remainingUnits),
             resets_at: outcome.limit.resetsAt,
+          },
+    hold:
+      hold === null || !outcome.valid
+        ? null
+        : {
+            id: hold.id,
+            amount_usd: money(hold.amountUnits),
+            status: hold.status,
+            expires_at: hold.expiresAt,
           },
   };
 }
 
-export interface VerifyDeps {
+export type VerifyDeps = Pick<AppDeps, 'store' | 'clock' | 'metrics'> & {
   readonly keyStates: KeyStateCache;
   readonly lastUsed: LastUsedRecorder;
-  readonly pendingSpend: PendingSpend;
+  readonly admission: Pick<AdmissionService, 'admit' | 'release' | 'holdTtl'>;
+  readonly prefixes: PrefixDirectory;
+};
+
+/** The hold a verify body asks for, in units and milliseconds; a bad amount or TTL is INVALID_FIELD. */
+function readHold(
+  hold: { id: string; amount_usd: number | string; ttl_seconds?: number | undefined } | undefined,
+  ttl: { defaultMs: number; maxMs: number },
+) {
+  if (hold === undefined) return null;
+  const amount = parseUsd(hold.amount_usd);
+  if (!amount.ok || amount.units === 0n) {
+    const message = amount.ok ? 'the amount to hold must be more than 0' : amount.message;
+    throw new ApiError('INVALID_FIELD', `body.hold.amount_usd: ${message}`, {
+      details: [{ path: 'body.hold.amount_usd', message }],
+    });
+  }
+  const ttlMs = hold.ttl_seconds === undefined ? ttl.defaultMs : hold.ttl_seconds * 1000;
+  if (ttlMs > ttl.maxMs) {
+    const message = `a hold lives at most ${ttl.maxMs / 1000} seconds`;
+    throw new ApiError('INVALID_FIELD', `body.hold.ttl_seconds: ${message}`, {
+      details: [{ path: 'body.hold.ttl_seconds', message }],
+    });
+  }
+  return { id: hold.id, amountUnits: amount.units, ttlMs };
 }
 
 /**
- * `POST /internal/v1/verify`: may this key call this endpoint now? Answers from memory: the key's state
- * is cached by secret hash and forgotten on every change, block and unblock (see KeyStateCache).
+ * `POST /internal/v1/verify`: may this key call this endpoint now, and (with `hold`) keep room for this
+ * call? The key's settings come from memory (KeyStateCache, forgotten on every change); a key with a limit
+ * is then admitted by one atomic step in the shared admission state (Redis), which holds the call's
+ * estimate when it fits: `spend + pending + held + amount ≤ threshold` across every replica.
  * Management keys and service tokens are not API keys: NOT_FOUND.
+ *
+ * `POST /internal/v1/holds/{id}/release`: the call failed; its hold is voided.
  */
-export function createVerifyRoutes(deps: AppDeps & VerifyDeps): Router {
+export function createVerifyRoutes(deps: VerifyDeps): Router {
   const router = Router();
+  const serviceToken = requireServiceToken(deps.store.serviceTokens, deps.clock);
   router
     .route('/internal/v1/verify')
-    .post(requireServiceToken(deps.store.serviceTokens, deps.clock), async (req, res) => {
+    .post(serviceToken, async (req, res) => {
       const body = parseInput(verifyBodySchema, req.body ?? {}, 'body');
+      const hold = readHold(body.hold, deps.admission.holdTtl);
       const now = deps.clock();
       const state = await deps.keyStates.get(hashSecret(body.key), now);
-      const outcome = decideVerify({
+      const input = {
         key: state?.key ?? null,
-        // Spend accepted here but not yet written counts too, so a busy key is stopped as soon as possible.
-        usage:
-          state === null
-            ? NO_USAGE
-            : state.key.limit === null
-              ? state.usage
-              : deps.pendingSpend.withPending(state.key.id, state.usage, now.getTime()),
+        usage: state?.usage ?? NO_USAGE,
         blocks: state?.blocks ?? [],
         method: body.method,
         path: body.path,
         now,
-      });
+      };
+      let outcome = decideVerify(input);
+      let holdAnswer: HoldAnswer | null = null;
+      const key = outcome.key;
+      // A key at its limit by the cached spend stays refused without asking Redis: spend never goes down
+      // inside a window, and the cache forgets a key whose limit changes.
+      if (key?.limit != null && outcome.valid) {
+        const admitted = await deps.admission.admit(key.id, key.limit, now.getTime(), hold);
+        const kind = windowKindOf(key.limit.retention);
+        const inFlight: InFlight = { pendingUnits: admitted.pendingUnits, heldUnits: admitted.heldUnits };
+        // The shared state is the fresher record of written spend; the cached one may be older.
+        const usage = { ...input.usage, [kind]: admitted.committedUnits };
+        const granted = admitted.hold;
+        // The same decision the script made, from the same numbers (a test holds the two equal): a hold
+        // granted now is decided against what was held before it; one held or posted before needs nothing.
+        const heldNow = granted?.status === 'held' ? (hold?.amountUnits ?? 0n) : 0n;
+        outcome = decideVerify({
+          ...input,
+          usage,
+          inFlight: { ...inFlight, heldUnits: inFlight.heldUnits - heldNow },
+          holdUnits:
+            hold === null ? null : granted === null || granted.status === 'held' ? hold.amountUnits : 0n,
+        });
+        if (granted !== null && hold !== null) {
+          holdAnswer = {
+            id: hold.id,
+            amountUnits: hold.amountUnits,
+            status: granted.status,
+            expiresAt: new Date(granted.expiresAtMs),
+          };
+        }
+        if (outcome.valid && granted?.status === 'held' && outcome.limit !== null) {
+          // What remains after this call's hold.
+          const limit = outcome.limit;
+          const remainingUnits = limit.remainingUnits - heldNow;
+          outcome = {
+            ...outcome,
+            limit: {
+              ...limit,
+              heldUnits: admitted.heldUnits,
+              remainingUnits: remainingUnits > 0n ? remainingUnits : 0n,
+            },
+          };
+        }
+      } else if (hold !== null && outcome.valid) {
+        holdAnswer = { id: hold.id, amountUnits: hold.amountUnits, status: 'not_needed', expiresAt: null };
+      }
       if (outcome.valid && outcome.key !== null) deps.lastUsed.note(outcome.key.id, now);
       deps.metrics.verifyOutcomes.inc({ code: outcome.code });
-      sendData(res, 200, presentVerifyOutcome(outcome));
+      sendData(res, 200, presentVerifyOutcome(outcome, holdAnswer));
+    })
+    .all(methodNotAllowed(['POST']));
+  router
+    .route('/internal/v1/holds/:id/release')
+    .post(serviceToken, async (req, res) => {
+      const body = parseInput(releaseBodySchema, req.body ?? {}, 'body');
+      const holdId = String(req.params.id);
+      const now = deps.clock();
+      const key = (await deps.prefixes.resolve([body.key_prefix], now.getTime())).get(body.key_prefix);
+      const released =
+        key === undefined ? null : await deps.admission.release(key.apiKeyId, holdId, now.getTime());
+      if (released === null || released.status === 'not_found') {
+        throw new ApiError('HOLD_NOT_FOUND', 'the key has no hold with this id');
+      }
+      deps.metrics.holdReleases.inc({ status: released.status });
+      sendData(res, 200, { id: holdId, status: released.status, amount_usd: money(released.amountUnits) });
     })
     .all(methodNotAllowed(['POST']));
   return router;

@@ -1,0 +1,94 @@
+import {
+  type AcceptOutcome,
+  type AdmissionStore,
+  type AdmitResult,
+  type HoldRequest,
+  type RowField,
+  rowFieldsOf,
+  type SeedRows,
+} from '@keyfence/admission';
+import type { UsageRepository } from '@keyfence/db';
+import type { SpendLimit } from '@keyfence/domain';
+
+/** One accepted event, as ingest hands it over. */
+export interface AcceptedEvent {
+  readonly apiKeyId: string;
+  readonly eventId: string;
+  readonly costUnits: bigint;
+  readonly occurredAtMs: number;
+}
+
+/**
+ * The API's one door to the shared admission state: verify admits (and holds) through it, ingest records
+ * accepted spend (and posts holds) through it, release voids holds. Seeding the Redis mirror from
+ * PostgreSQL, when it lacks a row, happens here and nowhere else.
+ */
+export class AdmissionService {
+  private readonly seed: SeedRows;
+
+  constructor(
+    private readonly state: AdmissionStore,
+    usage: Pick<UsageRepository, 'rowsForMirror'>,
+  ) {
+    this.seed = async (apiKeyId, fields) => {
+      const days: number[] = [];
+      const months: number[] = [];
+      for (const field of fields === 'months' ? [] : fields) {
+        (field.startsWith('d:') ? days : months).push(Number(field.slice(2)));
+      }
+      const rows = await usage.rowsForMirror(apiKeyId, days, fields === 'months' ? 'all' : months);
+      return new Map(
+        rows.map((row) => [`${row.kind === 'day' ? 'd' : 'm'}:${row.startMs}`, row.spendUnits] as const),
+      );
+    };
+  }
+
+  /** A hold's life when verify names none, and the longest it may ask for. */
+  get holdTtl(): { readonly defaultMs: number; readonly maxMs: number } {
+    return { defaultMs: this.state.defaultHoldTtlMs, maxMs: this.state.maxHoldTtlMs };
+  }
+
+  /** The limit check of a key with a limit, and the hold it asks for, atomically across replicas. */
+  admit(apiKeyId: string, limit: SpendLimit, nowMs: number, hold: HoldRequest | null): Promise<AdmitResult> {
+    return this.state.admit({
+      apiKeyId,
+      retention: limit.retention,
+      thresholdUnits: limit.thresholdUnits,
+      nowMs,
+      hold,
+      seed: this.seed,
+    });
+  }
+
+  /**
+   * Records a job's accepted events before it is queued: their spend as pending for the keys with a limit,
+   * and the holds their ids name as posted.
+   */
+  recordAccepted(
+    jobId: string,
+    events: readonly AcceptedEvent[],
+    isLimited: (apiKeyId: string) => boolean,
+    nowMs: number,
+  ): Promise<AcceptOutcome> {
+    const perKey = new Map<string, { rows: Map<RowField, bigint>; events: [string, bigint][] }>();
+    for (const event of events) {
+      if (!isLimited(event.apiKeyId)) continue;
+      let part = perKey.get(event.apiKeyId);
+      if (part === undefined) {
+        part = { rows: new Map(), events: [] };
+        perKey.set(event.apiKeyId, part);
+      }
+      part.events.push([event.eventId, event.costUnits]);
+      if (event.costUnits === 0n) continue;
+      for (const field of rowFieldsOf(event.occurredAtMs)) {
+        part.rows.set(field, (part.rows.get(field) ?? 0n) + event.costUnits);
+      }
+    }
+    if (perKey.size === 0) return Promise.resolve({ posted: 0, overruns: 0, overrunUnits: 0n });
+    return this.state.recordAccepted(jobId, perKey, nowMs);
+  }
+
+  release(apiKeyId: string, holdId: string, nowMs: number) {
+    return this.state.release(apiKeyId, holdId, nowMs);
+  }
+}
