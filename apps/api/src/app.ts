@@ -27,7 +27,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(deps.metrics.timeRequests());
   // The gateway's routes come first: they are called on every model request, and this way they meet no
   // other router on their way. Ingest batches carry up to 5,000 events; everything else stays small.
-  app.use('/internal/v1/verify', jsonBodies(MAX_BODY_BYTES));
+  app.use(['/internal/v1/verify', '/internal/v1/holds'], jsonBodies(MAX_BODY_BYTES));
   app.use(createVerifyRoutes(deps));
   app.use('/internal/v1/usage-events', jsonBodies(MAX_INGEST_BODY_BYTES));
   app.use(createIngestRoutes(deps));

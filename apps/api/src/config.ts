@@ -30,7 +30,17 @@ const configSchema = z
     TRUST_PROXY: z.string().optional(),
     /** The built dashboard served under /app. @defaultValue apps/web/dist of this checkout */
     KEYFENCE_WEB_ROOT: z.string().default(fileURLToPath(new URL('../../web/dist', import.meta.url))),
+    /** A hold's life when verify names none (seconds). */
+    KEYFENCE_HOLD_DEFAULT_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+    /** The longest hold verify may ask for (seconds). */
+    KEYFENCE_HOLD_MAX_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3_600),
+    /** How long accepted usage counts as pending when no worker writes it (seconds). */
+    KEYFENCE_PENDING_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((config) => config.KEYFENCE_HOLD_DEFAULT_TTL_SECONDS <= config.KEYFENCE_HOLD_MAX_TTL_SECONDS, {
+    message: 'must not be longer than KEYFENCE_HOLD_MAX_TTL_SECONDS',
+    path: ['KEYFENCE_HOLD_DEFAULT_TTL_SECONDS'],
   })
   .refine((config) => config.NODE_ENV !== 'production' || config.KEYFENCE_ENCRYPTION_KEY !== undefined, {
     message: 'KEYFENCE_ENCRYPTION_KEY is required when NODE_ENV=production',

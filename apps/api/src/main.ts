@@ -32,6 +32,11 @@ const runtime = await startApiRuntime({
   encryptionKey,
   operatorToken: config.KEYFENCE_OPERATOR_TOKEN,
   webRoot: config.KEYFENCE_WEB_ROOT,
+  admission: {
+    defaultHoldTtlMs: config.KEYFENCE_HOLD_DEFAULT_TTL_SECONDS * 1000,
+    maxHoldTtlMs: config.KEYFENCE_HOLD_MAX_TTL_SECONDS * 1000,
+    pendingTtlMs: config.KEYFENCE_PENDING_TTL_SECONDS * 1000,
+  },
   ...(config.TRUST_PROXY === undefined
     ? {}
     : { trustProxy: /^\d+$/.test(config.TRUST_PROXY) ? Number(config.TRUST_PROXY) : config.TRUST_PROXY }),
