@@ -112,6 +112,21 @@ describe('AdmissionStore', () => {
     expect(await f.admit(null)).toMatchObject({ committedUnits: 3n * USD, pendingUnits: 0n, heldUnits: 0n });
   });
 
+  it('a job the worker wrote before ingest recorded it adds no pending (the queue is written first)', async () => {
+    const f = fixture(new Map([[DAY, 0n]]));
+    await f.admit(null);
+    await f.store.settle('job-early', new Map([[f.apiKeyId, [[DAY, USD] as const]]]), {
+      dropPending: true,
+      nowMs: NOW,
+    });
+    await f.store.recordAccepted(
+      'job-early',
+      new Map([[f.apiKeyId, { rows: new Map([[DAY, USD]]), events: [] }]]),
+      NOW,
+    );
+    expect(await f.admit(null)).toMatchObject({ committedUnits: USD, pendingUnits: 0n });
+  });
+
   it('an event before its hold leaves a tombstone: the late hold takes no room', async () => {
     const f = fixture(new Map([[DAY, 0n]]));
     await f.admit({ id: 'other', amountUnits: 1n }); // the key uses holds

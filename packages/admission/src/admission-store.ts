@@ -225,7 +225,8 @@ export class AdmissionStore {
 
   /**
    * Records an accepted job's spend as pending for each of its keys, and posts the holds its events name.
-   * Called before the job is queued, so a worker can never settle a job whose pending is not recorded yet.
+   * Called right after the job is queued: a job that a worker already wrote in between adds no pending (the
+   * worker left a marker), and a job that could not be queued never leaves pending spend behind.
    */
   async recordAccepted(
     jobId: string,
@@ -272,7 +273,13 @@ export class AdmissionStore {
     const keepFrom = windowBoundsOf('day', options.nowMs).startMs - 8 * DAY_MS;
     await this.perSlot([...rows.keys()], async (apiKeyIds) => {
       const keys: string[] = [];
-      const args: (string | number)[] = [jobId, options.dropPending ? '1' : '0', keepFrom, this.mirrorTtlMs];
+      const args: (string | number)[] = [
+        jobId,
+        options.dropPending ? '1' : '0',
+        keepFrom,
+        this.mirrorTtlMs,
+        options.nowMs + this.pendingTtlMs,
+      ];
       for (const apiKeyId of apiKeyIds) {
         const k = this.keysOf(apiKeyId);
         keys.push(k.c, k.ps, k.p, k.px);

@@ -64,6 +64,17 @@ local function drop_job(p, px, ps, job)
   end
   redis.call('ZREM', px, job)
 end
+-- A written job: its pending rows leave the sums, and a marker 'S' stays until \`until\`, so that an ingest
+-- recording the job after the worker wrote it (the queue is written first) adds no pending.
+local function settle_job(p, px, ps, job, until_ms)
+  local rows = redis.call('HGET', p, job)
+  if rows then
+    for field, units in string.gmatch(rows, '([^;=]+)=([^;]+)') do decr(ps, field, units) end
+  end
+  redis.call('HSET', p, job, 'S')
+  redis.call('ZADD', px, until_ms, job)
+  redis.call('PEXPIREAT', p, until_ms); redis.call('PEXPIREAT', px, until_ms); redis.call('PEXPIREAT', ps, until_ms)
+end
 local function split_hold(v)
   local state, units, exp, win = string.match(v, '^(%a)|([^|]*)|([^|]*)|(.*)$')
   return state, units, exp, win
@@ -192,7 +203,8 @@ return {'OK', str(committed), str(pending), str(held), code, hold_status, answer
 `;
 
 /**
- * ACCEPT: what ingest records before it queues a job, for every API key of the job in one hash slot.
+ * ACCEPT: what ingest records right after it queued a job, for every API key of the job in one hash slot.
+ * A job a worker already wrote (marker `S`) adds no pending.
  *
  * KEYS: per API key: p, px, ps, h, hx, hs.
  * ARGV: job id, pending expiry, tombstone forget time, pending ttl ms, then per API key: row count, field ×
@@ -209,10 +221,11 @@ local result = {}
 for k = 0, (#KEYS / 6) - 1 do
   local p, px, ps, h, hx, hs = KEYS[k*6+1], KEYS[k*6+2], KEYS[k*6+3], KEYS[k*6+4], KEYS[k*6+5], KEYS[k*6+6]
   local rows = tonumber(ARGV[at]); at = at + 1
-  if rows > 0 then
+  local written = redis.call('HEXISTS', p, job) == 1
+  if rows > 0 and not written then
     local parts = {}
     for i = 1, rows do
-      local field, units = ARGV[at], ARGV[at + 1]; at = at + 2
+      local field, units = ARGV[at + 2 * (i - 1)], ARGV[at + 2 * (i - 1) + 1]
       redis.call('HINCRBY', ps, field, units)
       parts[i] = field .. '=' .. units
     end
@@ -220,6 +233,7 @@ for k = 0, (#KEYS / 6) - 1 do
     redis.call('ZADD', px, pending_exp, job)
     redis.call('PEXPIRE', p, pending_ttl); redis.call('PEXPIRE', px, pending_ttl); redis.call('PEXPIRE', ps, pending_ttl)
   end
+  at = at + 2 * rows
   local events = tonumber(ARGV[at]); at = at + 1
   local posted, overruns, overrun = 0, 0, {0, 0}
   local uses_holds = events > 0 and redis.call('EXISTS', hx) == 1
@@ -256,12 +270,12 @@ return result
  * and pending spend are never both counted.
  *
  * KEYS: per API key: c, ps, p, px.
- * ARGV: job id, drop pending (`1`/`0`), oldest day to keep (ms), mirror ttl ms, then per API key: row count,
- * field × absolute units pairs.
+ * ARGV: job id, drop pending (`1`/`0`), oldest day to keep (ms), mirror ttl ms, marker expiry ms, then per
+ * API key: row count, field × absolute units pairs.
  */
 export const SETTLE_SCRIPT = `${PRELUDE}
-local job, drop, keep_from, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local at = 5
+local job, drop, keep_from, ttl, marker_until = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local at = 6
 for k = 0, (#KEYS / 4) - 1 do
   local c, ps, p, px = KEYS[k*4+1], KEYS[k*4+2], KEYS[k*4+3], KEYS[k*4+4]
   local rows = tonumber(ARGV[at]); at = at + 1
@@ -274,7 +288,7 @@ for k = 0, (#KEYS / 4) - 1 do
     end
     redis.call('PEXPIRE', c, ttl)
   end
-  if drop == '1' then drop_job(p, px, ps, job) end
+  if drop == '1' then settle_job(p, px, ps, job, marker_until) end
 end
 return #KEYS / 4
 `;

@@ -45,6 +45,8 @@ export interface System {
   worker: ServiceProcess;
   startWorker(): ServiceProcess;
   startApi(): Promise<ServiceProcess>;
+  /** Another API replica on a port of its own, against the same PostgreSQL and Redis; stopped by close(). */
+  startReplica(): Promise<{ readonly baseUrl: string; readonly process: ServiceProcess }>;
   // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies freely
   call(method: string, path: string, auth: string, json?: unknown): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
@@ -87,10 +89,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       : { NODE_OPTIONS: process.env.KEYFENCE_SERVICE_NODE_OPTIONS }),
     ...options.env,
   };
-  const launch = (dir: string): ServiceProcess => {
+  const launch = (dir: string, extraEnv: Record<string, string> = {}): ServiceProcess => {
     const child = spawn(process.execPath, ['--import', TSX_LOADER, 'src/main.ts'], {
       cwd: `${ROOT}${dir}`,
-      env,
+      env: { ...env, ...extraEnv },
       stdio: 'pipe',
     });
     const output: string[] = [];
@@ -121,6 +123,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   await db.store.serviceTokens.create('e2e gateway', token);
 
   const baseUrl = `http://127.0.0.1:${port}`;
+  const replicas: ServiceProcess[] = [];
   const system: System = {
     db,
     baseUrl,
@@ -142,6 +145,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await waitUntilServing();
       return system.api;
     },
+    async startReplica() {
+      const replicaPort = await freePort();
+      const replica = launch('apps/api', { PORT: String(replicaPort) });
+      replicas.push(replica);
+      const replicaUrl = `http://127.0.0.1:${replicaPort}`;
+      await waitUntilServing(replicaUrl, replica);
+      return { baseUrl: replicaUrl, process: replica };
+    },
     async call(method, path, auth, json) {
       const response = await fetch(`${baseUrl}${path}`, {
         method,
@@ -155,30 +166,37 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
     },
     async close() {
-      await Promise.all([system.api.stop(), system.worker.stop()]);
+      await Promise.all([
+        system.api.stop(),
+        system.worker.stop(),
+        ...replicas.map((replica) => replica.stop()),
+      ]);
       const redis = new Redis(redisUrl);
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `{${queuePrefix}}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      // The queues' keys are `{prefix}…`; the admission state's are `{prefix/<key id>}…`.
+      for (const pattern of [`{${queuePrefix}}*`, `{${queuePrefix}/*`]) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length > 0) await redis.del(...keys);
+        } while (cursor !== '0');
+      }
       redis.disconnect();
       await db.drop();
     },
   };
-  const waitUntilServing = () =>
+  const waitUntilServing = (url = baseUrl, serving?: ServiceProcess) =>
     waitFor(
       async () => {
         try {
-          return (await fetch(`${baseUrl}/healthz`)).status;
+          return (await fetch(`${url}/healthz`)).status;
         } catch {
           return 0;
         }
       },
       (status) => status === 200,
       30_000,
-      () => system.api.output.join(''),
+      () => (serving ?? system.api).output.join(''),
     );
   await waitUntilServing();
   return system;

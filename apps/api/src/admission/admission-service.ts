@@ -7,8 +7,25 @@ import {
   rowFieldsOf,
   type SeedRows,
 } from '@keyfence/admission';
-import type { UsageRepository } from '@keyfence/db';
+import { DatabaseError, type UsageRepository } from '@keyfence/db';
 import type { SpendLimit } from '@keyfence/domain';
+import { ApiError } from '../http/api-error.ts';
+
+/**
+ * Redis not answering is a 503 with Retry-After, as PostgreSQL not answering is: a spend limit is never
+ * decided without the shared state (it fails closed). The cause goes to the log, not to the caller.
+ */
+async function unavailableWithoutRedis<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof DatabaseError || error instanceof ApiError) throw error;
+    throw new ApiError('SERVICE_UNAVAILABLE', 'the admission state is briefly unavailable; retry shortly', {
+      headers: { 'Retry-After': '1' },
+      cause: error,
+    });
+  }
+}
 
 /** One accepted event, as ingest hands it over. */
 export interface AcceptedEvent {
@@ -50,14 +67,16 @@ export class AdmissionService {
 
   /** The limit check of a key with a limit, and the hold it asks for, atomically across replicas. */
   admit(apiKeyId: string, limit: SpendLimit, nowMs: number, hold: HoldRequest | null): Promise<AdmitResult> {
-    return this.state.admit({
-      apiKeyId,
-      retention: limit.retention,
-      thresholdUnits: limit.thresholdUnits,
-      nowMs,
-      hold,
-      seed: this.seed,
-    });
+    return unavailableWithoutRedis(() =>
+      this.state.admit({
+        apiKeyId,
+        retention: limit.retention,
+        thresholdUnits: limit.thresholdUnits,
+        nowMs,
+        hold,
+        seed: this.seed,
+      }),
+    );
   }
 
   /**
@@ -89,6 +108,6 @@ export class AdmissionService {
   }
 
   release(apiKeyId: string, holdId: string, nowMs: number) {
-    return this.state.release(apiKeyId, holdId, nowMs);
+    return unavailableWithoutRedis(() => this.state.release(apiKeyId, holdId, nowMs));
   }
 }

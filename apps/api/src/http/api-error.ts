@@ -9,9 +9,9 @@ export class ApiError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    options: { details?: readonly FieldProblem[]; headers?: Record<string, string> } = {},
+    options: { details?: readonly FieldProblem[]; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ApiError';
     this.code = code;
     this.details = options.details;

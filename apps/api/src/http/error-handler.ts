@@ -18,7 +18,12 @@ const BODY_PARSER_ERRORS: Record<string, ApiError> = {
 };
 
 function toApiError(error: unknown, logger: Logger, requestId: string): ApiError {
-  if (error instanceof ApiError) return error;
+  if (error instanceof ApiError) {
+    if (error.code === 'SERVICE_UNAVAILABLE' && error.cause !== undefined) {
+      logger.warn({ requestId, err: (error.cause as Error).message }, 'backing service unavailable');
+    }
+    return error;
+  }
   const bodyErrorType = (error as { type?: unknown } | null)?.type;
   if (typeof bodyErrorType === 'string') {
     const mapped = BODY_PARSER_ERRORS[bodyErrorType];

@@ -16,7 +16,7 @@ import {
   usageBatchJob,
 } from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
-import { Router } from 'express';
+import { type Response, Router } from 'express';
 import type { AcceptedEvent, AdmissionService } from '../admission/admission-service.ts';
 import { requireServiceToken } from '../auth/service-token.ts';
 import type { AppDeps } from '../deps.ts';
@@ -35,11 +35,46 @@ export interface IngestDeps {
 }
 
 /**
+ * Counts queued jobs' spend as pending in the shared admission state and posts the holds their events name.
+ * A Redis failure here leaves the events queued (they will be written and counted) and is logged.
+ */
+async function recordPending(
+  deps: Pick<AppDeps, 'logger' | 'metrics'> & Pick<IngestDeps, 'admission'>,
+  res: Response,
+  jobs: readonly { opts: { jobId?: string } }[],
+  accepted: readonly AcceptedEvent[],
+  limited: ReadonlySet<string>,
+  nowMs: number,
+): Promise<void> {
+  try {
+    for (const [index, job] of jobs.entries()) {
+      const outcome = await deps.admission.recordAccepted(
+        job.opts.jobId ?? '',
+        accepted.slice(index * MAX_EVENTS_PER_JOB, (index + 1) * MAX_EVENTS_PER_JOB),
+        (apiKeyId) => limited.has(apiKeyId),
+        nowMs,
+      );
+      if (outcome.overruns > 0) {
+        deps.metrics.holdOverruns.inc(outcome.overruns);
+        loggerOf(res, deps.logger).info(
+          { overruns: outcome.overruns, overrunUsd: formatUsd(outcome.overrunUnits) },
+          'usage events cost more than their holds (counted in full)',
+        );
+      }
+    }
+  } catch (error) {
+    loggerOf(res, deps.logger).warn(
+      { err: (error as Error).message },
+      'queued usage events not counted as pending (the admission state did not answer)',
+    );
+  }
+}
+
+/**
  * `POST /internal/v1/usage-events`: each event is checked on its own; the good ones are put into
- * BullMQ as jobs of up to 1,000 events, and only once Redis has them is the 202 sent. Before a job is
- * queued, its spend is recorded as pending in the shared admission state (for keys with a limit) and the
- * holds its events name are posted, so every replica's verify counts it from that moment until a worker
- * has written it.
+ * BullMQ as jobs of up to 1,000 events, and only once Redis has them is the 202 sent. Right after, each
+ * job's spend is recorded as pending in the shared admission state (for keys with a limit) and the holds
+ * its events name are posted, so every replica's verify counts it until a worker has written it.
  */
 export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
   const router = Router();
@@ -92,32 +127,18 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
       }
       if (tuples.length > 0) {
         const jobs: { name: string; data: UsageBatchPayload; opts: typeof USAGE_JOB_OPTIONS }[] = [];
+        for (let start = 0; start < tuples.length; start += MAX_EVENTS_PER_JOB) {
+          jobs.push({
+            name: usageBatchJob.name,
+            data: {
+              version: usageBatchJob.version,
+              acceptedAt: now.getTime(),
+              events: tuples.slice(start, start + MAX_EVENTS_PER_JOB),
+            },
+            opts: { ...USAGE_JOB_OPTIONS, jobId: randomUUID() },
+          });
+        }
         try {
-          for (let start = 0; start < tuples.length; start += MAX_EVENTS_PER_JOB) {
-            const jobId = randomUUID();
-            const posted = await deps.admission.recordAccepted(
-              jobId,
-              accepted.slice(start, start + MAX_EVENTS_PER_JOB),
-              (apiKeyId) => limited.has(apiKeyId),
-              now.getTime(),
-            );
-            if (posted.overruns > 0) {
-              deps.metrics.holdOverruns.inc(posted.overruns);
-              loggerOf(res, deps.logger).info(
-                { overruns: posted.overruns, overrunUsd: formatUsd(posted.overrunUnits) },
-                'usage events cost more than their holds (counted in full)',
-              );
-            }
-            jobs.push({
-              name: usageBatchJob.name,
-              data: {
-                version: usageBatchJob.version,
-                acceptedAt: now.getTime(),
-                events: tuples.slice(start, start + MAX_EVENTS_PER_JOB),
-              },
-              opts: { ...USAGE_JOB_OPTIONS, jobId },
-            });
-          }
           await deps.usageQueue.addBulk(jobs);
         } catch (error) {
           loggerOf(res, deps.logger).warn({ err: (error as Error).message }, 'could not queue usage events');
@@ -125,6 +146,8 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
             headers: { 'Retry-After': '1' },
           });
         }
+        // The events are safe in the queue: from here on, a failure only delays when verify counts them.
+        await recordPending(deps, res, jobs, accepted, limited, now.getTime());
       }
       rejected.sort((a, b) => a.index - b.index);
       deps.metrics.eventsAccepted.inc(events.length - rejected.length);
