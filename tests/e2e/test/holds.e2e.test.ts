@@ -1,0 +1,206 @@
+import { formatUsd } from '@keyfence/domain';
+import { type RedisInstance, type System, startRedisInstance, startSystem, waitFor } from '@keyfence/testkit';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const CALL_UNITS = 50_000_000n; // $0.05
+const THRESHOLD_UNITS = 10_000_000_000n; // $10
+
+let system: System | undefined;
+let redis: RedisInstance | undefined;
+
+afterEach(async () => {
+  await system?.close().catch(() => undefined);
+  await redis?.stop().catch(() => undefined);
+  system = undefined;
+  redis = undefined;
+});
+
+/** POSTs to one replica, retrying while it cannot answer (Redis restarting): what a gateway's client does. */
+async function post(baseUrl: string, path: string, token: string, json: unknown) {
+  for (;;) {
+    try {
+      const response = await fetch(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(json),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await response.text();
+      if (response.status !== 503 && response.status < 500)
+        return { status: response.status, body: JSON.parse(text) };
+    } catch {
+      // connection refused or reset while the replica reconnects
+    }
+    await sleep(50);
+  }
+}
+
+async function writtenSpend(target: System, prefix: string): Promise<bigint> {
+  const rows = await target.db.query<{ s: string }>(
+    `SELECT coalesce(sum(cost), 0)::text AS s FROM usage_events e JOIN api_keys k ON k.id = e.api_key_id WHERE k.prefix = $1`,
+    [prefix],
+  );
+  return BigInt(rows[0]?.s ?? '0');
+}
+
+describe('holds across two API replicas and a worker', () => {
+  it('64 clients, hold / post / release / expiry / event before hold, Redis restarted mid-run: exact to the unit, never past the limit', async () => {
+    redis = await startRedisInstance();
+    system = await startSystem({ redisUrl: redis.url });
+    const target = system;
+    const replicas = [target.baseUrl, (await target.startReplica()).baseUrl];
+    const key = (
+      await target.call('POST', '/v1/keys', target.managementKey, {
+        name: 'held',
+        limit: { retention: 'day', threshold: 10 },
+      })
+    ).body.data as { key: string; prefix: string };
+
+    // Every admitted call that is neither released nor expired reports exactly what it held, so a hold
+    // admitted past the limit would show as written spend past $10.
+    let reportedUnits = 0n;
+    let restarted = false;
+    const reported = new Set<string>();
+    const counts = { held: 0, released: 0, expired: 0, early: 0, refusedWithRoom: 0 };
+
+    const client = async (clientId: number) => {
+      for (let n = 0; ; n += 1) {
+        const id = `c${clientId}-${n}`;
+        const replica = replicas[(clientId + n) % 2] ?? target.baseUrl;
+        const other = replicas[(clientId + n + 1) % 2] ?? target.baseUrl;
+        const kind = n % 10;
+        const verdict = await post(replica, '/internal/v1/verify', target.serviceToken, {
+          key: key.key,
+          method: 'POST',
+          path: '/v1/chat/completions',
+          hold: { id, amount_usd: '0.05', ttl_seconds: kind === 9 ? 1 : 60 },
+        });
+        const code = verdict.body.data.code as string;
+        if (code === 'LIMIT_REACHED') return;
+        if (code === 'INSUFFICIENT_REMAINING') {
+          await sleep(20);
+          continue;
+        }
+        expect(code).toBe('VALID');
+        counts.held += 1;
+        if (kind === 3) {
+          // The call failed: release, from the other replica.
+          const released = await post(other, `/internal/v1/holds/${id}/release`, target.serviceToken, {
+            key_prefix: key.prefix,
+          });
+          expect(released.body.data.status).toBe('released');
+          counts.released += 1;
+          continue;
+        }
+        if (kind === 9) {
+          // The gateway crashed: the hold expires by itself.
+          await sleep(1_100);
+          counts.expired += 1;
+          continue;
+        }
+        const event = {
+          id,
+          key_prefix: key.prefix,
+          endpoint: 'POST /v1/chat/completions',
+          cost_usd: '0.05',
+          occurred_at: new Date().toISOString(),
+        };
+        const accepted = await post(other, '/internal/v1/usage-events', target.serviceToken, {
+          events: [event],
+        });
+        expect(accepted.status).toBe(202);
+        reported.add(id);
+        reportedUnits += CALL_UNITS;
+        if (kind === 7) {
+          // A late copy of the hold (a retried verify that arrives after the event): nothing is held again.
+          const late = await post(replica, '/internal/v1/verify', target.serviceToken, {
+            key: key.key,
+            method: 'POST',
+            path: '/v1/chat/completions',
+            hold: { id, amount_usd: '0.05' },
+          });
+          if (late.body.data.code === 'VALID') expect(late.body.data.hold.status).toBe('already_posted');
+          counts.early += 1;
+        }
+      }
+    };
+    const restart = (async () => {
+      await waitFor(
+        async () => reportedUnits,
+        (units) => units >= THRESHOLD_UNITS / 2n,
+        120_000,
+      );
+      await redis?.restart(500);
+      restarted = true;
+    })();
+    await Promise.all(Array.from({ length: 64 }, (_, id) => client(id)));
+    await restart;
+
+    expect(restarted).toBe(true);
+    const spent = await waitFor(
+      () => writtenSpend(target, key.prefix),
+      (units) => units >= BigInt(reported.size) * CALL_UNITS,
+      60_000,
+    );
+    // Every reported event once, to the unit, and the limit reached exactly.
+    expect(formatUsd(spent)).toBe(formatUsd(BigInt(reported.size) * CALL_UNITS));
+    expect(spent).toBe(THRESHOLD_UNITS);
+    expect(reported.size).toBe(200);
+    expect(counts.released).toBeGreaterThan(0);
+    expect(counts.expired).toBeGreaterThan(0);
+    const final = await target.call('POST', '/internal/v1/verify', target.serviceToken, {
+      key: key.key,
+      method: 'POST',
+      path: '/v1/chat/completions',
+    });
+    expect(final.body.data).toMatchObject({
+      code: 'LIMIT_REACHED',
+      limit: { spend: 10, held: 0, remaining: 0 },
+    });
+  });
+
+  it('rebuilds a lost admission state from PostgreSQL before deciding anything', async () => {
+    system = await startSystem();
+    const target = system;
+    const replica = await target.startReplica();
+    const key = (
+      await target.call('POST', '/v1/keys', target.managementKey, {
+        name: 'rebuilt',
+        limit: { retention: 'day', threshold: 1 },
+      })
+    ).body.data as { key: string; prefix: string };
+    const events = Array.from({ length: 19 }, (_, i) => ({
+      id: `r-${i}`,
+      key_prefix: key.prefix,
+      endpoint: 'POST /v1/chat/completions',
+      cost_usd: '0.05',
+      occurred_at: new Date().toISOString(),
+    }));
+    expect(
+      (await post(target.baseUrl, '/internal/v1/usage-events', target.serviceToken, { events })).status,
+    ).toBe(202);
+    await waitFor(
+      () => writtenSpend(target, key.prefix),
+      (units) => units === 19n * CALL_UNITS,
+    );
+    // Redis loses the admission state (a restart without persistence, an eviction).
+    const client = new Redis(process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const lost = await client.keys(`{${target.queuePrefix}/*`);
+    if (lost.length > 0) await client.del(...lost);
+    client.disconnect();
+    const hold = (id: string, amount: string) =>
+      post(replica.baseUrl, '/internal/v1/verify', target.serviceToken, {
+        key: key.key,
+        method: 'POST',
+        path: '/v1/chat/completions',
+        hold: { id, amount_usd: amount },
+      });
+    expect((await hold('too-much', '0.06')).body.data).toMatchObject({
+      code: 'INSUFFICIENT_REMAINING',
+      limit: { spend: 0.95, remaining: 0.05 },
+    });
+    expect((await hold('fits', '0.05')).body.data).toMatchObject({ code: 'VALID', limit: { remaining: 0 } });
+  });
+});
