@@ -58,13 +58,22 @@ for (const scenario of scenarios) {
       '',
     ]);
   } else if (scenario === 'overspend') {
-    const over = await runOverspendScenario();
-    rows.push([
-      `overspend: ${over.clients} clients on one key, $${over.thresholdUsd} daily limit, verify before each call`,
-      `spent $${over.spentUsd} in ${over.calls} calls: $${over.overUsd} past the limit (${(over.overShare * 100).toFixed(1)}%)`,
-      'none',
-      '',
-    ]);
+    const runs = [
+      { clients: 64, replicas: 2, holdUsd: null, costUsd: '0.05' },
+      ...[64, 256].map((clients) => ({ clients, replicas: 2, holdUsd: '0.05', costUsd: '0.05' })),
+      { clients: 64, replicas: 2, holdUsd: '0.05', costUsd: '0.03' },
+      { clients: 64, replicas: 2, holdUsd: '0.05', costUsd: '0.07' },
+    ];
+    for (const run of runs) {
+      const over = await runOverspendScenario(run);
+      const how = over.holdUsd === null ? 'no hold' : `hold $${over.holdUsd}, report $${over.costUsd}`;
+      rows.push([
+        `overspend: ${over.clients} clients, ${over.replicas} API replicas, one key with a $${over.thresholdUsd} daily limit, ${how}`,
+        `spent $${over.spentUsd} in ${over.calls} calls: $${over.overUsd} past the limit (${(over.overShare * 100).toFixed(1)}%); false refusals ${over.falseRefusals}; holds refused while others held the rest ${over.insufficient}`,
+        'none',
+        '',
+      ]);
+    }
   } else if (scenario === 'memory') {
     const [first, second] = await runMemoryScenario(
       Math.min(args.events, 200_000),
@@ -79,13 +88,20 @@ for (const scenario of scenarios) {
     ]);
   } else if (scenario === 'verify') {
     for (const result of await runVerifyScenario({ keys: 100_000, hotKeys: 10_000, seconds: args.seconds })) {
-      const { ours, baseline } = result;
-      rows.push([
-        `verify, ${result.connections} connections (100k keys stored, 10k in use)`,
-        `${Math.round(ours.requestsPerSecond).toLocaleString('en')} req/s, p50 ${ours.p50} ms, p99 ${ours.p99} ms (errors ${ours.errors}, non-2xx ${ours.non2xx})`,
-        `${Math.round(baseline.requestsPerSecond).toLocaleString('en')} req/s, p50 ${baseline.p50} ms, p99 ${baseline.p99} ms`,
-        `throughput ${ratio(ours.requestsPerSecond, baseline.requestsPerSecond)}, p99 ${ratio(ours.p99, baseline.p99)}`,
-      ]);
+      const { baseline } = result;
+      const variants = [
+        ['no limit', result.ours],
+        ['daily limit, no hold', result.limited],
+        ['daily limit, a hold per call', result.held],
+      ] as const;
+      for (const [variant, ours] of variants) {
+        rows.push([
+          `verify, ${result.connections} connections, ${variant} (100k keys stored, 10k in use)`,
+          `${Math.round(ours.requestsPerSecond).toLocaleString('en')} req/s, p50 ${ours.p50} ms, p99 ${ours.p99} ms (errors ${ours.errors}, non-2xx ${ours.non2xx})`,
+          `${Math.round(baseline.requestsPerSecond).toLocaleString('en')} req/s, p50 ${baseline.p50} ms, p99 ${baseline.p99} ms`,
+          `throughput ${ratio(ours.requestsPerSecond, baseline.requestsPerSecond)}, p99 ${ratio(ours.p99, baseline.p99)}`,
+        ]);
+      }
     }
   } else {
     throw new Error(`unknown scenario ${scenario}; known: ${ALL.join(', ')}`);

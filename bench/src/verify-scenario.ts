@@ -16,12 +16,17 @@ export interface LoadResult {
 
 export interface VerifyResult {
   readonly connections: number;
+  /** Keys without a limit (verify answers from memory). */
   readonly ours: LoadResult;
+  /** Keys with a daily limit, verify without a hold (one admission check in Redis). */
+  readonly limited: LoadResult;
+  /** Keys with a daily limit, every verify holding $0.000001 under a new id (one atomic check-and-hold). */
+  readonly held: LoadResult;
   readonly baseline: LoadResult;
 }
 
 /** Seeds `count` API keys whose secrets we know, straight into the table (the API would take minutes). */
-async function seedKeys(system: System, count: number): Promise<string[]> {
+async function seedKeys(system: System, count: number, limited = false): Promise<string[]> {
   const [account] = await system.db.store.accounts.list();
   const secrets: string[] = [];
   for (let start = 0; start < count; start += 10_000) {
@@ -29,10 +34,12 @@ async function seedKeys(system: System, count: number): Promise<string[]> {
       generateCredential('api_key', randomBytes),
     );
     await system.db.query(
-      `INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, updated_at)
-       SELECT gen_random_uuid(), $1, 'bench', p, h, now() FROM unnest($2::text[], $3::text[]) AS t(p, h)
+      `INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, updated_at, limit_retention, limit_threshold)
+       SELECT gen_random_uuid(), $1, 'bench', p, h, now(),
+              CASE WHEN $4::boolean THEN 'day'::"LimitRetention" END, CASE WHEN $4::boolean THEN 1000000000000000 END
+         FROM unnest($2::text[], $3::text[]) AS t(p, h)
        ON CONFLICT DO NOTHING`,
-      [account?.id, batch.map((c) => c.prefix), batch.map((c) => c.hash)],
+      [account?.id, batch.map((c) => c.prefix), batch.map((c) => c.hash), limited],
     );
     secrets.push(...batch.map((c) => c.secret));
   }
@@ -46,8 +53,13 @@ async function load(
   connections: number,
   seconds: number,
   amount?: number,
+  hold = false,
 ) {
   const bodies = secrets.map((key) => JSON.stringify({ key, method: 'POST', path: '/v1/chat/completions' }));
+  // With holds, every request holds under an id of its own: the body is the key's, with the hold spliced in.
+  let holdId = 0;
+  const withHold = (body: string) =>
+    `${body.slice(0, -1)},"hold":{"id":"b-${(holdId += 1)}","amount_usd":"0.000001","ttl_seconds":5}}`;
   let next = 0;
   const result = await autocannon({
     url: `${url}/internal/v1/verify`,
@@ -60,7 +72,8 @@ async function load(
       {
         setupRequest: (request) => {
           next = (next + 1) % bodies.length;
-          return { ...request, body: bodies[next] };
+          const body = bodies[next] ?? '';
+          return { ...request, body: hold ? withHold(body) : body };
         },
       },
     ],
@@ -95,12 +108,30 @@ export async function runVerifyScenario(options: {
   try {
     const secrets = await seedKeys(system, options.keys);
     const hot = secrets.slice(0, options.hotKeys);
+    const limitedHot = await seedKeys(system, options.hotKeys, true);
     // Warm both up (every key in use verified once, so the cache holds the working set), then measure.
     await load(system.baseUrl, system.serviceToken, hot, 16, 600, hot.length);
+    await load(system.baseUrl, system.serviceToken, limitedHot, 16, 600, limitedHot.length);
     await load(`http://127.0.0.1:${baselinePort}`, system.serviceToken, hot, 16, 3);
     const results: VerifyResult[] = [];
     for (const connections of [32, 128]) {
       const ours = await load(system.baseUrl, system.serviceToken, hot, connections, options.seconds);
+      const limited = await load(
+        system.baseUrl,
+        system.serviceToken,
+        limitedHot,
+        connections,
+        options.seconds,
+      );
+      const held = await load(
+        system.baseUrl,
+        system.serviceToken,
+        limitedHot,
+        connections,
+        options.seconds,
+        undefined,
+        true,
+      );
       const constant = await load(
         `http://127.0.0.1:${baselinePort}`,
         system.serviceToken,
@@ -108,7 +139,7 @@ export async function runVerifyScenario(options: {
         connections,
         options.seconds,
       );
-      results.push({ connections, ours, baseline: constant });
+      results.push({ connections, ours, limited, held, baseline: constant });
     }
     return results;
   } finally {
