@@ -9,6 +9,7 @@ import {
   passwordProblem,
 } from '@keyfence/domain';
 import { z } from 'zod';
+import { DEAD_LETTER_COMMANDS } from './dead-letter-commands.ts';
 import { importUsage, progressBar } from './usage-import.ts';
 
 /** Where the CLI writes; tests capture it. */
@@ -29,7 +30,7 @@ export const cliEnvironment: {
   KEYFENCE_SERVICE_TOKEN?: string | undefined;
 } = {};
 
-interface Command {
+export interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly options: Record<string, { type: 'string' | 'boolean'; description: string }>;
@@ -115,6 +116,7 @@ async function newPassword(values: Record<string, unknown>, output: Output): Pro
 }
 
 const COMMANDS: Record<string, Command> = {
+  ...DEAD_LETTER_COMMANDS,
   'keys list': {
     summary: "list an account's API keys (never their secrets)",
     usage: 'keyfence keys list --account <id> [--json]',

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
-import { classifyCredential, hashSecret } from '@keyfence/domain';
+import { classifyCredential, DEFAULT_KEY_SETTINGS, generateCredential, hashSecret } from '@keyfence/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.ts';
 
@@ -40,6 +41,55 @@ async function cliWith(terminal: Terminal, ...argv: string[]) {
 }
 
 describe('keyfence CLI', () => {
+  it('lists usage events set aside as dead letters, and replays them once: written, or still refused with why', async () => {
+    const { id: account } = JSON.parse((await cli('account', 'create', '--name', 'Letters', '--json')).out);
+    const created = await db.store.apiKeys.create({
+      accountId: account,
+      settings: DEFAULT_KEY_SETTINGS,
+      newCredential: () => generateCredential('api_key', randomBytes),
+      actor: { type: 'operator', id: null },
+      requestId: null,
+      now: new Date(),
+    });
+    if (created.outcome !== 'created') throw new Error('no key');
+    const event = (eventId: string, costUnits: bigint) => ({
+      accountId: account,
+      apiKeyId: created.key.id,
+      eventId,
+      endpoint: 'POST /v1/chat/completions',
+      costUnits,
+      occurredAtMs: Date.now(),
+    });
+    await db.store.ledger.recordEvents([event('first', 1n)]);
+    // Past what a 64-bit window sum holds: set aside by the ledger.
+    const poisoned = await db.store.ledger.recordEvents([event('huge', 9_223_372_036_854_775_807n)]);
+    expect(poisoned.deadLettered).toHaveLength(1);
+    // One set aside earlier for a cause since mended (as if its key's account row had been missing).
+    await db.query(
+      `INSERT INTO usage_dead_letters (account_id, event_id, api_key_id, endpoint, cost, occurred_at_ms, reason_code, reason)
+       VALUES ($1, 'mended', $2, 'POST /v1/chat/completions', 5, $3, '23503', 'foreign key')`,
+      [account, created.key.id, Date.now()],
+    );
+    const listed = await cli('dead-letters', 'list', '--json');
+    expect(listed.code).toBe(0);
+    const letters = JSON.parse(listed.out) as { event_id: string; reason_code: string; cost_usd: string }[];
+    expect(letters.find((letter) => letter.event_id === 'huge')).toMatchObject({
+      reason_code: '22003',
+      cost_usd: '9223372036.854775807',
+    });
+    const replayed = await cli('dead-letters', 'replay', '--json');
+    expect(JSON.parse(replayed.out)).toEqual({ replayed: 1, inserted: 1, still_refused: 1 });
+    expect((await db.store.usage.currentUsage([created.key.id], new Date())).get(created.key.id)?.day).toBe(
+      6n,
+    );
+    expect(
+      JSON.parse((await cli('dead-letters', 'list', '--json')).out).map(
+        (l: { event_id: string }) => l.event_id,
+      ),
+    ).toEqual(['huge']);
+    expect((await cli('dead-letters', 'list')).out).toContain('22003');
+  });
+
   it('adds a dashboard user whose password is read from stdin or asked twice, never printed', async () => {
     const { id } = JSON.parse((await cli('account', 'create', '--name', 'Users Inc', '--json')).out);
     const created = await cliWith(
