@@ -44,13 +44,24 @@ export async function runOverspendScenario(options: OverspendOptions): Promise<O
         limit: { retention: 'day', threshold: 10 },
       })
     ).body.data as { key: string; prefix: string };
+    // Verify, ingest and release are all safe to send again; a connection the server closed as it was
+    // reused (keep-alive) is retried, as a gateway's client would.
     const post = async (url: string, path: string, json: unknown) => {
-      const response = await fetch(`${url}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${system.serviceToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(json),
-      });
-      return (await response.json()) as { data: { code: string; limit: { spend: number; held: number } } };
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const response = await fetch(`${url}${path}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${system.serviceToken}`, 'content-type': 'application/json' },
+            body: JSON.stringify(json),
+          });
+          if (response.status >= 500 && attempt < 5) continue;
+          return (await response.json()) as {
+            data: { code: string; limit: { spend: number; held: number } };
+          };
+        } catch (error) {
+          if (attempt >= 5) throw error;
+        }
+      }
     };
     let calls = 0;
     let insufficient = 0;
