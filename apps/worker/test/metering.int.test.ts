@@ -96,6 +96,8 @@ describe('usage processor', () => {
     expect(state?.usage.day).toBe(usd(1));
     expect(state?.blocks).toHaveLength(1);
     expect(announced.flat()).toContain(key.id);
+    // Usage counts as use: last_used_at is the batch's latest call.
+    expect(state?.key.lastUsedAt?.toISOString()).toBe('2026-11-26T11:30:00.000Z');
   });
 
   it('raises the admission mirror to the written totals inside the transaction, and drops the pending spend', async () => {

@@ -349,15 +349,21 @@ export class ApiKeyRepository {
    * Writes many keys' last use at once (verify keeps them in memory and flushes now and then), never
    * moving a time backwards.
    */
-  async recordLastUsed(entries: readonly { id: string; at: Date }[]): Promise<void> {
+  /**
+   * Moves keys' `last_used_at` forward to `at` (never back). With `resolutionMs`, only where it would move
+   * by more than that, so a stream of usage does not turn every batch into row updates.
+   */
+  async recordLastUsed(entries: readonly { id: string; at: Date }[], resolutionMs = 0): Promise<void> {
     if (entries.length === 0) return;
     await translatingErrors(() =>
       this.prisma.$executeRawUnsafe(
         `UPDATE api_keys AS k SET last_used_at = v.at
            FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at)
-          WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)`,
+          WHERE k.id = v.id
+            AND (k.last_used_at IS NULL OR k.last_used_at < v.at - make_interval(secs => $3::double precision / 1000))`,
         entries.map((entry) => entry.id),
         entries.map((entry) => entry.at.toISOString()),
+        resolutionMs,
       ),
     );
   }

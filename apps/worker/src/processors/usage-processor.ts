@@ -1,5 +1,5 @@
 import { type AdmissionStore, type RowField, rowField } from '@keyfence/admission';
-import type { LedgerEvent, Store, WrittenRow } from '@keyfence/db';
+import { LAST_USED_RESOLUTION_MS, type LedgerEvent, type Store, type WrittenRow } from '@keyfence/db';
 import { usageBatchJob } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
@@ -7,7 +7,7 @@ import type { KeyEventPublisher } from '../key-event-publisher.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 
 export interface UsageProcessorDeps {
-  readonly store: Pick<Store, 'ledger' | 'blocks'>;
+  readonly store: Pick<Store, 'ledger' | 'blocks' | 'apiKeys'>;
   readonly publisher: KeyEventPublisher;
   /** The shared admission state: its mirror of written spend is raised inside each batch's transaction. */
   readonly admission: Pick<AdmissionStore, 'settle'>;
@@ -21,6 +21,16 @@ export interface UsageBatchResult {
   readonly inserted: number;
   readonly blocked: number;
   readonly deadLettered: number;
+}
+
+/** Each key's latest call in the batch (never later than now): usage counts as use, as verify does. */
+function lastUsedOf(events: readonly LedgerEvent[], nowMs: number): { id: string; at: Date }[] {
+  const latest = new Map<string, number>();
+  for (const event of events) {
+    const at = Math.min(event.occurredAtMs, nowMs);
+    if (at > (latest.get(event.apiKeyId) ?? Number.NEGATIVE_INFINITY)) latest.set(event.apiKeyId, at);
+  }
+  return [...latest].map(([id, at]) => ({ id, at: new Date(at) }));
 }
 
 /** Written rows grouped by key, as the admission state names them. */
@@ -84,6 +94,7 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
       for (const event of events) deps.metrics.ingestLag.observe((committedAt - event.occurredAtMs) / 1000);
     }
     const keyIds = [...new Set(events.map((event) => event.apiKeyId))];
+    await deps.store.apiKeys.recordLastUsed(lastUsedOf(events, nowMs), LAST_USED_RESOLUTION_MS);
     const now = deps.clock();
     const { limitedKeyIds, blocks } = await deps.store.blocks.applyBlocks(keyIds, now);
     // Keys without a limit have nothing in verify's answer that spend changes.
