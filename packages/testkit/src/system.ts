@@ -195,7 +195,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         }
       },
       (status) => status === 200,
-      30_000,
+      // Generous: a loaded CI machine compiles the sources through tsx on start.
+      90_000,
       () => (serving ?? system.api).output.join(''),
     );
   await waitUntilServing();
