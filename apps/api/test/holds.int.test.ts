@@ -74,6 +74,18 @@ describe('holds at verify', () => {
     });
     // A verify without a hold may not take room the calls in flight hold either.
     expect((await verify(key.key)).body.data.code).toBe('INSUFFICIENT_REMAINING');
+    // The key object shows what is held now beside the spend.
+    const shown = await h.call('GET', `/v1/keys/${key.prefix}`, { auth: mk });
+    expect(shown.body.data).toMatchObject({
+      limit_held: 1,
+      limit_pending: 0,
+      limit_remaining: 0,
+      usage: { day: 0 },
+    });
+    const listed = await h.call('GET', '/v1/keys', { auth: mk });
+    expect(listed.body.data.find((k: { prefix: string }) => k.prefix === key.prefix)).toMatchObject({
+      limit_held: 1,
+    });
   });
 
   it('the usage event posts its hold: less than held frees the rest, more is counted in full', async () => {

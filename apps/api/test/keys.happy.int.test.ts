@@ -30,6 +30,8 @@ describe('POST /v1/keys', () => {
       monthly_usage: 0,
       usage: { day: 0, week: 0, month: 0, lifetime: 0 },
       limit_remaining: 5,
+      limit_pending: 0,
+      limit_held: 0,
       limit_reached: false,
       resets_at: '2026-11-30T00:00:00.000Z',
       last_used_at: null,

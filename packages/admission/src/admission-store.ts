@@ -167,7 +167,8 @@ export class AdmissionStore {
     readonly thresholdUnits: bigint;
     readonly nowMs: number;
     readonly hold: HoldRequest | null;
-    readonly seed: SeedRows;
+    /** Reads the rows the mirror lacks; null never seeds (the answer then counts nothing in flight). */
+    readonly seed: SeedRows | null;
   }): Promise<AdmitResult> {
     const k = this.keysOf(request.apiKeyId);
     const rows = limitRowsOf(request.retention, request.nowMs);
@@ -200,7 +201,17 @@ export class AdmissionStore {
       ) as Promise<string[]>;
     let seeded = false;
     let answer = await run(['0']);
-    if (answer[0] === 'SEED') {
+    if (answer[0] === 'SEED' && request.seed === null) {
+      return {
+        code: 'VALID',
+        committedUnits: 0n,
+        pendingUnits: 0n,
+        heldUnits: 0n,
+        hold: null,
+        seeded: false,
+      };
+    }
+    if (answer[0] === 'SEED' && request.seed !== null) {
       seeded = true;
       const found = await request.seed(request.apiKeyId, rows.mode === 'f' ? fields : 'months');
       const seedArgs =
@@ -288,6 +299,28 @@ export class AdmissionStore {
       }
       await this.call('kfSettle', keys, args);
     });
+  }
+
+  /**
+   * What is pending and held now in each key's limit window, for display (the key object, the dashboard).
+   * Never seeds: a key whose mirror is missing has nothing pending or held that this state knows of.
+   */
+  async inFlight(
+    keys: readonly {
+      readonly apiKeyId: string;
+      readonly retention: Retention;
+      readonly thresholdUnits: bigint;
+    }[],
+    nowMs: number,
+  ): Promise<Map<string, { pendingUnits: bigint; heldUnits: bigint }>> {
+    const found = new Map<string, { pendingUnits: bigint; heldUnits: bigint }>();
+    await Promise.all(
+      keys.map(async (key) => {
+        const result = await this.admit({ ...key, nowMs, hold: null, seed: null });
+        found.set(key.apiKeyId, { pendingUnits: result.pendingUnits, heldUnits: result.heldUnits });
+      }),
+    );
+    return found;
   }
 
   /** Voids a hold (the call failed); answers what the hold had become if it was not live. */

@@ -76,7 +76,15 @@ export const keyObjectSchema = z
       description: 'Spend in the current UTC calendar month, whatever the retention',
     }),
     usage: z.object({ day: usdNumber, week: usdNumber, month: usdNumber, lifetime: usdNumber }),
-    limit_remaining: usdNumber.nullable(),
+    limit_remaining: usdNumber
+      .nullable()
+      .meta({ description: 'What is left of the limit after written spend, pending usage and holds' }),
+    limit_pending: usdNumber
+      .nullable()
+      .meta({ description: 'Usage accepted in the limit’s window and not yet written (null: no limit)' }),
+    limit_held: usdNumber
+      .nullable()
+      .meta({ description: 'Held by calls in flight in the limit’s window (null: no limit)' }),
     limit_reached: z.boolean(),
     resets_at: instant.nullable(),
     last_used_at: instant.nullable(),

@@ -8,7 +8,7 @@ import {
   type SeedRows,
 } from '@keyfence/admission';
 import { DatabaseError, type UsageRepository } from '@keyfence/db';
-import type { SpendLimit } from '@keyfence/domain';
+import type { ApiKey, InFlight, SpendLimit } from '@keyfence/domain';
 import { ApiError } from '../http/api-error.ts';
 
 /**
@@ -105,6 +105,17 @@ export class AdmissionService {
     }
     if (perKey.size === 0) return Promise.resolve({ posted: 0, overruns: 0, overrunUnits: 0n });
     return this.state.recordAccepted(jobId, perKey, nowMs);
+  }
+
+  /** Pending and held amounts of keys with a limit, for the key object; an unanswering Redis shows none. */
+  async inFlightOf(keys: readonly ApiKey[], nowMs: number): Promise<Map<string, InFlight>> {
+    const limited = keys.flatMap((key) =>
+      key.limit === null
+        ? []
+        : [{ apiKeyId: key.id, retention: key.limit.retention, thresholdUnits: key.limit.thresholdUnits }],
+    );
+    if (limited.length === 0) return new Map();
+    return this.state.inFlight(limited, nowMs).catch(() => new Map());
   }
 
   release(apiKeyId: string, holdId: string, nowMs: number) {

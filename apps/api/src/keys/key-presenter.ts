@@ -1,4 +1,12 @@
-import { type ApiKey, type AuditEntry, evaluateLimit, formatUsd, type WindowUsage } from '@keyfence/domain';
+import {
+  type ApiKey,
+  type AuditEntry,
+  evaluateLimit,
+  formatUsd,
+  type InFlight,
+  NOTHING_IN_FLIGHT,
+  type WindowUsage,
+} from '@keyfence/domain';
 import { ExactNumber } from '../http/json-body.ts';
 
 const money = (units: bigint) => new ExactNumber(formatUsd(units));
@@ -7,10 +15,18 @@ const money = (units: bigint) => new ExactNumber(formatUsd(units));
  * The key object on the wire: AI/ML API's fields (`name`, `disabled`, `prefix`, `scopes`, `limit`,
  * `created_at`, `updated_at`, `monthly_usage`, and `key` on create only) and ours beside them. Amounts
  * are exact JSON numbers in USD. `monthly_usage` is the spend of the current calendar month (UTC)
- * whatever the limit's retention; `usage` gives every window.
+ * whatever the limit's retention; `usage` gives every window (written spend). `limit_pending` (accepted,
+ * not yet written) and `limit_held` (held by calls in flight) come from the shared admission state, and
+ * `limit_remaining` is what is left after all three.
  */
-export function presentKey(key: ApiKey, usage: WindowUsage, now: Date, secret?: string) {
-  const state = key.limit === null ? null : evaluateLimit(key.limit, usage, now);
+export function presentKey(
+  key: ApiKey,
+  usage: WindowUsage,
+  now: Date,
+  secret?: string,
+  inFlight: InFlight = NOTHING_IN_FLIGHT,
+) {
+  const state = key.limit === null ? null : evaluateLimit(key.limit, usage, now, inFlight);
   return {
     ...(secret === undefined ? {} : { key: secret }),
     name: key.name,
@@ -31,6 +47,8 @@ export function presentKey(key: ApiKey, usage: WindowUsage, now: Date, secret?: 
       lifetime: money(usage.lifetime),
     },
     limit_remaining: state === null ? null : money(state.remainingUnits),
+    limit_pending: state === null ? null : money(state.pendingUnits),
+    limit_held: state === null ? null : money(state.heldUnits),
     limit_reached: state?.reached ?? false,
     resets_at: state?.resetsAt ?? null,
     last_used_at: key.lastUsedAt,

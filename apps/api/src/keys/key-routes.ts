@@ -89,8 +89,15 @@ export function createKeyRoutes(deps: AppDeps): Router {
     key: Parameters<typeof presentKey>[0],
     now: Date,
   ) => {
-    const usage = await store.usage.currentUsage([key.id], now);
-    sendData(res, status, presentKey(key, usage.get(key.id) ?? NO_USAGE, now));
+    const [usage, inFlight] = await Promise.all([
+      store.usage.currentUsage([key.id], now),
+      deps.admission.inFlightOf([key], now.getTime()),
+    ]);
+    sendData(
+      res,
+      status,
+      presentKey(key, usage.get(key.id) ?? NO_USAGE, now, undefined, inFlight.get(key.id)),
+    );
   };
 
   router
@@ -159,15 +166,20 @@ export function createKeyRoutes(deps: AppDeps): Router {
       const page = await store.apiKeys.list(accountId, { limit: limit + 1, after });
       const keys = page.slice(0, limit);
       const now = clock();
-      const usage = await store.usage.currentUsage(
-        keys.map((key) => key.id),
-        now,
-      );
+      const [usage, inFlight] = await Promise.all([
+        store.usage.currentUsage(
+          keys.map((key) => key.id),
+          now,
+        ),
+        deps.admission.inFlightOf(keys, now.getTime()),
+      ]);
       const last = keys[keys.length - 1];
       sendData(
         res,
         200,
-        keys.map((key) => presentKey(key, usage.get(key.id) ?? NO_USAGE, now)),
+        keys.map((key) =>
+          presentKey(key, usage.get(key.id) ?? NO_USAGE, now, undefined, inFlight.get(key.id)),
+        ),
         { next_cursor: page.length > limit && last !== undefined ? encodeKeyCursor(last) : null },
       );
     })
