@@ -8,4 +8,5 @@ export * from './money.ts';
 export * from './periods.ts';
 export * from './scopes.ts';
 export * from './usage-event.ts';
+export * from './usage-window.ts';
 export * from './verify.ts';

@@ -20,13 +20,58 @@ describe('readUsageEvent', () => {
         endpoint: 'POST /v1/chat/completions',
         costUnits: 2_100_000n,
         occurredAt: new Date('2026-11-26T09:59:00Z'),
+        model: null,
+        inputTokens: 0,
+        outputTokens: 0,
+        status: 'succeeded',
       },
     });
     expect(readUsageEvent({ ...good, cost_usd: 0 }, now).ok).toBe(true);
     expect(readUsageEvent({ ...good, occurred_at: '2026-11-26T10:04:59+00:00' }, now).ok).toBe(true);
   });
 
+  it('reads model, tokens and status; a failed call is billed nothing', () => {
+    const full = {
+      ...good,
+      model: 'openai/gpt-5',
+      tokens: { input: 1200, output: 300 },
+      status: 'succeeded',
+    };
+    expect(readUsageEvent(full, now)).toMatchObject({
+      ok: true,
+      event: {
+        model: 'openai/gpt-5',
+        inputTokens: 1200,
+        outputTokens: 300,
+        status: 'succeeded',
+        costUnits: 2_100_000n,
+      },
+    });
+    expect(readUsageEvent({ ...full, status: 'failed' }, now)).toMatchObject({
+      ok: true,
+      event: { status: 'failed', costUnits: 0n, inputTokens: 1200, outputTokens: 300 },
+    });
+    // a failed call's cost is still checked, then not billed
+    expect(readUsageEvent({ ...full, status: 'failed', cost_usd: -1 }, now).ok).toBe(false);
+    expect(readUsageEvent({ ...good, tokens: { input: 1_000_000_000, output: 0 } }, now)).toMatchObject({
+      ok: true,
+      event: { inputTokens: 1_000_000_000 },
+    });
+  });
+
   it.each([
+    [{ ...good, model: '' }, 'INVALID_EVENT'],
+    [{ ...good, model: 'has space' }, 'INVALID_EVENT'],
+    [{ ...good, model: 'm'.repeat(129) }, 'INVALID_EVENT'],
+    [{ ...good, model: 7 }, 'INVALID_EVENT'],
+    [{ ...good, tokens: { input: 1 } }, 'INVALID_EVENT'],
+    [{ ...good, tokens: { input: -1, output: 0 } }, 'INVALID_EVENT'],
+    [{ ...good, tokens: { input: 1.5, output: 0 } }, 'INVALID_EVENT'],
+    [{ ...good, tokens: { input: 1_000_000_001, output: 0 } }, 'INVALID_EVENT'],
+    [{ ...good, tokens: { input: 1, output: 1, total: 2 } }, 'INVALID_EVENT'],
+    [{ ...good, tokens: null }, 'INVALID_EVENT'],
+    [{ ...good, status: 'cancelled' }, 'INVALID_EVENT'],
+    [{ ...good, status: 'FAILED' }, 'INVALID_EVENT'],
     [{ ...good, id: '' }, 'INVALID_EVENT'],
     [{ ...good, id: 'x'.repeat(129) }, 'INVALID_EVENT'],
     [{ ...good, id: 'has space' }, 'INVALID_EVENT'],

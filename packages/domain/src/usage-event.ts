@@ -6,13 +6,33 @@ import { parseInstant } from './periods.ts';
 /** Most events one ingest call may carry. */
 export const MAX_EVENTS_PER_CALL = 5_000;
 
+/** How a call ended. A failed call is billed nothing and still counts as a request. */
+export const USAGE_STATUSES = ['succeeded', 'failed'] as const;
+export type UsageStatus = (typeof USAGE_STATUSES)[number];
+
+/** Most tokens one event may report per direction: bounds every sum of them far inside a bigint. */
+export const MAX_TOKENS_PER_EVENT = 1_000_000_000;
+
+/** The model name usage reports give events that named none (events from before `model` existed). */
+export const UNKNOWN_MODEL = 'unknown';
+
 /** A usage event as a model service reports it, read and checked. */
 export interface UsageEvent {
   readonly id: string;
   readonly keyPrefix: string;
   readonly endpoint: string;
+  /**
+   * What the call is billed, in units of 1e-9 USD: the reported `cost_usd`, or 0 for a failed call
+   * (its `cost_usd` is still read and checked, then not billed: see docs/metering.md).
+   */
   readonly costUnits: bigint;
   readonly occurredAt: Date;
+  /** The model the call used; null when the event names none. */
+  readonly model: string | null;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** `succeeded` when the event does not say. */
+  readonly status: UsageStatus;
 }
 
 /** Why one event of a batch was refused. Stable strings: public contract. */
@@ -39,6 +59,12 @@ export interface EventRejection {
 // Printable ASCII, no spaces: ids are logged, keyed and compared byte for byte.
 const EVENT_ID = /^[\x21-\x7e]{1,128}$/;
 const ENDPOINT = /^[\x20-\x7e]{1,256}$/;
+const MODEL = /^[\x21-\x7e]{1,128}$/;
+const tokenCount = z
+  .number()
+  .int('token counts must be whole numbers')
+  .min(0, 'token counts must not be negative')
+  .max(MAX_TOKENS_PER_EVENT, `token counts must be at most ${MAX_TOKENS_PER_EVENT}`);
 
 const rawEventSchema = z.strictObject({
   id: z.string().regex(EVENT_ID, 'id must be 1–128 printable ASCII characters without spaces'),
@@ -46,6 +72,9 @@ const rawEventSchema = z.strictObject({
   endpoint: z.string().regex(ENDPOINT, 'endpoint must be 1–256 printable ASCII characters'),
   cost_usd: z.unknown(),
   occurred_at: z.string().max(64, 'occurred_at is too long'),
+  model: z.string().regex(MODEL, 'model must be 1–128 printable ASCII characters without spaces').optional(),
+  tokens: z.strictObject({ input: tokenCount, output: tokenCount }).optional(),
+  status: z.enum(USAGE_STATUSES, { message: 'status must be succeeded or failed' }).optional(),
 });
 
 /** Clock rules for event times. */
@@ -113,14 +142,19 @@ export function readUsageEvent(
       rejection: { code: 'OCCURRED_TOO_LONG_AGO', message: 'occurred_at is older than the ledger accepts' },
     };
   }
+  const status = raw.status ?? 'succeeded';
   return {
     ok: true,
     event: {
       id: raw.id,
       keyPrefix: raw.key_prefix,
       endpoint: raw.endpoint,
-      costUnits: cost.units,
+      costUnits: status === 'failed' ? 0n : cost.units,
       occurredAt,
+      model: raw.model ?? null,
+      inputTokens: raw.tokens?.input ?? 0,
+      outputTokens: raw.tokens?.output ?? 0,
+      status,
     },
   };
 }
