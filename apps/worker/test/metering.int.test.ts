@@ -76,10 +76,19 @@ const tuple = (keyId: string, id: string, cost: string, at: string): UsageEventT
   'POST /v1/chat/completions',
   usd(cost).toString(),
   new Date(at).getTime(),
+  null,
+  0,
+  0,
+  0,
+  null,
 ];
 
 async function runBatch(batch: UsageEventTuple[]) {
-  const job = await usageQueue.add(usageBatchJob.name, { version: 1, acceptedAt: Date.now(), events: batch });
+  const job = await usageQueue.add(usageBatchJob.name, {
+    version: usageBatchJob.version,
+    acceptedAt: Date.now(),
+    events: batch,
+  });
   return job.waitUntilFinished(events, 10_000);
 }
 
@@ -136,7 +145,11 @@ describe('usage processor', () => {
     expect(await admit()).toMatchObject({ committedUnits: 0n, pendingUnits: usd('2.5') });
     const job = await usageQueue.add(
       usageBatchJob.name,
-      { version: 1, acceptedAt: Date.now(), events: [tuple(key.id, 'm1', '2.5', '2026-11-26T11:00:00Z')] },
+      {
+        version: usageBatchJob.version,
+        acceptedAt: Date.now(),
+        events: [tuple(key.id, 'm1', '2.5', '2026-11-26T11:00:00Z')],
+      },
       { jobId: 'mirror-job' },
     );
     await job.waitUntilFinished(events, 10_000);
@@ -169,11 +182,35 @@ describe('usage processor', () => {
       const owner = i % 3;
       const at = new Date(Date.UTC(2026, 10, 26, 11, 0, 0, i)).getTime();
       if (owner === 0)
-        batch.push([accountId, keys[i % 2]?.id ?? '', `p-${i}`, 'POST /v1/chat/completions', '1000000', at]);
+        batch.push([
+          accountId,
+          keys[i % 2]?.id ?? '',
+          `p-${i}`,
+          'POST /v1/chat/completions',
+          '1000000',
+          at,
+          null,
+          0,
+          0,
+          0,
+          null,
+        ]);
       else {
         const other = otherKeys[owner - 1];
         if (other === undefined) throw new Error('no key');
-        batch.push([other.account, other.id, `p-${i}`, 'POST /v1/chat/completions', '1000000', at]);
+        batch.push([
+          other.account,
+          other.id,
+          `p-${i}`,
+          'POST /v1/chat/completions',
+          '1000000',
+          at,
+          null,
+          0,
+          0,
+          0,
+          null,
+        ]);
       }
     }
     // One event whose cost, added to the key's day, passes what a 64-bit sum holds.
@@ -184,6 +221,11 @@ describe('usage processor', () => {
       'POST /v1/chat/completions',
       '9223372036854775807',
       clockNow.getTime() - 1,
+      null,
+      0,
+      0,
+      0,
+      null,
     ]);
     const result = await runBatch(batch);
     expect(result).toMatchObject({ events: 1_000, inserted: 999, deadLettered: 1 });
@@ -203,8 +245,83 @@ describe('usage processor', () => {
     expect(sum).toBe(999n * 1_000_000n + usd('1'));
   });
 
+  it('writes model, tokens, outcome and service token; still reads a version 1 job queued before a deploy', async () => {
+    const key = await newKey('100');
+    const token = await db.store.serviceTokens.create(
+      'gateway',
+      generateCredential('service_token', randomBytes),
+    );
+    const full: UsageEventTuple = [
+      accountId,
+      key.id,
+      'v2-a',
+      'POST /v1/chat/completions',
+      usd('0.25').toString(),
+      new Date('2026-11-26T11:00:00Z').getTime(),
+      'openai/gpt-5',
+      1200,
+      300,
+      0,
+      token.id,
+    ];
+    const failed: UsageEventTuple = [...full];
+    failed[2] = 'v2-b';
+    failed[4] = '0';
+    failed[9] = 1;
+    expect(await runBatch([full, failed])).toMatchObject({ events: 2, inserted: 2 });
+    const old = await usageQueue.add(usageBatchJob.name, {
+      version: 1,
+      acceptedAt: Date.now(),
+      events: [tuple(key.id, 'v1-a', '0.5', '2026-11-26T11:01:00Z').slice(0, 6)],
+    });
+    expect(await old.waitUntilFinished(events, 10_000)).toMatchObject({ events: 1, inserted: 1 });
+    expect(
+      await db.query(
+        `SELECT event_id, model, input_tokens, output_tokens, failed, service_token_id::text, cost::text
+           FROM usage_events WHERE api_key_id = $1 ORDER BY event_id`,
+        [key.id],
+      ),
+    ).toEqual([
+      {
+        event_id: 'v1-a',
+        model: null,
+        input_tokens: 0,
+        output_tokens: 0,
+        failed: false,
+        service_token_id: null,
+        cost: '500000000',
+      },
+      {
+        event_id: 'v2-a',
+        model: 'openai/gpt-5',
+        input_tokens: 1200,
+        output_tokens: 300,
+        failed: false,
+        service_token_id: token.id,
+        cost: '250000000',
+      },
+      {
+        event_id: 'v2-b',
+        model: 'openai/gpt-5',
+        input_tokens: 1200,
+        output_tokens: 300,
+        failed: true,
+        service_token_id: token.id,
+        cost: '0',
+      },
+    ]);
+    const report = await db.store.usageReports.report(key.id, {
+      start: new Date('2026-11-26T11:00:00Z'),
+      end: new Date('2026-11-26T11:15:00Z'),
+    });
+    expect(report.models.map((m) => [m.model, m.requests, m.failed])).toEqual([
+      ['unknown', 1, 0],
+      ['openai/gpt-5', 2, 1],
+    ]);
+  });
+
   it('fails a malformed batch for good', async () => {
-    const job = await usageQueue.add(usageBatchJob.name, { version: 1, events: [['nope']] }, { attempts: 3 });
+    const job = await usageQueue.add(usageBatchJob.name, { version: 2, events: [['nope']] }, { attempts: 3 });
     await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(/bad usage-batch payload/);
     expect((await usageQueue.getJob(job.id ?? ''))?.attemptsMade).toBe(1);
   });

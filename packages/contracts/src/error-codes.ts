@@ -38,6 +38,10 @@ export const ERROR_CODES = {
       'The key is of the wrong kind for this route: management routes take a management key, /v1/key an API key.',
   },
   KEY_DISABLED: { status: 403, description: 'The API key is disabled.' },
+  OTHER_KEY_FORBIDDEN: {
+    status: 403,
+    description: "An API key reads only its own usage; another key's usage needs a management key.",
+  },
   WRONG_EMAIL_OR_PASSWORD: {
     status: 401,
     description: 'Dashboard sign-in: no user has this email and password. Answered after a fixed delay.',

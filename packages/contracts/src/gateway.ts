@@ -1,4 +1,11 @@
-import { EVENT_REJECTION_CODES, MAX_EVENTS_PER_CALL, RETENTIONS, VERIFY_CODES } from '@keyfence/domain';
+import {
+  EVENT_REJECTION_CODES,
+  MAX_EVENTS_PER_CALL,
+  MAX_TOKENS_PER_EVENT,
+  RETENTIONS,
+  USAGE_STATUSES,
+  VERIFY_CODES,
+} from '@keyfence/domain';
 import { z } from 'zod';
 
 /** An id the call's usage event will carry: the same bounds as a usage event's id. */
@@ -107,6 +114,23 @@ export const usageEventSchema = z
     endpoint: z.string().min(1).max(256),
     cost_usd: z.union([z.number(), z.string()]).meta({ description: 'USD, exact to 1e-9' }),
     occurred_at: z.iso.datetime({ offset: true }),
+    model: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .meta({ description: 'The model called, such as `openai/gpt-5`; reports group spend by it' }),
+    tokens: z
+      .strictObject({
+        input: z.number().int().min(0).max(MAX_TOKENS_PER_EVENT),
+        output: z.number().int().min(0).max(MAX_TOKENS_PER_EVENT),
+      })
+      .optional()
+      .meta({ description: 'Tokens the call read and wrote' }),
+    status: z.enum(USAGE_STATUSES).optional().meta({
+      description:
+        '`failed`: billed nothing (cost_usd is checked, then not charged) and still counted as a request. Default `succeeded`',
+    }),
   })
   .meta({ id: 'UsageEvent' });
 export type UsageEventInput = z.input<typeof usageEventSchema>;
@@ -128,23 +152,3 @@ export const ingestResultSchema = z
   })
   .meta({ id: 'IngestResult' });
 export type IngestResult = z.infer<typeof ingestResultSchema>;
-
-/** `GET /v2/usage`. */
-export const usageQuerySchema = z.strictObject({
-  key_prefix: z.string().max(64).optional(),
-  period: z.enum(['24h', '7d'], { message: 'period must be 24h or 7d' }).optional(),
-  start: z.string().max(64).optional(),
-  end: z.string().max(64).optional(),
-});
-
-export const usageResultSchema = z
-  .object({
-    api_key_prefix: z.string(),
-    start: z.iso.datetime(),
-    end: z.iso.datetime(),
-    spend: z.number(),
-    currency: z.literal('USD'),
-    requests: z.number().int(),
-  })
-  .meta({ id: 'Usage' });
-export type UsageResult = z.infer<typeof usageResultSchema>;

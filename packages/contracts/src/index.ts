@@ -4,3 +4,4 @@ export * from './gateway.ts';
 export * from './keys.ts';
 
 export * from './openapi.ts';
+export * from './usage.ts';

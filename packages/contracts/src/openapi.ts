@@ -12,7 +12,6 @@ import {
   releaseBodySchema,
   releaseResultSchema,
   usageEventSchema,
-  usageResultSchema,
   verifyBodySchema,
   verifyResultSchema,
 } from './gateway.ts';
@@ -23,6 +22,7 @@ import {
   keyObjectSchema,
   updateKeyBodySchema,
 } from './keys.ts';
+import { USAGE_GROUPINGS, usageDetailResultSchema, usageResultSchema } from './usage.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -90,6 +90,16 @@ const AUTH_ERRORS: ErrorCode[] = [
 ];
 const SESSION_ERRORS: ErrorCode[] = ['SESSION_REQUIRED', 'CSRF_TOKEN_INVALID'];
 const ALWAYS: ErrorCode[] = ['SERVICE_UNAVAILABLE', 'INTERNAL_ERROR'];
+const USAGE_ERRORS: ErrorCode[] = [
+  'UNKNOWN_FIELD',
+  'INVALID_FIELD',
+  'INVALID_PREFIX',
+  ...AUTH_ERRORS,
+  'KEY_DISABLED',
+  'OTHER_KEY_FORBIDDEN',
+  'KEY_NOT_FOUND',
+  ...ALWAYS,
+];
 const managementKeyPrefixParameter = {
   name: 'prefix',
   in: 'path',
@@ -112,6 +122,18 @@ const query = (name: string, description: string, schema: JsonObject) => ({
   description,
   schema,
 });
+
+const usageWindowParameters = [
+  query('key_prefix', 'The key to report on; without it, the calling API key itself', { type: 'string' }),
+  query('period', 'Back from now: `<n>h` or `<n>d`, at most 92 days; 24h when no window is given', {
+    type: 'string',
+    pattern: '^[1-9][0-9]{0,5}[hd]$',
+  }),
+  query('start', 'ISO 8601; without an offset it is UTC. With `end`, never with `period`', {
+    type: 'string',
+  }),
+  query('end', 'ISO 8601; not before `start`, at most 92 days after it', { type: 'string' }),
+];
 
 /**
  * The OpenAPI 3.1 document of the whole HTTP API, generated from the same zod schemas the API validates
@@ -140,7 +162,7 @@ export function buildOpenApiDocument(): JsonObject {
       title: 'keyfence',
       version: '0.1.0',
       description:
-        'API keys for an AI model gateway: the AI/ML API-compatible key-management API, verify and usage ingest for model services, and usage reports. Every success body is `{"data": …}`; every error carries a stable `code`.',
+        'API keys for an AI model gateway: the AI/ML API-compatible key-management API, verify and usage ingest for model services, and usage reports. Every success body is `{"data": …}`, except the usage reports (`/v2/usage`, `/v2/usage/detail`), which answer their fields at the top level as AI/ML API does; every error carries a stable `code`.',
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
     servers: [{ url: 'http://127.0.0.1:8080', description: 'pnpm start' }],
@@ -175,7 +197,7 @@ export function buildOpenApiDocument(): JsonObject {
           ],
           requestBody: { required: false, content: json(ref(idOf(keyCreate))) },
           responses: {
-            '201': {
+            '200': {
               description: 'Created (or replayed, with `Idempotent-Replayed: true`)',
               content: json(data(ref(idOf(keyObjectSchema)))),
             },
@@ -332,28 +354,45 @@ export function buildOpenApiDocument(): JsonObject {
         get: {
           operationId: 'getUsage',
           tags: ['usage'],
-          summary: "A key's spend over a window: `period`, or `start` and `end` (at most 92 days)",
+          summary:
+            "A key's spend over a window: `period`, or `start` and `end` (at most 92 days); fields at the top level",
           security: [{ apiKey: [] }, { managementKey: [] }],
-          parameters: [
-            query('key_prefix', 'Required with a management key', { type: 'string' }),
-            query('period', 'Back from now; 24h by default', { type: 'string', enum: ['24h', '7d'] }),
-            query('start', 'ISO 8601 with an offset', { type: 'string', format: 'date-time' }),
-            query('end', 'ISO 8601 with an offset', { type: 'string', format: 'date-time' }),
-          ],
+          parameters: usageWindowParameters,
           responses: {
             '200': {
               description: 'Spend over [start, end)',
-              content: json(data(ref(idOf(usageResultSchema)))),
+              content: json(ref(idOf(usageResultSchema))),
             },
-            ...errors('/v2/usage', [
-              'UNKNOWN_FIELD',
-              'INVALID_FIELD',
-              'INVALID_PREFIX',
-              ...AUTH_ERRORS,
-              'KEY_DISABLED',
-              'KEY_NOT_FOUND',
-              ...ALWAYS,
-            ]),
+            ...errors('/v2/usage', USAGE_ERRORS),
+          },
+        },
+      },
+      '/v2/usage/detail': {
+        get: {
+          operationId: 'getUsageDetail',
+          tags: ['usage'],
+          summary:
+            'The same spend per model, and with `group_by` per day and/or model with tokens and request counts',
+          security: [{ apiKey: [] }, { managementKey: [] }],
+          parameters: [
+            ...usageWindowParameters,
+            query('group_by', 'Adds `groups[]`: per day (in `tz`), per model, or both', {
+              type: 'string',
+              enum: [...USAGE_GROUPINGS],
+            }),
+            query(
+              'tz',
+              'The day boundary of `group_by=day`: an IANA zone name spelled exactly (`UTC`, `Europe/Berlin`); default UTC',
+              { type: 'string' },
+            ),
+          ],
+          responses: {
+            '200': {
+              description:
+                'Spend over [start, end), per model, and grouped; `spend` is the authoritative total and `requests` equals the sum of `groups[].requests.charged`',
+              content: json(ref(idOf(usageDetailResultSchema))),
+            },
+            ...errors('/v2/usage/detail', USAGE_ERRORS),
           },
         },
       },

@@ -28,4 +28,5 @@ export * from './management-key-repository.ts';
 export { applyMigrations, ensureDatabaseExists, pendingMigrations, readMigrations } from './migrator.ts';
 export * from './service-token-repository.ts';
 export { openStore, type Store } from './store.ts';
+export * from './usage-report-repository.ts';
 export { type DailySpend, UsageRepository } from './usage-repository.ts';

@@ -247,20 +247,3 @@ describe('blocks', () => {
     expect(removed?.blockChanges.map((c) => c.window.kind)).toEqual(['lifetime']);
   });
 });
-
-describe('spendBetween', () => {
-  it('sums the ledger over a half-open range', async () => {
-    const key = await newKey();
-    await db.store.ledger.recordEvents([
-      event(key.id, '1', '2026-11-26T00:00:00.000Z'),
-      event(key.id, '2', '2026-11-26T11:59:59.999Z'),
-      event(key.id, '4', '2026-11-26T12:00:00.000Z'),
-    ]);
-    expect(
-      await db.store.usage.spendBetween(key.id, at('2026-11-26T00:00:00Z'), at('2026-11-26T12:00:00Z')),
-    ).toEqual({
-      spendUnits: usd(3),
-      requests: 2,
-    });
-  });
-});

@@ -1,4 +1,4 @@
-import { windowStartsOf } from '@keyfence/domain';
+import { UNKNOWN_MODEL, usageBucketStartOf, windowStartsOf } from '@keyfence/domain';
 import type pg from 'pg';
 import { translateDatabaseError, translatingErrors } from './errors.ts';
 import { arrayLiteral, quoteArrayElement } from './pg-array-literal.ts';
@@ -12,21 +12,36 @@ export interface LedgerEvent {
   readonly endpoint: string;
   readonly costUnits: bigint;
   readonly occurredAtMs: number;
+  /** The model the call used. @defaultValue null */
+  readonly model?: string | null;
+  /** @defaultValue 0 */
+  readonly inputTokens?: number;
+  /** @defaultValue 0 */
+  readonly outputTokens?: number;
+  /** A failed call: its cost is 0 and it still counts as a request. @defaultValue false */
+  readonly failed?: boolean;
+  /** The service token that sent the event. @defaultValue null */
+  readonly serviceTokenId?: string | null;
 }
 
 // One statement: insert the events not yet in the ledger, and add exactly those to the aggregates: a row per
-// key per UTC day and per UTC month (weeks and the lifetime are sums of those, read by readCurrentUsage).
+// key per UTC day and per UTC month (weeks and the lifetime are sums of those, read by readCurrentUsage), and
+// a row per key, model and UTC quarter hour (key_model_usage, read by the usage reports).
 // Being one statement it is one transaction: a crash leaves both or neither, and a replayed event finds its
 // ledger row and adds nothing.
 const RECORD_EVENTS_SQL = `
 WITH input AS (
   SELECT DISTINCT ON (account_id, event_id) *
-    FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-      AS t(account_id, event_id, api_key_id, endpoint, cost, occurred_ms, day_ms, month_ms)
+    FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
+                $9::text[], $10::int[], $11::int[], $12::boolean[], $13::uuid[], $14::bigint[])
+      AS t(account_id, event_id, api_key_id, endpoint, cost, occurred_ms, day_ms, month_ms,
+           model, input_tokens, output_tokens, failed, service_token_id, bucket_ms)
    ORDER BY account_id, event_id
 ), inserted AS (
-  INSERT INTO usage_events (account_id, event_id, api_key_id, endpoint, cost, occurred_at)
-  SELECT account_id, event_id, api_key_id, endpoint, cost, to_timestamp(occurred_ms / 1000.0)
+  INSERT INTO usage_events (account_id, event_id, api_key_id, endpoint, cost, occurred_at,
+                            model, input_tokens, output_tokens, failed, service_token_id)
+  SELECT account_id, event_id, api_key_id, endpoint, cost, to_timestamp(occurred_ms / 1000.0),
+         model, input_tokens, output_tokens, failed, service_token_id
     FROM input
   ON CONFLICT (account_id, event_id) DO NOTHING
   RETURNING account_id, event_id
@@ -45,6 +60,23 @@ WITH input AS (
   ON CONFLICT (api_key_id, window_kind, window_start)
   DO UPDATE SET spend = u.spend + EXCLUDED.spend, requests = u.requests + EXCLUDED.requests
   RETURNING u.api_key_id, u.window_kind, u.window_start, u.spend
+), model_deltas AS (
+  SELECT api_key_id, bucket_ms, coalesce(model, $15) AS model, sum(cost)::bigint AS spend,
+         count(*)::bigint AS requests, count(*) FILTER (WHERE failed)::bigint AS failed,
+         sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens
+    FROM counted
+   GROUP BY 1, 2, 3
+), model_upserted AS (
+  INSERT INTO key_model_usage AS m
+         (api_key_id, bucket_start, model, spend, requests, failed, input_tokens, output_tokens)
+  SELECT api_key_id, to_timestamp(bucket_ms / 1000.0), model, spend, requests, failed, input_tokens, output_tokens
+    FROM model_deltas
+   ORDER BY api_key_id, bucket_ms, model
+  ON CONFLICT (api_key_id, bucket_start, model)
+  DO UPDATE SET spend = m.spend + EXCLUDED.spend, requests = m.requests + EXCLUDED.requests,
+                failed = m.failed + EXCLUDED.failed, input_tokens = m.input_tokens + EXCLUDED.input_tokens,
+                output_tokens = m.output_tokens + EXCLUDED.output_tokens
+  RETURNING 1
 )
 SELECT (SELECT count(*) FROM inserted)::int AS inserted,
        (SELECT coalesce(json_agg(json_build_array(w.api_key_id, w.window_kind,
@@ -165,6 +197,12 @@ export class LedgerRepository {
     const occurred: number[] = [];
     const days: number[] = [];
     const months: number[] = [];
+    const models: string[] = [];
+    const inputTokens: number[] = [];
+    const outputTokens: number[] = [];
+    const failed: string[] = [];
+    const serviceTokenIds: string[] = [];
+    const buckets: number[] = [];
     for (const event of events) {
       const starts = windowStartsOf(event.occurredAtMs);
       accountIds.push(quoteArrayElement(event.accountId));
@@ -175,6 +213,12 @@ export class LedgerRepository {
       occurred.push(event.occurredAtMs);
       days.push(starts.day);
       months.push(starts.month);
+      models.push(event.model == null ? 'NULL' : quoteArrayElement(event.model));
+      inputTokens.push(event.inputTokens ?? 0);
+      outputTokens.push(event.outputTokens ?? 0);
+      failed.push(event.failed === true ? 't' : 'f');
+      serviceTokenIds.push(event.serviceTokenId == null ? 'NULL' : quoteArrayElement(event.serviceTokenId));
+      buckets.push(usageBucketStartOf(event.occurredAtMs));
     }
     const client = await translatingErrors(() => this.pool.connect());
     try {
@@ -192,6 +236,13 @@ export class LedgerRepository {
         arrayLiteral(occurred),
         arrayLiteral(days),
         arrayLiteral(months),
+        arrayLiteral(models),
+        arrayLiteral(inputTokens),
+        arrayLiteral(outputTokens),
+        arrayLiteral(failed),
+        arrayLiteral(serviceTokenIds),
+        arrayLiteral(buckets),
+        UNKNOWN_MODEL,
       ]);
       const row = result.rows[0];
       await hooks.beforeCommit?.({

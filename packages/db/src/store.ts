@@ -10,6 +10,7 @@ import { LedgerRepository } from './ledger-repository.ts';
 import { ManagementKeyRepository } from './management-key-repository.ts';
 import { pendingMigrations } from './migrator.ts';
 import { ServiceTokenRepository } from './service-token-repository.ts';
+import { UsageReportRepository } from './usage-report-repository.ts';
 import { UsageRepository } from './usage-repository.ts';
 
 /** Every repository over one connection pool. */
@@ -22,6 +23,8 @@ export interface Store {
   readonly auditLog: AuditLogRepository;
   readonly idempotency: IdempotencyRepository;
   readonly usage: UsageRepository;
+  /** Usage per model and day over a window (`/v2/usage`, `/v2/usage/detail`). */
+  readonly usageReports: UsageReportRepository;
   /** Dashboard users and their sessions. */
   readonly dashboard: DashboardRepository;
   /** Usage events, once each, and the per-window aggregates they feed. */
@@ -47,6 +50,7 @@ export function openStore(options: PrismaOptions): Store {
     auditLog: new AuditLogRepository(prisma),
     idempotency: new IdempotencyRepository(prisma),
     usage: new UsageRepository(pool),
+    usageReports: new UsageReportRepository(pool),
     dashboard: new DashboardRepository(prisma),
     ledger: new LedgerRepository(pool),
     blocks: new BlockRepository(pool),

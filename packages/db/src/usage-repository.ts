@@ -101,22 +101,6 @@ export class UsageRepository {
     }));
   }
 
-  /** Spend and request count of a key over `[start, end)`, from the ledger. */
-  async spendBetween(
-    apiKeyId: string,
-    start: Date,
-    end: Date,
-  ): Promise<{ spendUnits: bigint; requests: number }> {
-    const { rows } = await translatingErrors(() =>
-      this.pool.query<{ spend: string; requests: number }>(
-        `SELECT coalesce(sum(cost), 0)::text AS spend, count(*)::int AS requests FROM usage_events
-          WHERE api_key_id = $1 AND occurred_at >= $2 AND occurred_at < $3`,
-        [apiKeyId, start, end],
-      ),
-    );
-    return { spendUnits: BigInt(rows[0]?.spend ?? '0'), requests: rows[0]?.requests ?? 0 };
-  }
-
   /**
    * A key's spend and requests per UTC day for the `days` days up to and including the day of `now`,
    * oldest first, with days without usage as zeros.

@@ -56,16 +56,34 @@ function rowsByKey(rows: readonly WrittenRow[], keyIds: readonly string[]) {
 export function createUsageProcessor(deps: UsageProcessorDeps) {
   return async (job: Job): Promise<UsageBatchResult> => {
     if (job.name !== usageBatchJob.name) throw new UnrecoverableError(`unknown usage job ${job.name}`);
-    const payload = usageBatchJob.schema.safeParse(job.data);
+    // Both job versions: a version 1 job queued before a deploy reads as events without model and tokens.
+    const payload = usageBatchJob.readSchema.safeParse(job.data);
     if (!payload.success) throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error.message}`);
     const events = payload.data.events.map(
-      ([accountId, apiKeyId, eventId, endpoint, cost, occurredAtMs]): LedgerEvent => ({
+      ([
+        accountId,
+        apiKeyId,
+        eventId,
+        endpoint,
+        cost,
+        occurredAtMs,
+        model,
+        inputTokens,
+        outputTokens,
+        failed,
+        serviceTokenId,
+      ]): LedgerEvent => ({
         accountId,
         apiKeyId,
         eventId,
         endpoint,
         costUnits: BigInt(cost),
         occurredAtMs,
+        model,
+        inputTokens,
+        outputTokens,
+        failed: failed === 1,
+        serviceTokenId,
       }),
     );
     const jobId = job.id ?? '';
