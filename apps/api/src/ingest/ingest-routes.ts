@@ -82,6 +82,7 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
     .route('/internal/v1/usage-events')
     .post(requireServiceToken(deps.store.serviceTokens, deps.clock), async (req, res) => {
       const { events } = parseInput(ingestBodySchema, req.body ?? {}, 'body');
+      const serviceTokenId = (res.locals.serviceToken as { id: string } | undefined)?.id ?? null;
       const now = deps.clock();
       const rejected: (EventRejection & { index: number })[] = [];
       const read: { index: number; event: UsageEvent }[] = [];
@@ -116,6 +117,11 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
           event.endpoint,
           event.costUnits.toString(),
           occurredAtMs,
+          event.model,
+          event.inputTokens,
+          event.outputTokens,
+          event.status === 'failed' ? 1 : 0,
+          serviceTokenId,
         ]);
         accepted.push({
           apiKeyId: key.apiKeyId,

@@ -126,7 +126,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
                   .digest('hex'),
                 expiresAt: new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS),
                 sealResponse: (key, secret) => ({
-                  status: 201,
+                  status: 200,
                   sealed: deps.responseCipher.seal(
                     serializeJson({ data: presentKey(key, NO_USAGE, now, secret) }),
                     associatedData,
@@ -137,7 +137,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
       });
       switch (result.outcome) {
         case 'created':
-          sendData(res, 201, presentKey(result.key, NO_USAGE, now, result.secret));
+          sendData(res, 200, presentKey(result.key, NO_USAGE, now, result.secret));
           return;
         case 'replayed': {
           const text = deps.responseCipher.open(result.sealed, associatedData);

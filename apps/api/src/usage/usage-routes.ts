@@ -1,89 +1,132 @@
-import { usageQuerySchema } from '@keyfence/contracts';
-import type { ApiKey } from '@keyfence/domain';
-import { formatUsd, isKeyPrefix, parseInstant } from '@keyfence/domain';
+import { usageDetailQuerySchema, usageQuerySchema } from '@keyfence/contracts';
+import type { UsageGroup, UsageReport, UsageTotals } from '@keyfence/db';
+import type { ApiKey, UsageWindow, UsageWindowQuery } from '@keyfence/domain';
+import { formatUsd, isKeyPrefix, resolveUsageWindow } from '@keyfence/domain';
 import { type Response, Router } from 'express';
-import type { z } from 'zod';
 import { keyManagerOf, requireApiKeyOrKeyManager } from '../auth/key-manager.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
 import { ExactNumber } from '../http/json-body.ts';
-import { sendData } from '../http/respond.ts';
+import { sendJson } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 
-/** Longest range `GET /v2/usage` sums over. */
-export const MAX_USAGE_RANGE_MS = 92 * 86_400_000;
+type UsageDeps = Pick<AppDeps, 'store' | 'clock'>;
 
-const PERIODS = { '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
+const money = (units: bigint) => new ExactNumber(formatUsd(units));
+const count = (value: bigint) => new ExactNumber(value.toString());
 
-function instantParam(name: string, text: string): Date {
-  const instant = parseInstant(text);
-  if (instant === null) {
-    throw new ApiError('INVALID_FIELD', `query.${name}: must be an ISO 8601 instant with an offset`, {
-      details: [{ path: `query.${name}`, message: 'must be an ISO 8601 instant with an offset' }],
-    });
+/** The calls of some usage that were billed: every call but the failed ones. */
+const chargedOf = (totals: UsageTotals) => totals.requests - totals.failed;
+
+/**
+ * The key a report is about. Any key reads its own usage (with or without naming its own prefix); another
+ * key's needs a management key (or the dashboard) of the same account: an API key naming any other prefix
+ * is refused with 403 whether that key exists or not, and a manager naming a key of another account gets
+ * the answer a missing key gets.
+ */
+async function keyFor(deps: UsageDeps, res: Response, prefix: string | undefined): Promise<ApiKey> {
+  if (prefix !== undefined && !isKeyPrefix(prefix)) {
+    throw new ApiError('INVALID_PREFIX', 'key_prefix must be 8 characters of 0-9, A-Z and a-z');
   }
-  return instant;
+  const self = res.locals.apiKey as ApiKey | undefined;
+  if (self !== undefined) {
+    if (prefix !== undefined && prefix !== self.prefix) {
+      throw new ApiError(
+        'OTHER_KEY_FORBIDDEN',
+        "an API key reads only its own usage; another key's usage needs a management key",
+      );
+    }
+    return self;
+  }
+  if (prefix === undefined) {
+    throw invalid('query.key_prefix', 'a management key or the dashboard must name the key');
+  }
+  const { accountId } = keyManagerOf(res);
+  const key = await deps.store.apiKeys.findByPrefix(accountId, prefix);
+  if (key === null) throw new ApiError('KEY_NOT_FOUND', `no API key with prefix ${prefix}`);
+  return key;
 }
 
 function invalid(path: string, message: string): ApiError {
   return new ApiError('INVALID_FIELD', `${path}: ${message}`, { details: [{ path, message }] });
 }
 
-/** The range a usage query asks for: `period` back from now, or `[start, end)`; 24 hours by default. */
-function rangeOf(query: z.output<typeof usageQuerySchema>, now: Date): { start: Date; end: Date } {
-  const hasRange = query.start !== undefined || query.end !== undefined;
-  if (query.period !== undefined && hasRange)
-    throw invalid('query.period', 'give period, or start and end, not both');
-  if (!hasRange) return { start: new Date(now.getTime() - PERIODS[query.period ?? '24h']), end: now };
-  if (query.start === undefined || query.end === undefined) {
-    throw invalid(query.start === undefined ? 'query.start' : 'query.end', 'start and end go together');
-  }
-  const start = instantParam('start', query.start);
-  const end = instantParam('end', query.end);
-  if (end.getTime() <= start.getTime()) throw invalid('query.end', 'end must be after start');
-  if (end.getTime() - start.getTime() > MAX_USAGE_RANGE_MS)
-    throw invalid('query.end', 'the range is longer than 92 days');
-  return { start, end };
+function windowOf(query: UsageWindowQuery, now: Date): UsageWindow {
+  const outcome = resolveUsageWindow(query, now);
+  if (!outcome.ok) throw invalid(`query.${outcome.field}`, outcome.message);
+  return outcome.window;
 }
 
-/** `GET /v2/usage`: a key's spend over a window, from the ledger. */
-export function createUsageRoutes(deps: AppDeps): Router {
+/** AI/ML API's top-level fields, shared by both reports. */
+function usageFields(prefix: string | undefined, window: UsageWindow, report: UsageReport) {
+  return {
+    api_key_prefix: prefix ?? null,
+    start: window.start,
+    end: window.end,
+    spend: money(report.total.spendUnits),
+    currency: 'USD',
+    requests: chargedOf(report.total),
+  };
+}
+
+function presentGroup(group: UsageGroup) {
+  const charged = chargedOf(group);
+  return {
+    ...(group.day === undefined ? {} : { day: group.day }),
+    ...(group.model === undefined ? {} : { model: group.model }),
+    spend: money(group.spendUnits),
+    tokens: {
+      input: count(group.inputTokens),
+      output: count(group.outputTokens),
+      total: count(group.inputTokens + group.outputTokens),
+    },
+    // A failed call is billed nothing: it counts in total and failed, never in charged.
+    requests: { total: group.requests, charged, succeeded: charged, failed: group.failed },
+  };
+}
+
+/**
+ * `GET /v2/usage` and `GET /v2/usage/detail`, as AI/ML API documents them: fields at the top level (no
+ * `{"data": …}`), read from the per-model quarter-hour aggregate, never from the ledger.
+ */
+export function createUsageRoutes(deps: UsageDeps): Router {
   const router = Router();
   const auth = requireApiKeyOrKeyManager(deps);
 
-  async function keyFor(res: Response, prefix: string | undefined): Promise<ApiKey> {
-    if (prefix !== undefined && !isKeyPrefix(prefix)) {
-      throw new ApiError('INVALID_PREFIX', 'key_prefix must be 8 characters of 0-9, A-Z and a-z');
-    }
-    const self = res.locals.apiKey as ApiKey | undefined;
-    if (self !== undefined) {
-      if (prefix !== undefined && prefix !== self.prefix)
-        throw new ApiError('KEY_NOT_FOUND', `no API key with prefix ${prefix}`);
-      return self;
-    }
-    if (prefix === undefined)
-      throw invalid('query.key_prefix', 'a management key or dashboard must name the key');
-    const { accountId } = keyManagerOf(res);
-    const key = await deps.store.apiKeys.findByPrefix(accountId, prefix);
-    if (key === null) throw new ApiError('KEY_NOT_FOUND', `no API key with prefix ${prefix}`);
-    return key;
+  async function read(res: Response, query: UsageWindowQuery & { key_prefix?: string | undefined }) {
+    const window = windowOf(query, deps.clock());
+    const key = await keyFor(deps, res, query.key_prefix);
+    return { window, key };
   }
 
   router
     .route('/v2/usage')
     .get(auth, async (req, res) => {
       const query = parseInput(usageQuerySchema, req.query, 'query');
-      const { start, end } = rangeOf(query, deps.clock());
-      const key = await keyFor(res, query.key_prefix);
-      const { spendUnits, requests } = await deps.store.usage.spendBetween(key.id, start, end);
-      sendData(res, 200, {
-        api_key_prefix: key.prefix,
-        start,
-        end,
-        spend: new ExactNumber(formatUsd(spendUnits)),
-        currency: 'USD',
-        requests,
+      const { window, key } = await read(res, query);
+      const report = await deps.store.usageReports.report(key.id, window);
+      sendJson(res, 200, usageFields(query.key_prefix, window, report));
+    })
+    .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/v2/usage/detail')
+    .get(auth, async (req, res) => {
+      const query = parseInput(usageDetailQuerySchema, req.query, 'query');
+      const { window, key } = await read(res, query);
+      const report = await deps.store.usageReports.report(key.id, window, {
+        groupBy: query.group_by,
+        timeZone: query.tz ?? 'UTC',
+      });
+      sendJson(res, 200, {
+        ...usageFields(query.key_prefix, window, report),
+        models: report.models.map((model) => ({
+          model: model.model,
+          spend: money(model.spendUnits),
+          requests: chargedOf(model),
+        })),
+        ...(report.groups === null ? {} : { groups: report.groups.map(presentGroup) }),
       });
     })
     .all(methodNotAllowed(['GET']));
