@@ -1,10 +1,12 @@
 import {
   auditEntrySchema,
+  createdKeySchema,
   deletedKeySchema,
   errorBodySchema,
   ingestResultSchema,
   keyObjectSchema,
   page,
+  usageDetailResultSchema,
   usageResultSchema,
   verifyResultSchema,
 } from '@keyfence/contracts';
@@ -29,14 +31,18 @@ describe('answers match the published schemas', () => {
       auth: mk,
       json: { name: 'c', limit: { retention: 'month', threshold: '7.5' }, scopes: ['model:ocr'] },
     });
-    data(keyObjectSchema.strict()).parse(created.body);
+    data(createdKeySchema.strict()).parse(created.body);
+    data(createdKeySchema.strict()).parse((await h.call('POST', '/v1/keys', { auth: mk })).body);
     const { key, prefix } = created.body.data;
     page(keyObjectSchema.strict()).parse((await h.call('GET', '/v1/keys', { auth: mk })).body);
     data(keyObjectSchema.strict()).parse((await h.call('GET', '/v1/key', { auth: key })).body);
     data(keyObjectSchema.strict()).parse(
       (await h.call('PATCH', `/v1/keys/${prefix}`, { auth: mk, json: { name: 'd' } })).body,
     );
-    data(usageResultSchema.strict()).parse((await h.call('GET', '/v2/usage', { auth: key })).body);
+    usageResultSchema.strict().parse((await h.call('GET', '/v2/usage', { auth: key })).body);
+    usageDetailResultSchema
+      .strict()
+      .parse((await h.call('GET', '/v2/usage/detail?group_by=day,model', { auth: key })).body);
     data(verifyResultSchema.strict()).parse(
       (
         await h.call('POST', '/internal/v1/verify', {

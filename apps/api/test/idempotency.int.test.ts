@@ -18,9 +18,9 @@ describe('Idempotency-Key on create', () => {
   it('replays the first answer, secret included, and makes one key', async () => {
     const before = await countKeys();
     const first = await create('retry-1');
-    expect(first.status).toBe(201);
+    expect(first.status).toBe(200);
     const second = await create('retry-1');
-    expect(second.status).toBe(201);
+    expect(second.status).toBe(200);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
     expect(second.body).toEqual(first.body);
     expect(second.body.data.key).toBe(first.body.data.key);
@@ -31,7 +31,7 @@ describe('Idempotency-Key on create', () => {
     const before = await countKeys();
     const results = await Promise.all(Array.from({ length: 10 }, () => create('concurrent')));
     expect(new Set(results.map((r) => r.body.data.key)).size).toBe(1);
-    expect(results.every((r) => r.status === 201)).toBe(true);
+    expect(results.every((r) => r.status === 200)).toBe(true);
     expect(await countKeys()).toBe(before + 1);
   });
 
@@ -46,7 +46,7 @@ describe('Idempotency-Key on create', () => {
     const other = await h.newAccount('other');
     const mine = await create('shared-key');
     const theirs = await create('shared-key', { name: 'idem' }, other.managementKey);
-    expect(theirs.status).toBe(201);
+    expect(theirs.status).toBe(200);
     expect(theirs.body.data.key).not.toBe(mine.body.data.key);
   });
 
@@ -54,7 +54,7 @@ describe('Idempotency-Key on create', () => {
     const first = await create('day-old');
     h.now = new Date(START.getTime() + 24 * 3600_000 + 1);
     const later = await create('day-old');
-    expect(later.status).toBe(201);
+    expect(later.status).toBe(200);
     expect(later.headers.get('idempotent-replayed')).toBeNull();
     expect(later.body.data.key).not.toBe(first.body.data.key);
     h.now = START;

@@ -92,6 +92,17 @@ export const keyObjectSchema = z
   .meta({ id: 'Key' });
 export type KeyObject = z.infer<typeof keyObjectSchema>;
 
+/**
+ * The answer to create: the key object with `key`, and `limit` left out (not `null`) when the key has none,
+ * as AI/ML API's file for `POST /v1/keys` has it.
+ */
+export const createdKeySchema = keyObjectSchema
+  .extend({
+    key: z.string().meta({ description: 'The secret: shown once, here' }),
+    limit: z.object({ retention: z.enum(RETENTIONS), threshold: usdNumber }).optional(),
+  })
+  .meta({ id: 'CreatedKey' });
+
 export const deletedKeySchema = z
   .object({ prefix: z.string(), deleted: z.literal(true) })
   .meta({ id: 'DeletedKey' });

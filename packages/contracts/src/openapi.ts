@@ -17,6 +17,7 @@ import {
 } from './gateway.ts';
 import {
   auditEntrySchema,
+  createdKeySchema,
   createKeyBodySchema,
   deletedKeySchema,
   keyObjectSchema,
@@ -199,7 +200,7 @@ export function buildOpenApiDocument(): JsonObject {
           responses: {
             '200': {
               description: 'Created (or replayed, with `Idempotent-Replayed: true`)',
-              content: json(data(ref(idOf(keyObjectSchema)))),
+              content: json(data(ref(idOf(createdKeySchema)))),
             },
             ...errors('/v1/keys', [
               ...BODY_ERRORS,

@@ -5,6 +5,7 @@ import {
   formatUsd,
   type InFlight,
   NOTHING_IN_FLIGHT,
+  NO_USAGE,
   type WindowUsage,
 } from '@keyfence/domain';
 import { ExactNumber } from '../http/json-body.ts';
@@ -53,6 +54,16 @@ export function presentKey(
     resets_at: state?.resetsAt ?? null,
     last_used_at: key.lastUsedAt,
   };
+}
+
+/**
+ * The answer to `POST /v1/keys`: the key object with its secret. AI/ML API's file for this operation gives
+ * `limit` as an object that is neither nullable nor required, so a key without a limit is answered without
+ * the member rather than with `null` (every other operation's file allows `null`).
+ */
+export function presentCreatedKey(key: ApiKey, now: Date, secret: string) {
+  const { limit, ...rest } = presentKey(key, NO_USAGE, now, secret);
+  return limit === null ? rest : { ...rest, limit };
 }
 
 /** One audit record on the wire. */

@@ -27,7 +27,7 @@ import { loggerOf, requestIdOf } from '../http/request-context.ts';
 import { sendData, sendJsonText } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 import { decodeKeyCursor, encodeKeyCursor } from './cursor.ts';
-import { presentKey } from './key-presenter.ts';
+import { presentCreatedKey, presentKey } from './key-presenter.ts';
 
 /** How long an idempotent create's answer is kept (and replayed). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -128,7 +128,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
                 sealResponse: (key, secret) => ({
                   status: 200,
                   sealed: deps.responseCipher.seal(
-                    serializeJson({ data: presentKey(key, NO_USAGE, now, secret) }),
+                    serializeJson({ data: presentCreatedKey(key, now, secret) }),
                     associatedData,
                   ),
                 }),
@@ -137,7 +137,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
       });
       switch (result.outcome) {
         case 'created':
-          sendData(res, 200, presentKey(result.key, NO_USAGE, now, result.secret));
+          sendData(res, 200, presentCreatedKey(result.key, now, result.secret));
           return;
         case 'replayed': {
           const text = deps.responseCipher.open(result.sealed, associatedData);
