@@ -120,7 +120,11 @@ describe('GET /v2/usage', () => {
   });
 
   it.each([
-    ['period with start and end', '?period=24h&start=2026-11-01T00:00:00Z&end=2026-11-02T00:00:00Z', 'query.period'],
+    [
+      'period with start and end',
+      '?period=24h&start=2026-11-01T00:00:00Z&end=2026-11-02T00:00:00Z',
+      'query.period',
+    ],
     ['period with start alone', '?period=24h&start=2026-11-01T00:00:00Z', 'query.period'],
     ['a missing end', '?start=2026-11-01T00:00:00Z', 'query.end'],
     ['a missing start', '?end=2026-11-01T00:00:00Z', 'query.start'],
@@ -133,7 +137,11 @@ describe('GET /v2/usage', () => {
     ['tz', '?tz=UTC', 'query.tz'],
     ['a repeated parameter', '?period=24h&period=7d', 'query.period'],
   ])('refuses %s with 400 INVALID_FIELD', async (_rule, query, path) => {
-    const body = expectError(await h.call('GET', `/v2/usage${query}`, { auth: key.key }), 400, 'INVALID_FIELD');
+    const body = expectError(
+      await h.call('GET', `/v2/usage${query}`, { auth: key.key }),
+      400,
+      'INVALID_FIELD',
+    );
     expect(body.details?.[0]?.path).toBe(path);
   });
 
@@ -153,9 +161,15 @@ describe('GET /v2/usage', () => {
       );
       expect(forbidden.message).toMatch(/only its own usage/);
       // The same 403 for a prefix no key has: an API key learns nothing about other keys.
-      expectError(await h.call('GET', `${path}?key_prefix=Zz000000`, { auth: key.key }), 403, 'OTHER_KEY_FORBIDDEN');
+      expectError(
+        await h.call('GET', `${path}?key_prefix=Zz000000`, { auth: key.key }),
+        403,
+        'OTHER_KEY_FORBIDDEN',
+      );
       const stranger = await h.newAccount('stranger');
-      const theirs = await h.call('GET', `${path}?key_prefix=${key.prefix}`, { auth: stranger.managementKey });
+      const theirs = await h.call('GET', `${path}?key_prefix=${key.prefix}`, {
+        auth: stranger.managementKey,
+      });
       const missing = await h.call('GET', `${path}?key_prefix=Zz000000`, { auth: stranger.managementKey });
       expectError(theirs, 404, 'KEY_NOT_FOUND');
       const comparable = (body: Record<string, unknown>, prefix: string) => ({
@@ -226,8 +240,14 @@ describe('GET /v2/usage/detail', () => {
     ]);
     for (const groupBy of ['day', 'model', 'day,model']) {
       const body = (await h.call('GET', `/v2/usage/detail?group_by=${groupBy}`, { auth: detailed.key })).body;
-      const charged = body.groups.reduce((sum: number, g: { requests: { charged: number } }) => sum + g.requests.charged, 0);
-      const total = body.groups.reduce((sum: number, g: { requests: { total: number } }) => sum + g.requests.total, 0);
+      const charged = body.groups.reduce(
+        (sum: number, g: { requests: { charged: number } }) => sum + g.requests.charged,
+        0,
+      );
+      const total = body.groups.reduce(
+        (sum: number, g: { requests: { total: number } }) => sum + g.requests.total,
+        0,
+      );
       expect([body.requests, total], groupBy).toEqual([charged, 5]);
     }
   });
@@ -239,14 +259,18 @@ describe('GET /v2/usage/detail', () => {
       ['2026-11-26', 0.75],
     ]);
     // 23:30 UTC on the 25th is the 26th in Berlin.
-    const berlin = await h.call('GET', '/v2/usage/detail?group_by=day&tz=Europe/Berlin', { auth: detailed.key });
+    const berlin = await h.call('GET', '/v2/usage/detail?group_by=day&tz=Europe/Berlin', {
+      auth: detailed.key,
+    });
     expect(berlin.body.groups.map((g: { day: string; spend: number }) => [g.day, g.spend])).toEqual([
       ['2026-11-25', 1.5],
       ['2026-11-26', 3.75],
     ]);
     expect(berlin.body).toMatchObject({ start: '2026-11-25T10:00:00.000Z', end: '2026-11-26T10:00:00.000Z' });
     const both = await h.call('GET', '/v2/usage/detail?group_by=day,model', { auth: detailed.key });
-    expect(both.body.groups.map((g: { day: string; model: string; spend: number }) => [g.day, g.model, g.spend])).toEqual([
+    expect(
+      both.body.groups.map((g: { day: string; model: string; spend: number }) => [g.day, g.model, g.spend]),
+    ).toEqual([
       ['2026-11-25', 'anthropic/claude', 3],
       ['2026-11-25', 'openai/gpt-5', 1.5],
       ['2026-11-26', 'openai/gpt-5', 0.5],
