@@ -37,8 +37,10 @@ async function sendWithRetry(transport: TransportOptions, events: unknown[]) {
 }
 
 /**
- * Feeds an NDJSON file of usage events (one `{id, key_prefix, endpoint, cost_usd, occurred_at}` per line)
- * through the ingest API, as a model service would. Events the ledger already holds are found first, so
+ * Feeds an NDJSON file of usage events (one `{id, key_prefix, endpoint, cost_usd, occurred_at}` per line,
+ * each optionally with `model`, `tokens: {input, output}` and `status: "succeeded" | "failed"`) through the
+ * ingest API, as a model service would; lines are sent as written, so whatever the ingest reads, the import
+ * carries. Events the ledger already holds are found first, so
  * the summary can tell duplicates apart (they are still sent: the ledger counts each id once).
  */
 export async function importUsage(options: ImportOptions): Promise<ImportSummary> {

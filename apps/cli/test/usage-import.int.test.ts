@@ -72,6 +72,60 @@ describe('keyfence usage import', () => {
     expect(self.body.data.usage.lifetime).toBe(3_500.5);
   });
 
+  it('carries model, tokens and status into the per-model report; lines without them still count', async () => {
+    const key = (await system.call('POST', '/v1/keys', system.managementKey, { name: 'models' })).body.data;
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const line = (id: string, cost: string, extra: Record<string, unknown>) =>
+      JSON.stringify({
+        id,
+        key_prefix: key.prefix,
+        endpoint: 'POST /v1/chat/completions',
+        cost_usd: cost,
+        occurred_at: at,
+        ...extra,
+      });
+    const file = join(tmpdir(), `kf-import-models-${process.pid}.ndjson`);
+    writeFileSync(
+      file,
+      [
+        line('m1', '1.5', { model: 'openai/gpt-5', tokens: { input: 300, output: 40 } }),
+        line('m2', '2', { model: 'openai/gpt-5', tokens: { input: 10, output: 0 }, status: 'failed' }),
+        line('m3', '0.25', {}),
+        line('m4', '1', { model: 'openai/gpt-5', status: 'cancelled' }),
+      ].join('\n'),
+    );
+    const out: string[] = [];
+    const code = await runCli(
+      ['usage', 'import', file, '--url', system.baseUrl, '--token', system.serviceToken, '--json'],
+      async () => ({ ...system.db.store, close: async () => undefined }),
+      { out: (text) => out.push(text), err: (text) => out.push(text), progress: () => undefined },
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(out.join(''))).toEqual({
+      lines: 4,
+      accepted: 3,
+      duplicate: 0,
+      rejected: { INVALID_EVENT: 1 },
+    });
+    const detail = await waitFor(
+      () => system.call('GET', '/v2/usage/detail?group_by=model', key.key),
+      (result) => result.body?.groups?.length === 2,
+    );
+    expect(detail.body).toMatchObject({
+      spend: 1.75,
+      requests: 2,
+      groups: [
+        {
+          model: 'openai/gpt-5',
+          spend: 1.5,
+          tokens: { input: 310, output: 40, total: 350 },
+          requests: { total: 2, charged: 1, succeeded: 1, failed: 1 },
+        },
+        { model: 'unknown', spend: 0.25, requests: { total: 1, charged: 1, failed: 0 } },
+      ],
+    });
+  });
+
   it('needs a file, a URL and a token', async () => {
     const errors: string[] = [];
     const io = { out: () => undefined, err: (line: string) => errors.push(line) };
