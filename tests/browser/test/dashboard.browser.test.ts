@@ -52,6 +52,8 @@ async function spend(prefix: string, costUsd: number): Promise<void> {
         endpoint: 'POST /v1/chat/completions',
         cost_usd: costUsd,
         occurred_at: new Date().toISOString(),
+        model: 'openai/gpt-5',
+        tokens: { input: 1000, output: 200 },
       },
     ],
   });
@@ -157,6 +159,10 @@ describe('the dashboard in Chromium', () => {
     expect(
       await page.getByRole('img', { name: /Spend per day for the last 30 days: \$5\.25 in all/ }).count(),
     ).toBe(1);
+    const perModel = page.getByRole('table', { name: /Spend and tokens per model/ });
+    await expect
+      .poll(() => perModel.getByRole('row', { name: /openai\/gpt-5/ }).textContent(), { timeout: 20_000 })
+      .toMatch(/\$5\.25.*2.*2,000 \/ 400/);
     await page.getByText(/Created.*by you/).waitFor();
     await screenshot(page, 'api-key-page');
     expect(await accessibilityProblems(page)).toEqual([]);

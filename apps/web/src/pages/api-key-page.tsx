@@ -4,6 +4,7 @@ import { actorLabel, describeEntry } from '../audit.ts';
 import { DailyChart } from '../components/daily-chart.tsx';
 import { ErrorMessage } from '../components/dialog.tsx';
 import { KeyActions } from '../components/key-actions.tsx';
+import { ModelUsage } from '../components/model-usage.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
@@ -28,7 +29,7 @@ async function loadDetails(prefix: string): Promise<KeyDetails> {
   return { key, days, audit };
 }
 
-/** One API key: its state, its spend per day for 30 days, and every change to it. */
+/** One API key: its state, its spend per day and per model for 30 days, and every change to it. */
 export function ApiKeyPage({ prefix }: { prefix: string }) {
   const [details, reload] = useLoad(() => loadDetails(prefix), 5_000);
   const [notice, setNotice] = useState<string | null>(null);
@@ -124,8 +125,16 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
         </div>
       </dl>
 
-      <h2>Spend per day</h2>
-      <DailyChart days={days} />
+      <div className="usage-panels">
+        <section aria-labelledby="daily-heading">
+          <h2 id="daily-heading">Spend per day</h2>
+          <DailyChart days={days} />
+        </section>
+        <section aria-labelledby="models-heading">
+          <h2 id="models-heading">Spend per model</h2>
+          <ModelUsage prefix={key.prefix} days={30} />
+        </section>
+      </div>
 
       <h2>History</h2>
       {audit.length === 0 ? (
