@@ -76,8 +76,8 @@ describe('the ledger write', () => {
       event(key, '2026-11-26T10:15:00.000Z', '2', { model: 'openai/gpt-5' }),
       event(key, '2026-11-26T10:01:00.000Z', '4'),
     ];
-    expect(await db.store.ledger.recordEvents(events)).toEqual({ inserted: 4 });
-    expect(await db.store.ledger.recordEvents(events)).toEqual({ inserted: 0 });
+    expect(await db.store.ledger.recordEvents(events)).toMatchObject({ inserted: 4 });
+    expect(await db.store.ledger.recordEvents(events)).toMatchObject({ inserted: 0 });
     const ledger = await db.query(
       `SELECT event_id, model, input_tokens, output_tokens, failed, service_token_id::text, cost::text
          FROM usage_events WHERE api_key_id = $1 ORDER BY occurred_at`,
