@@ -10,6 +10,7 @@ export function benchArgs(argv: readonly string[]) {
       concurrency: { type: 'string', default: '4' },
       'worker-concurrency': { type: 'string', default: '4' },
       seconds: { type: 'string', default: '10' },
+      'detail-events': { type: 'string', default: '10000000' },
     },
     allowPositionals: true,
   });
@@ -20,6 +21,7 @@ export function benchArgs(argv: readonly string[]) {
     concurrency: Number(values.concurrency),
     workerConcurrency: Number(values['worker-concurrency']),
     seconds: Number(values.seconds),
+    detailEvents: Number(values['detail-events']),
   };
 }
 export type BenchArgs = ReturnType<typeof benchArgs>;

@@ -104,8 +104,19 @@ export function rssMiB(pid: number | undefined): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
 }
 
+/** The models the bench's events name, in turn: every event carries a model and tokens, as gateways send them. */
+export const BENCH_MODELS = [
+  'openai/gpt-5',
+  'anthropic/claude-sonnet-4',
+  'google/gemini-2.5-pro',
+  'meta/llama-4',
+];
+/** Tokens of event `i`: deterministic, so the totals can be checked exactly. */
+export const benchTokens = (i: number) => ({ input: 100 + (i % 900), output: 10 + (i % 90) });
+
 /**
- * The request bodies for events `from` … `from + count − 1`, 5,000 a call, skewed over `prefixes`: built
+ * The request bodies for events `from` … `from + count − 1`, 5,000 a call, skewed over `prefixes`, each with
+ * a model and tokens: built
  * before a measurement starts, as a load generator prepares its requests, so that the client's own JSON
  * work does not compete for the cores being measured.
  */
@@ -122,6 +133,8 @@ export function prepareBodies(prefixes: readonly string[], from: number, count: 
         endpoint: 'POST /v1/chat/completions',
         cost_usd: '0.000001234',
         occurred_at: occurredAt,
+        model: BENCH_MODELS[i % BENCH_MODELS.length],
+        tokens: benchTokens(i),
       });
     }
     bodies.push(JSON.stringify({ events }));
@@ -214,12 +227,25 @@ export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> 
       `SELECT sum(spend)::text AS spend, sum(requests)::text AS requests FROM key_usage WHERE window_kind = 'month'`,
     );
     const expectedSpend = usd('0.000001234') * BigInt(args.events) + usd(1) * BigInt(crossings);
+    // The per-model aggregate must hold the same events, with every token.
+    const byModel = await system.db.query<{ spend: string; requests: string; tokens: string }>(
+      `SELECT sum(spend)::text AS spend, sum(requests)::text AS requests,
+              sum(input_tokens + output_tokens)::text AS tokens FROM key_model_usage`,
+    );
+    let expectedTokens = 0n;
+    for (let i = 0; i < args.events; i += 1) {
+      const tokens = benchTokens(i);
+      expectedTokens += BigInt(tokens.input + tokens.output);
+    }
     const exact =
       totals[0]?.spend === expectedSpend.toString() &&
-      totals[0]?.requests === String(args.events + crossings);
+      totals[0]?.requests === String(args.events + crossings) &&
+      byModel[0]?.spend === expectedSpend.toString() &&
+      byModel[0]?.requests === String(args.events + crossings) &&
+      byModel[0]?.tokens === expectedTokens.toString();
     if (!exact)
       console.error(
-        `totals differ: found ${JSON.stringify(totals[0])}, expected $${formatUsd(expectedSpend)}`,
+        `totals differ: found ${JSON.stringify(totals[0])} and per model ${JSON.stringify(byModel[0])}, expected $${formatUsd(expectedSpend)} and ${expectedTokens} tokens`,
       );
     return {
       events: args.events,

@@ -4,6 +4,7 @@ import { TIME_ZONE_NAMES } from './time-zone-names.ts';
 import {
   dayInTimeZone,
   isTimeZoneName,
+  localDaysOf,
   parseUsageInstant,
   resolveUsageWindow,
   USAGE_BUCKET_MS,
@@ -157,5 +158,41 @@ describe('time zones', () => {
     expect(dayInTimeZone(Date.parse('2026-10-25T22:59:59.999Z'), 'Europe/Berlin')).toBe('2026-10-25');
     expect(dayInTimeZone(Date.parse('2026-10-25T23:00:00.000Z'), 'Europe/Berlin')).toBe('2026-10-26');
     expect(dayInTimeZone(Date.parse('2026-10-25T23:00:00.000Z'), 'UTC')).toBe('2026-10-25');
+  });
+});
+
+describe('localDaysOf', () => {
+  const window = (start: string, end: string) => ({ start: new Date(start), end: new Date(end) });
+  it('lists the days of the zone a window touches, with the instants they start, across DST', () => {
+    expect(localDaysOf(window('2026-10-24T21:00:00Z', '2026-10-26T01:00:00Z'), 'Europe/Berlin')).toEqual([
+      { day: '2026-10-24', startMs: Date.parse('2026-10-23T22:00:00Z') },
+      { day: '2026-10-25', startMs: Date.parse('2026-10-24T22:00:00Z') },
+      { day: '2026-10-26', startMs: Date.parse('2026-10-25T23:00:00Z') },
+    ]);
+    expect(localDaysOf(window('2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z'), 'UTC')).toEqual([
+      { day: '2026-11-01', startMs: Date.parse('2026-11-01T00:00:00Z') },
+    ]);
+    expect(localDaysOf(window('2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z'), 'Asia/Kolkata')).toEqual([
+      { day: '2026-11-01', startMs: Date.parse('2026-10-31T18:30:00Z') },
+    ]);
+  });
+
+  it('agrees with dayInTimeZone for every quarter hour of 92 days in several zones', () => {
+    const start = Date.parse('2026-08-26T10:45:00Z');
+    const end = start + 92 * 86_400_000;
+    for (const zone of [
+      'UTC',
+      'Europe/Berlin',
+      'America/New_York',
+      'Asia/Kathmandu',
+      'Australia/Lord_Howe',
+    ]) {
+      const days = localDaysOf(window(new Date(start).toISOString(), new Date(end).toISOString()), zone);
+      let index = 0;
+      for (let ms = start; ms < end; ms += USAGE_BUCKET_MS) {
+        while ((days[index + 1]?.startMs ?? Number.POSITIVE_INFINITY) <= ms) index += 1;
+        expect(days[index]?.day, `${zone} ${new Date(ms).toISOString()}`).toBe(dayInTimeZone(ms, zone));
+      }
+    }
   });
 });

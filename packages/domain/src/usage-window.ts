@@ -109,9 +109,31 @@ export function isTimeZoneName(name: string): boolean {
   return TIME_ZONE_NAMES.has(name);
 }
 
+/** A calendar day of a time zone, and the UTC instant (epoch ms) it starts at. */
+export interface LocalDay {
+  readonly day: string;
+  readonly startMs: number;
+}
+
 /**
- * The calendar day (`yyyy-mm-dd`) an instant falls on in a time zone. The rule `group_by=day` follows;
- * the reports compute it in SQL, and the tests hold that SQL to this function.
+ * The calendar days of `timeZone` that a window touches, oldest first, each with the instant it starts
+ * (the first one starts at or before the window). The rule `group_by=day` follows: reports give these
+ * starts to SQL, which puts each row on the last day starting at or before it (`width_bucket`).
+ */
+export function localDaysOf(window: UsageWindow, timeZone: string): LocalDay[] {
+  let day = DateTime.fromMillis(window.start.getTime(), { zone: timeZone }).startOf('day');
+  if (!day.isValid) throw new RangeError(`unknown time zone ${timeZone}`);
+  const days: LocalDay[] = [];
+  do {
+    days.push({ day: day.toISODate() ?? '', startMs: day.toMillis() });
+    day = day.plus({ days: 1 }).startOf('day');
+  } while (day.toMillis() < window.end.getTime());
+  return days;
+}
+
+/**
+ * The calendar day (`yyyy-mm-dd`) an instant falls on in a time zone: what {@link localDaysOf} must agree
+ * with, row by row (the tests hold the reports to it).
  */
 export function dayInTimeZone(epochMs: number, timeZone: string): string {
   const day = DateTime.fromMillis(epochMs, { zone: timeZone }).toISODate();
