@@ -309,6 +309,16 @@ describe('GET /v2/usage/detail', () => {
   });
 
   it.each([
+    '?start=0000-01-01T00:00:00Z&end=0000-01-02T00:00:00Z&group_by=day,model',
+    '?start=9999-12-31T23:50:00Z&end=9999-12-31T23:59:59.999Z&group_by=day&tz=Pacific/Kiritimati',
+    '?start=1969-12-31T23:00:00-05:00&end=1970-01-01T05:00:00Z&group_by=day&tz=Asia/Kathmandu',
+  ])('answers an empty report at the ends of time: %s', async (query) => {
+    const result = await h.call('GET', `/v2/usage/detail${query}`, { auth: detailed.key });
+    expect(result.status).toBe(200);
+    expect(result.body).toMatchObject({ spend: 0, requests: 0, models: [], groups: [] });
+  });
+
+  it.each([
     ['tz=utc', '?group_by=day&tz=utc', 'query.tz'],
     ['tz=+05:00', '?group_by=day&tz=%2B05:00', 'query.tz'],
     ['a link name', '?group_by=day&tz=US/Pacific', 'query.tz'],

@@ -118,7 +118,7 @@ export class UsageReportRepository {
         GROUP BY 1, 2`,
       days === null
         ? [apiKeyId, window.start, window.end]
-        : [apiKeyId, window.start, window.end, days.map((day) => new Date(day.startMs).toISOString())],
+        : [apiKeyId, window.start, window.end, days.map((day) => new Date(day.startMs))],
     );
     const dayOf = (row: ReportRow) => (row.day === null ? '' : (days?.[row.day - 1]?.day ?? ''));
     const models = [...sumBy(rows, (row) => row.model)]
