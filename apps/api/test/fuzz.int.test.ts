@@ -106,6 +106,15 @@ const usageEvent = fc.record(
       fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString())),
       fc.string(),
     ),
+    model: fc.oneof(fc.constantFrom('openai/gpt-5', '', 'with space'), fc.string(), fc.anything()),
+    tokens: fc.oneof(
+      fc.record({
+        input: fc.oneof(fc.integer(), fc.double()),
+        output: fc.oneof(fc.integer(), fc.anything()),
+      }),
+      fc.anything(),
+    ),
+    status: fc.oneof(fc.constantFrom('succeeded', 'failed', 'FAILED'), fc.anything()),
   },
   { requiredKeys: [] },
 );
@@ -151,11 +160,29 @@ const queryStrings = fc.oneof(
   fc
     .dictionary(
       fc.oneof(
-        fc.constantFrom('limit', 'cursor', 'key_prefix', 'period', 'start', 'end'),
+        fc.constantFrom('limit', 'cursor', 'key_prefix', 'period', 'start', 'end', 'group_by', 'tz'),
         fc.string({ maxLength: 10 }),
       ),
       fc.oneof(
-        fc.constantFrom('1', '0', '-1', '24h', '7d', '10001', '2026-11-26T00:00:00Z', 'abc'),
+        fc.constantFrom(
+          '1',
+          '0',
+          '-1',
+          '24h',
+          '7d',
+          '92d',
+          '999999d',
+          '10001',
+          '2026-11-26T00:00:00Z',
+          '2026-11-26',
+          '+275760-09-13T00:00:00Z',
+          '9999-12-31T23:59:59',
+          'abc',
+          'day,model',
+          'UTC',
+          'Europe/Berlin',
+          'utc',
+        ),
         fc.string({ maxLength: 40 }),
       ),
     )
