@@ -4,8 +4,8 @@ import {
   evaluateLimit,
   formatUsd,
   type InFlight,
-  NOTHING_IN_FLIGHT,
   NO_USAGE,
+  NOTHING_IN_FLIGHT,
   type WindowUsage,
 } from '@keyfence/domain';
 import { ExactNumber } from '../http/json-body.ts';
