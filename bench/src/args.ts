@@ -10,6 +10,9 @@ export function benchArgs(argv: readonly string[]) {
       concurrency: { type: 'string', default: '4' },
       'worker-concurrency': { type: 'string', default: '4' },
       seconds: { type: 'string', default: '10' },
+      senders: { type: 'string', default: '32' },
+      'attack-seconds': { type: 'string', default: '30' },
+      rate: { type: 'string', default: '500' },
     },
     allowPositionals: true,
   });
@@ -20,6 +23,9 @@ export function benchArgs(argv: readonly string[]) {
     concurrency: Number(values.concurrency),
     workerConcurrency: Number(values['worker-concurrency']),
     seconds: Number(values.seconds),
+    senders: Number(values.senders),
+    attackSeconds: Number(values['attack-seconds']),
+    rate: Number(values.rate),
   };
 }
 export type BenchArgs = ReturnType<typeof benchArgs>;
