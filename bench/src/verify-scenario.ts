@@ -58,8 +58,10 @@ async function load(
   const bodies = secrets.map((key) => JSON.stringify({ key, method: 'POST', path: '/v1/chat/completions' }));
   // With holds, every request holds under an id of its own: the body is the key's, with the hold spliced in.
   let holdId = 0;
-  const withHold = (body: string) =>
-    `${body.slice(0, -1)},"hold":{"id":"b-${(holdId += 1)}","amount_usd":"0.000001","ttl_seconds":5}}`;
+  const withHold = (body: string) => {
+    holdId += 1;
+    return `${body.slice(0, -1)},"hold":{"id":"b-${holdId}","amount_usd":"0.000001","ttl_seconds":5}}`;
+  };
   let next = 0;
   const result = await autocannon({
     url: `${url}/internal/v1/verify`,
