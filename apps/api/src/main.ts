@@ -4,6 +4,7 @@ import { openStore } from '@keyfence/db';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
+import { createHttpServer } from './http/http-server.ts';
 import { startApiRuntime } from './runtime.ts';
 
 const config = loadConfig();
@@ -37,13 +38,14 @@ const runtime = await startApiRuntime({
     maxHoldTtlMs: config.KEYFENCE_HOLD_MAX_TTL_SECONDS * 1000,
     pendingTtlMs: config.KEYFENCE_PENDING_TTL_SECONDS * 1000,
   },
+  secureCookies: config.KEYFENCE_SECURE_COOKIES ?? config.NODE_ENV === 'production',
   ...(config.TRUST_PROXY === undefined
     ? {}
     : { trustProxy: /^\d+$/.test(config.TRUST_PROXY) ? Number(config.TRUST_PROXY) : config.TRUST_PROXY }),
 });
 const app = createApp(runtime.deps);
 
-const server = app.listen(config.PORT, config.HOST, () => {
+const server = createHttpServer(app).listen(config.PORT, config.HOST, () => {
   logger.info({ host: config.HOST, port: config.PORT }, 'keyfence API listening');
 });
 

@@ -38,6 +38,8 @@ export interface RuntimeOptions {
   readonly webRoot?: string;
   /** How long a wrong dashboard sign-in takes at least. @defaultValue 1000 */
   readonly signInFailureDelayMs?: number;
+  /** Session cookies always `Secure`, not only over HTTPS. @defaultValue false */
+  readonly secureCookies?: boolean;
 }
 
 /** The API's long-lived parts around the store: Redis connections, the queue, caches, the event bus. */
@@ -82,7 +84,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     }
   };
 
-  const failureLimiter = new FailureLimiter(options.failureLimits);
+  const failureLimiter = new FailureLimiter(options.failureLimits, { redis, keyPrefix: prefix, logger });
   return {
     deps: {
       store,
@@ -104,7 +106,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       operatorToken: options.operatorToken,
       redisReady,
       failureLimiter,
-      signInThrottle: new SignInThrottle(redis, prefix, failureLimiter, logger, {
+      signInThrottle: new SignInThrottle(redis, prefix, logger, {
         ...(options.failureLimits?.perPrefix === undefined
           ? {}
           : { perEmail: options.failureLimits.perPrefix }),
@@ -114,6 +116,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       }),
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
+      ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
       ...(options.signInFailureDelayMs === undefined
         ? {}
         : { signInFailureDelayMs: options.signInFailureDelayMs }),

@@ -1,14 +1,21 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
-import { createManagementKeyBodySchema, signInBodySchema } from '@keyfence/contracts';
+import {
+  createManagementKeyBodySchema,
+  listManagementKeysQuerySchema,
+  MAX_MANAGEMENT_KEYS_PER_PAGE,
+  signInBodySchema,
+} from '@keyfence/contracts';
 import type { DashboardSession, ManagementKey } from '@keyfence/db';
 import { generateCredential, isKeyPrefix, normalizeEmail, SESSION_MAX_AGE_MS } from '@keyfence/domain';
 import { type Request, type Response, Router } from 'express';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
+import { jsonBodies, MAX_BODY_BYTES } from '../http/json-parser.ts';
 import { requestIdOf } from '../http/request-context.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
+import { decodeKeyCursor, encodeKeyCursor } from '../keys/cursor.ts';
 import {
   authenticateSession,
   csrfTokenFor,
@@ -41,10 +48,10 @@ function presentManagementKey(key: ManagementKey, secret?: string) {
   };
 }
 
-function cookieOptions(req: Request, maxAgeMs?: number) {
+function cookieOptions(req: Request, secureAlways: boolean, maxAgeMs?: number) {
   return {
     httpOnly: true,
-    secure: req.secure,
+    secure: secureAlways || req.secure,
     sameSite: 'strict' as const,
     path: '/',
     ...(maxAgeMs === undefined ? {} : { maxAge: maxAgeMs }),
@@ -60,17 +67,24 @@ export function createDashboardRoutes(deps: AppDeps): Router {
   const router = Router();
   const sessionAuth = requireDashboardSession(deps);
   const failureDelayMs = deps.signInFailureDelayMs ?? DEFAULT_SIGN_IN_FAILURE_DELAY_MS;
+  const secureAlways = deps.secureCookies === true;
 
   router
     .route('/v1/dashboard/session')
-    .post(async (req, res) => {
+    // Signing in is the one route that reads a body before knowing who sends it: 64 KiB, never compressed.
+    .post(jsonBodies(MAX_BODY_BYTES), async (req, res) => {
       const startedAt = Date.now();
       const body = parseInput(signInBodySchema, req.body ?? {}, 'body');
       const email = normalizeEmail(body.email);
-      if (email !== null) await deps.signInThrottle.refuseIfBlocked(email);
-      const user = email === null ? null : await store.dashboard.authenticate(email, body.password);
+      // The try is reserved before argon2 runs, so a burst of concurrent guesses cannot all be checked.
+      const attempt = email === null ? null : await deps.signInThrottle.reserve(req.ip, email);
+      let user: Awaited<ReturnType<typeof store.dashboard.authenticate>> = null;
+      try {
+        user = email === null ? null : await store.dashboard.authenticate(email, body.password);
+      } finally {
+        await (user === null ? attempt?.failed() : attempt?.succeeded());
+      }
       if (user === null) {
-        if (email !== null) await deps.signInThrottle.recordFailure(email);
         await sleep(Math.max(0, failureDelayMs - (Date.now() - startedAt)));
         throw new ApiError('WRONG_EMAIL_OR_PASSWORD', 'the email or the password is wrong');
       }
@@ -79,7 +93,7 @@ export function createDashboardRoutes(deps: AppDeps): Router {
       const session = await store.dashboard.openSession(user.id, token, clock());
       // The cookie lives as long as a session can (7 days); the server ends it earlier when it goes idle, and
       // extends it while it is used, without having to set the cookie again.
-      res.cookie(SESSION_COOKIE, token, cookieOptions(req, SESSION_MAX_AGE_MS));
+      res.cookie(SESSION_COOKIE, token, cookieOptions(req, secureAlways, SESSION_MAX_AGE_MS));
       sendData(res, 201, presentSession(session, token));
     })
     .get(async (req, res) => {
@@ -88,22 +102,31 @@ export function createDashboardRoutes(deps: AppDeps): Router {
     })
     .delete(sessionAuth, async (req, res) => {
       await store.dashboard.closeSession(sessionTokenOf(req) as string);
-      res.clearCookie(SESSION_COOKIE, cookieOptions(req));
+      res.clearCookie(SESSION_COOKIE, cookieOptions(req, secureAlways));
       sendData(res, 200, { signed_out: true });
     })
     .all(methodNotAllowed(['GET', 'POST', 'DELETE']));
 
   router
     .route('/v1/dashboard/management-keys')
-    .get(sessionAuth, async (_req, res) => {
-      const keys = await store.managementKeys.list(dashboardSessionOf(res).user.accountId);
+    .get(sessionAuth, async (req, res) => {
+      const query = parseInput(listManagementKeysQuerySchema, req.query, 'query');
+      const limit = query.limit ?? MAX_MANAGEMENT_KEYS_PER_PAGE;
+      const page = await store.managementKeys.list(dashboardSessionOf(res).user.accountId, {
+        limit: limit + 1,
+        after: query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor),
+        liveOnly: true,
+      });
+      const keys = page.slice(0, limit);
+      const last = keys[keys.length - 1];
       sendData(
         res,
         200,
-        keys.filter((key) => key.revokedAt === null).map((key) => presentManagementKey(key)),
+        keys.map((key) => presentManagementKey(key)),
+        { next_cursor: page.length > limit && last !== undefined ? encodeKeyCursor(last) : null },
       );
     })
-    .post(sessionAuth, async (req, res) => {
+    .post(sessionAuth, jsonBodies(MAX_BODY_BYTES), async (req, res) => {
       const body = parseInput(createManagementKeyBodySchema, req.body ?? {}, 'body');
       const credential = generateCredential('management_key', deps.randomBytes);
       const { user } = dashboardSessionOf(res);
