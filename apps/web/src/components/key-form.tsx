@@ -1,13 +1,13 @@
 import { type FormEvent, useId, useState } from 'react';
 import { parseUsd } from '../format.ts';
-import { type ApiKey, RETENTION_LABELS, type Retention, SCOPES } from '../types.ts';
+import { type ApiKey, RETENTION_LABELS, type Retention, SCOPE_LABELS, SCOPES, type Scope } from '../types.ts';
 import { ErrorMessage } from './dialog.tsx';
 
 /** What the API takes to create or change a key. */
 export interface KeySettings {
   name: string;
   limit: { retention: Retention; threshold: number } | null;
-  scopes: string[] | null;
+  scopes: Scope[] | null;
 }
 
 const LIMIT_CHOICES: { value: Retention | 'none'; label: string }[] = [
@@ -41,7 +41,7 @@ export function KeyForm({
     initial?.limit === null || initial?.limit === undefined ? '' : String(initial.limit.threshold),
   );
   const [allScopes, setAllScopes] = useState(initial === undefined || initial.scopes === null);
-  const [scopes, setScopes] = useState<Set<string>>(new Set(initial?.scopes ?? []));
+  const [scopes, setScopes] = useState<Set<Scope>>(new Set(initial?.scopes ?? []));
   const [problem, setProblem] = useState<string | null>(null);
 
   const submit = (event: FormEvent) => {
@@ -60,7 +60,7 @@ export function KeyForm({
     onSubmit({
       name: name.trim(),
       limit,
-      scopes: allScopes ? null : SCOPES.map((s) => s.id).filter((s) => scopes.has(s)),
+      scopes: allScopes ? null : SCOPES.filter((scope) => scopes.has(scope)),
     });
   };
 
@@ -127,20 +127,20 @@ export function KeyForm({
         </label>
         <div className="scopes" aria-disabled={allScopes}>
           {SCOPES.map((scope) => (
-            <label key={scope.id} className="check" title={scope.hint}>
+            <label key={scope} className="check" title={SCOPE_LABELS[scope].description}>
               <input
                 type="checkbox"
                 disabled={allScopes}
-                checked={!allScopes && scopes.has(scope.id)}
+                checked={!allScopes && scopes.has(scope)}
                 onChange={(event) => {
                   const next = new Set(scopes);
-                  if (event.target.checked) next.add(scope.id);
-                  else next.delete(scope.id);
+                  if (event.target.checked) next.add(scope);
+                  else next.delete(scope);
                   setScopes(next);
                 }}
               />
               <span>
-                {scope.label} <span className="muted">{scope.id}</span>
+                {SCOPE_LABELS[scope].label} <span className="muted">{scope}</span>
               </span>
             </label>
           ))}
