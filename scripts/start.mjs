@@ -66,10 +66,14 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 // Where the API listens: the same variables and defaults as apps/api/src/config.ts (a script cannot import it).
-const host = process.env.HOST ?? '127.0.0.1';
-const base = `http://${host.includes(':') ? `[${host}]` : host}:${process.env.PORT ?? '8080'}`;
-const metricsPort = process.env.WORKER_METRICS_PORT ?? '9465';
-const metricsHost = process.env.WORKER_METRICS_HOST ?? '127.0.0.1';
+// Not read under turbo (pnpm start runs this script directly), so they are no task inputs.
+const {
+  HOST: host = '127.0.0.1',
+  PORT: port = '8080',
+  WORKER_METRICS_PORT: metricsPort = '9465',
+  WORKER_METRICS_HOST: metricsHost = '127.0.0.1',
+} = process.env;
+const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 /** Prints the addresses once /readyz answers 200 (PostgreSQL and Redis reached, migrations applied). */
 async function announceWhenReady() {
