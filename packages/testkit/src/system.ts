@@ -189,7 +189,13 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       90_000,
       () => (serving ?? system.api).output.join(''),
     );
-  await waitUntilServing();
+  try {
+    await waitUntilServing();
+  } catch (error) {
+    // Nothing of a system that never served is left running or behind: processes, keys, schema.
+    await system.close();
+    throw error;
+  }
   return system;
 }
 

@@ -33,47 +33,50 @@ export interface Leftovers {
   readonly schemas: string[];
 }
 
-/**
- * The Redis keys and schemas named for `run` (see `testResourceName` in `@keyfence/db/testing`): queue
- * prefixes `kf-<kind>-<run>-<random>`, schemas `kf_<kind>_<run>_<random>`.
- */
-export async function findLeftovers(
-  run: string,
-  { redisUrl, databaseUrl }: { redisUrl: string; databaseUrl: string },
-): Promise<Leftovers> {
-  const redis = new Redis(redisUrl);
-  const client = new pg.Client({ connectionString: databaseUrl });
+interface Stores {
+  readonly redisUrl: string;
+  readonly databaseUrl: string;
+}
+
+/** Runs `work` with a Redis connection and a PostgreSQL client, and closes both. */
+async function withStores<T>(
+  stores: Stores,
+  work: (redis: Redis, client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const redis = new Redis(stores.redisUrl);
+  const client = new pg.Client({ connectionString: stores.databaseUrl });
   try {
-    const redisKeys = (await scanAll(redis, `{kf-*-${run}-*`)).flat().sort();
     await client.connect();
-    const { rows } = await client.query<{ nspname: string }>(
-      String.raw`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'kf\_%\_' || $1 || '\_%' ORDER BY 1`,
-      [run],
-    );
-    return { redisKeys, schemas: rows.map((row) => row.nspname) };
+    return await work(redis, client);
   } finally {
     redis.disconnect();
     await client.end();
   }
 }
 
+/**
+ * The Redis keys and schemas named for `run` (see `testResourceName` in `@keyfence/db/testing`): queue
+ * prefixes `kf-<kind>-<run>-<random>`, schemas `kf_<kind>_<run>_<random>`.
+ */
+export function findLeftovers(run: string, stores: Stores): Promise<Leftovers> {
+  return withStores(stores, async (redis, client) => {
+    const redisKeys = (await scanAll(redis, `{kf-*-${run}-*`)).flat().sort();
+    const { rows } = await client.query<{ nspname: string }>(
+      String.raw`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'kf\_%\_' || $1 || '\_%' ORDER BY 1`,
+      [run],
+    );
+    return { redisKeys, schemas: rows.map((row) => row.nspname) };
+  });
+}
+
 /** Removes what `findLeftovers` found, so a failed check does not leave it for the next run. */
-export async function removeLeftovers(
-  leftovers: Leftovers,
-  { redisUrl, databaseUrl }: { redisUrl: string; databaseUrl: string },
-): Promise<void> {
-  const redis = new Redis(redisUrl);
-  const client = new pg.Client({ connectionString: databaseUrl });
-  try {
+export function removeLeftovers(leftovers: Leftovers, stores: Stores): Promise<void> {
+  return withStores(stores, async (redis, client) => {
     for (let index = 0; index < leftovers.redisKeys.length; index += 1000) {
       await redis.del(...leftovers.redisKeys.slice(index, index + 1000));
     }
-    await client.connect();
     for (const schema of leftovers.schemas) {
       await client.query(`DROP SCHEMA IF EXISTS "${schema.replaceAll('"', '""')}" CASCADE`);
     }
-  } finally {
-    redis.disconnect();
-    await client.end();
-  }
+  });
 }
