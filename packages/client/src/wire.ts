@@ -124,5 +124,5 @@ export interface ErrorBody {
   readonly statusCode: number;
   readonly timestamp: string;
   readonly code: string;
-  readonly details?: readonly { readonly path: string; readonly message: string }[];
+  readonly details?: readonly { readonly path: string; readonly message: string }[] | undefined;
 }
