@@ -81,6 +81,7 @@ export function startProxy(
 export async function callGateway(
   url: string,
   headers: Record<string, string> = {},
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies freely
 ): Promise<{ status: number; headers: Headers; body: any }> {
   const response = await fetch(url, { method: 'POST', headers });
   const text = await response.text();
