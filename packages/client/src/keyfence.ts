@@ -136,8 +136,8 @@ export class Keyfence {
   }
 
   /** Resolves when keyfence accepts the service token; throws an error saying what to fix otherwise. */
-  checkServiceToken(): Promise<void> {
-    return this.verifier.checkServiceToken();
+  checkServiceToken(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    return this.verifier.checkServiceToken(options);
   }
 
   /** keyfence's decision for `METHOD path` with this key (see {@link Verifier.verify}). */

@@ -122,15 +122,16 @@ export class Verifier {
 
   /**
    * Checks the service token once, at startup: resolves when keyfence accepts it, throws an error that
-   * says what to fix when keyfence refuses it or cannot be reached.
+   * says what to fix when keyfence refuses it or cannot be reached within `timeoutMs` (a process starting
+   * beside keyfence may wait for it: the first answers of a cold start are slow).
    */
-  async checkServiceToken(): Promise<void> {
+  async checkServiceToken(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     try {
       await postJson<VerifyResult>(
         this.options,
         '/internal/v1/verify',
         { key: 'keyfence-startup-check', method: 'GET', path: '/' },
-        { timeoutMs: this.options.timeoutMs ?? 1_000 },
+        { timeoutMs: options.timeoutMs ?? 10_000 },
       );
     } catch (error) {
       if (!(error instanceof KeyfenceError)) throw error;
