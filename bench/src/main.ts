@@ -1,6 +1,7 @@
 // `pnpm bench [scenario…] [--events N] [--keys N] [--concurrency N] [--worker-concurrency N]`
 import { benchArgs } from './args.ts';
 import { runCeilingScenario } from './ceiling-scenario.ts';
+import { runGatewayOvershootScenario } from './gateway-overshoot-scenario.ts';
 import { runIngestScenario } from './ingest-scenario.ts';
 import { runLagScenario } from './lag-scenario.ts';
 import { runMemoryScenario } from './memory-scenario.ts';
@@ -10,7 +11,7 @@ import { settle } from './settle.ts';
 import { runVerifyScenario } from './verify-scenario.ts';
 
 const args = benchArgs(process.argv.slice(2));
-const ALL = ['ingest', 'ceiling', 'verify', 'lag', 'overspend', 'memory'];
+const ALL = ['ingest', 'ceiling', 'verify', 'lag', 'overspend', 'gateway-overshoot', 'memory'];
 const scenarios = args.scenarios.length === 0 ? ALL : args.scenarios;
 
 function percentile(values: readonly number[], p: number): number {
@@ -72,6 +73,17 @@ for (const scenario of scenarios) {
         `spent $${over.spentUsd} in ${over.calls} calls: $${over.overUsd} past the limit (${(over.overShare * 100).toFixed(1)}%); false refusals ${over.falseRefusals}; holds refused while others held the rest ${over.insufficient}`,
         'none',
         '',
+      ]);
+    }
+  } else if (scenario === 'gateway-overshoot') {
+    for (const run of await runGatewayOvershootScenario()) {
+      rows.push([
+        `gateway overshoot through the client middleware: 10 callers, $0.05 daily key, $0.01 a call, ${run.mode}`,
+        `${run.calls} calls in ${run.seconds.toFixed(2)} s, spent $${run.spentUsd}: $${run.overUsd} past the limit`,
+        run.mode.startsWith('with holds')
+          ? 'limit: $0.05'
+          : `README bound at this call rate (flush + cache TTL of traffic + 1 call per caller): $${run.boundUsd}`,
+        run.withinBound ? 'within' : 'OUTSIDE',
       ]);
     }
   } else if (scenario === 'memory') {

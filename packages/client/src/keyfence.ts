@@ -121,7 +121,11 @@ export class Keyfence {
   readonly verifier: Verifier;
   readonly usage: UsageEmitter;
   private readonly logger: KeyfenceLogger;
-  private readonly limits = new Map<string, LimitState>();
+  /**
+   * Per key prefix: its limit as keyfence last answered it, and what this process has reported for it
+   * since (or still had queued then), which that answer may not count yet.
+   */
+  private readonly local = new Map<string, { readonly limit: LimitState; owed: number }>();
   private readonly lastLogged = new Map<string, number>();
 
   constructor(private readonly options: KeyfenceOptions) {
@@ -140,14 +144,39 @@ export class Keyfence {
     return this.verifier.checkServiceToken(options);
   }
 
-  /** keyfence's decision for `METHOD path` with this key (see {@link Verifier.verify}). */
+  /**
+   * keyfence's decision for `METHOD path` with this key (see {@link Verifier.verify}); a cached answer is
+   * not used once what this process reported for the key since brings it near its limit.
+   */
   async verify(key: string, method: string, path: string, hold?: HoldRequest): Promise<VerifyAnswer> {
-    const answer = await this.verifier.verify(key, method, path, hold);
-    if (answer.key !== null && answer.limit !== null && answer.stale === undefined) {
-      if (this.limits.size >= 10_000) this.limits.clear();
-      this.limits.set(answer.key.prefix, answer.limit);
+    // A key's prefix is its first 8 characters.
+    const answer = await this.verifier.verify(key, method, path, hold, {
+      fresh: this.isNearLocally(key.slice(0, 8)),
+    });
+    if (answer.key !== null && answer.cached === undefined && answer.stale === undefined) {
+      if (answer.limit === null) {
+        this.local.delete(answer.key.prefix);
+      } else {
+        if (this.local.size >= 10_000) this.local.clear();
+        this.local.set(answer.key.prefix, {
+          limit: answer.limit,
+          owed: this.usage.unsentUsd(answer.key.prefix),
+        });
+      }
     }
     return answer;
+  }
+
+  /** Whether the key's last answer, less what was reported for it since, leaves it near its limit. */
+  private isNearLocally(prefix: string): boolean {
+    const entry = this.local.get(prefix);
+    return (
+      entry !== undefined &&
+      isNearLimit(
+        { ...entry.limit, remaining: entry.limit.remaining - entry.owed },
+        this.verifier.nearLimitShare,
+      )
+    );
   }
 
   /** Verifies and reserves `hold.amount_usd` for the call until its usage event (id = `hold.id`) arrives. */
@@ -167,18 +196,13 @@ export class Keyfence {
 
   /**
    * Queues a usage event (never waits). It is sent at once, not with the next batch, when the key's last
-   * verify answer less what is still queued for it leaves less than `nearLimitShare` of its limit.
+   * verify answer less what was reported for it since leaves less than `nearLimitShare` of its limit.
    */
   report(event: UsageEventInput): void {
-    const limit = this.limits.get(event.key_prefix);
+    const entry = this.local.get(event.key_prefix);
     const cost = Number(event.cost_usd);
-    const left =
-      limit === undefined
-        ? Number.POSITIVE_INFINITY
-        : limit.remaining - this.usage.unsentUsd(event.key_prefix) - (Number.isFinite(cost) ? cost : 0);
-    const flushNow =
-      limit !== undefined && isNearLimit({ ...limit, remaining: left }, this.verifier.nearLimitShare);
-    this.usage.emit(event, { flushNow });
+    if (entry !== undefined && Number.isFinite(cost)) entry.owed += cost;
+    this.usage.emit(event, { flushNow: this.isNearLocally(event.key_prefix) });
   }
 
   /**

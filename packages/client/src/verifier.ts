@@ -36,8 +36,10 @@ export interface VerifierOptions extends TransportOptions {
   readonly now?: () => number;
 }
 
-/** A verify answer, and whether it came from memory because keyfence could not answer. */
+/** A verify answer, and whether it came from memory. */
 export interface VerifyAnswer extends VerifyResult {
+  /** Served from the cache (see `cacheTtlMs`). */
+  readonly cached?: true;
   /** Served from memory during a keyfence error (see `staleIfErrorMs`). */
   readonly stale?: true;
 }
@@ -74,10 +76,16 @@ export class Verifier {
 
   /**
    * keyfence's decision for `METHOD path` with this key; with `hold`, also reserves the call's estimated
-   * cost (never answered from the cache). Throws {@link KeyfenceError} when keyfence cannot answer and no
-   * stale answer may stand in.
+   * cost (never answered from the cache). `fresh` skips the cache too (the caller knows the key has spent
+   * since). Throws {@link KeyfenceError} when keyfence cannot answer and no stale answer may stand in.
    */
-  async verify(key: string, method: string, path: string, hold?: HoldRequest): Promise<VerifyAnswer> {
+  async verify(
+    key: string,
+    method: string,
+    path: string,
+    hold?: HoldRequest,
+    options: { readonly fresh?: boolean } = {},
+  ): Promise<VerifyAnswer> {
     const ttl = this.options.cacheTtlMs ?? 0;
     const staleMs = this.options.staleIfErrorMs ?? 30_000;
     const remembering = ttl > 0 || staleMs > 0;
@@ -86,7 +94,9 @@ export class Verifier {
       ? createHash('sha256').update(`${key}\n${method.toUpperCase()}\n${path}`).digest('base64')
       : '';
     const kept = remembering ? this.remembered.get(memoryKey) : undefined;
-    if (hold === undefined && kept !== undefined && this.now() - kept.at < ttl) return kept.result;
+    if (hold === undefined && options.fresh !== true && kept !== undefined && this.now() - kept.at < ttl) {
+      return { ...kept.result, cached: true };
+    }
 
     let result: VerifyResult;
     try {
