@@ -83,7 +83,7 @@ for (const scenario of scenarios) {
         run.mode.startsWith('with holds')
           ? 'limit: $0.05'
           : `README bound at this call rate (flush + cache TTL of traffic + 1 call per caller): $${run.boundUsd}`,
-        run.withinBound ? 'within' : 'OUTSIDE',
+        run.calls === 0 ? 'not measured: no call admitted' : run.withinBound ? 'within' : 'OUTSIDE',
       ]);
     }
   } else if (scenario === 'memory') {

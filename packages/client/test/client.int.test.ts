@@ -354,6 +354,30 @@ describe('keyfenceGateway middleware', () => {
     }
   });
 
+  it('stops reusing a cached VALID once what was reported since brings the key near its limit', async () => {
+    const busy = await createKey({ name: 'cache-near', limit: { retention: 'day', threshold: 1 } });
+    const counting = countingFetch();
+    const keyfence = new Keyfence({
+      baseUrl: system.baseUrl,
+      serviceToken: system.serviceToken,
+      fetch: counting.fetch,
+      verify: { cacheTtlMs: 3_600_000 },
+      usage: { flushIntervalMs: 3_600_000 },
+    });
+    const verifies = () => counting.calls.count;
+    await keyfence.verify(busy.key, 'POST', '/v1/chat/completions');
+    expect((await keyfence.verify(busy.key, 'POST', '/v1/chat/completions')).cached).toBe(true);
+    expect(verifies()).toBe(1);
+    keyfence.report(event(busy.prefix, 'cache-near-1', '0.3')); // $0.7 left: not near yet
+    expect((await keyfence.verify(busy.key, 'POST', '/v1/chat/completions')).cached).toBe(true);
+    keyfence.report(event(busy.prefix, 'cache-near-2', '0.3')); // $0.4 left here: near, so sent now and asked
+    await keyfence.usage.flush();
+    const fresh = await keyfence.verify(busy.key, 'POST', '/v1/chat/completions');
+    expect(fresh.cached).toBeUndefined();
+    expect(fresh.limit?.remaining).toBeLessThan(0.5);
+    await keyfence.close();
+  });
+
   it('reports through the call and sends usage at once for a key near its limit', async () => {
     const near = await createKey({ name: 'flush-now', limit: { retention: 'day', threshold: 0.05 } });
     const keyfence = new Keyfence({
