@@ -1,6 +1,7 @@
 // `pnpm bench [scenario…] [--events N] [--keys N] [--concurrency N] [--worker-concurrency N]`
 import { benchArgs } from './args.ts';
 import { runCeilingScenario } from './ceiling-scenario.ts';
+import { runGatewayHungScenario } from './gateway-hung-scenario.ts';
 import { runGatewayOvershootScenario } from './gateway-overshoot-scenario.ts';
 import { runIngestScenario } from './ingest-scenario.ts';
 import { runLagScenario } from './lag-scenario.ts';
@@ -11,7 +12,16 @@ import { settle } from './settle.ts';
 import { runVerifyScenario } from './verify-scenario.ts';
 
 const args = benchArgs(process.argv.slice(2));
-const ALL = ['ingest', 'ceiling', 'verify', 'lag', 'overspend', 'gateway-overshoot', 'memory'];
+const ALL = [
+  'ingest',
+  'ceiling',
+  'verify',
+  'lag',
+  'overspend',
+  'gateway-overshoot',
+  'gateway-hung',
+  'memory',
+];
 const scenarios = args.scenarios.length === 0 ? ALL : args.scenarios;
 
 function percentile(values: readonly number[], p: number): number {
@@ -82,8 +92,17 @@ for (const scenario of scenarios) {
         `${run.calls} calls in ${run.seconds.toFixed(2)} s, spent $${run.spentUsd}: $${run.overUsd} past the limit`,
         run.mode.startsWith('with holds')
           ? 'limit: $0.05'
-          : `README bound at this call rate (flush + cache TTL of traffic + 1 call per caller): $${run.boundUsd}`,
+          : `README bound at this call rate (traffic over flush + cache TTL + slowest ingest ${run.slowestIngestMs.toFixed(0)} ms, + 1 call per caller): $${run.boundUsd}`,
         run.calls === 0 ? 'not measured: no call admitted' : run.withinBound ? 'within' : 'OUTSIDE',
+      ]);
+    }
+  } else if (scenario === 'gateway-hung') {
+    for (const run of await runGatewayHungScenario()) {
+      rows.push([
+        `gateway with keyfence hung (client defaults), whenUnavailable '${run.mode}', 10 callers`,
+        `${run.calls} calls, ${run.reachedKeyfence} reached keyfence; p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms, max ${run.max.toFixed(0)} ms`,
+        `verify timeout ${run.verifyTimeoutMs} ms (target: p99 ≤ it)`,
+        run.p99 <= run.verifyTimeoutMs ? 'within' : 'OUTSIDE',
       ]);
     }
   } else if (scenario === 'memory') {

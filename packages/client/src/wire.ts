@@ -49,11 +49,11 @@ export interface LimitState {
   readonly retention: Retention;
   readonly threshold: number;
   readonly spend: number;
-  /** Spend accepted by keyfence but not yet written. */
+  /** Of `spend`, what keyfence accepted and has not written yet. */
   readonly pending: number;
   /** Reserved by holds of calls still running. */
   readonly held: number;
-  /** threshold − spend − pending − held, never negative. */
+  /** threshold − spend − held, never negative. */
   readonly remaining: number;
   readonly resets_at: string | null;
 }
