@@ -6,6 +6,8 @@ import { Keyfence, UsageEmitter, type UsageEventInput, Verifier } from '../src/i
 import { callGateway, recordingLogger, serve } from './servers.ts';
 
 let system: System;
+/** The machine running the tests is shared: give the real API time to answer (the default is 1 s). */
+const PATIENT = { timeoutMs: 10_000 };
 let key: { key: string; prefix: string };
 
 const createKey = async (body: Record<string, unknown>) =>
@@ -56,6 +58,7 @@ describe('Verifier', () => {
     const counting = countingFetch();
     let now = 1_000;
     const verifier = new Verifier({
+      ...PATIENT,
       baseUrl: system.baseUrl,
       serviceToken: system.serviceToken,
       fetch: counting.fetch,
@@ -78,6 +81,7 @@ describe('Verifier', () => {
     await spend(near.prefix, 'near-1', '0.6');
     const counting = countingFetch();
     const verifier = new Verifier({
+      ...PATIENT,
       baseUrl: system.baseUrl,
       serviceToken: system.serviceToken,
       fetch: counting.fetch,
@@ -99,6 +103,7 @@ describe('Verifier', () => {
     const counting = countingFetch();
     let now = 0;
     const verifier = new Verifier({
+      ...PATIENT,
       baseUrl: system.baseUrl,
       serviceToken: system.serviceToken,
       fetch: counting.fetch,
@@ -237,7 +242,11 @@ describe('UsageEmitter', () => {
 
 describe('keyfenceGateway middleware', () => {
   it('checks the full path wherever it is mounted, reads Bearer, x-api-key and api-key, and answers as OpenAI', async () => {
-    const keyfence = new Keyfence({ baseUrl: system.baseUrl, serviceToken: system.serviceToken });
+    const keyfence = new Keyfence({
+      baseUrl: system.baseUrl,
+      serviceToken: system.serviceToken,
+      verify: PATIENT,
+    });
     const gateway = express();
     gateway.use('/v1', keyfenceGateway({ keyfence }));
     gateway.post('/v1/chat/completions', (_req, res) => {
@@ -324,7 +333,11 @@ describe('keyfenceGateway middleware', () => {
   });
 
   it('lets onRefused change the answer or write it', async () => {
-    const keyfence = new Keyfence({ baseUrl: system.baseUrl, serviceToken: system.serviceToken });
+    const keyfence = new Keyfence({
+      baseUrl: system.baseUrl,
+      serviceToken: system.serviceToken,
+      verify: PATIENT,
+    });
     const gateway = express();
     gateway.use(
       keyfenceGateway({
@@ -361,7 +374,7 @@ describe('keyfenceGateway middleware', () => {
       baseUrl: system.baseUrl,
       serviceToken: system.serviceToken,
       fetch: counting.fetch,
-      verify: { cacheTtlMs: 3_600_000 },
+      verify: { ...PATIENT, cacheTtlMs: 3_600_000 },
       usage: { flushIntervalMs: 3_600_000 },
     });
     const verifies = () => counting.calls.count;
@@ -383,6 +396,7 @@ describe('keyfenceGateway middleware', () => {
     const keyfence = new Keyfence({
       baseUrl: system.baseUrl,
       serviceToken: system.serviceToken,
+      verify: PATIENT,
       usage: { flushIntervalMs: 3_600_000 },
     });
     const gateway = express();

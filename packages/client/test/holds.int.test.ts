@@ -18,7 +18,12 @@ const PATH = '/v1/chat/completions';
 
 beforeAll(async () => {
   system = await startSystem();
-  keyfence = new Keyfence({ baseUrl: system.baseUrl, serviceToken: system.serviceToken });
+  // The machine running the tests is shared: give the real API time to answer (the default is 1 s).
+  keyfence = new Keyfence({
+    baseUrl: system.baseUrl,
+    serviceToken: system.serviceToken,
+    verify: { timeoutMs: 10_000 },
+  });
 });
 afterAll(async () => {
   await keyfence?.close();

@@ -165,7 +165,10 @@ describe('keyfence failing after a good answer', () => {
       res.writeHead(503).end();
       return true;
     });
-    const gateway = await gatewayOn({ baseUrl: proxy.url, serviceToken: system.serviceToken }, 'refuse');
+    const gateway = await gatewayOn(
+      { baseUrl: proxy.url, serviceToken: system.serviceToken, verify: { timeoutMs: 10_000 } },
+      'refuse',
+    );
     try {
       const url = `${gateway.url}/v1/chat/completions`;
       expect(await callGateway(url, bearer())).toMatchObject({ status: 200, body: { stale: false } });
