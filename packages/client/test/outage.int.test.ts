@@ -129,7 +129,7 @@ describe("keyfence refusing the gateway's own service token", () => {
     '%s: 503 to callers, never let through, logged as an error',
     async (mode) => {
       const gateway = await gatewayOn(
-        { baseUrl: system.baseUrl, serviceToken: `kfs_${'w'.repeat(32)}` },
+        { baseUrl: system.baseUrl, serviceToken: `kfs_${'w'.repeat(32)}`, verify: { timeoutMs: 10_000 } },
         mode,
       );
       try {
