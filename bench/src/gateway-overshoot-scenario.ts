@@ -73,7 +73,9 @@ async function runOnce(
         }
       }
     },
-    verify: { cacheTtlMs: options.cacheTtlMs },
+    // A verify timeout of 10 s, not the 1 s default: on a loaded machine a slow answer would refuse calls
+    // (503) and hide the overshoot this measures.
+    verify: { cacheTtlMs: options.cacheTtlMs, timeoutMs: 10_000 },
     usage: { flushIntervalMs: options.flushIntervalMs },
   });
   const app = express();
