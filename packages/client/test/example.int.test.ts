@@ -42,7 +42,8 @@ describe('the README example', () => {
           })
             .then(async (r) => ({ status: r.status, body: await r.json() }))
             .catch(() => ({ status: 0, body: null })),
-        (r) => r.status !== 0,
+        // 503 while the cold API answers slower than the gateway's 1 s verify timeout.
+        (r) => r.status !== 0 && r.status !== 503,
         20_000,
       );
       expect(answer).toEqual({
