@@ -133,7 +133,7 @@ export class Verifier {
   /**
    * Checks the service token once, at startup: resolves when keyfence accepts it, throws an error that
    * says what to fix when keyfence refuses it or cannot be reached within `timeoutMs` (a process starting
-   * beside keyfence may wait for it: the first answers of a cold start are slow).
+   * beside keyfence may wait for it: the first answers of a cold start are slow). @defaultValue 30000
    */
   async checkServiceToken(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     try {
@@ -141,7 +141,7 @@ export class Verifier {
         this.options,
         '/internal/v1/verify',
         { key: 'keyfence-startup-check', method: 'GET', path: '/' },
-        { timeoutMs: options.timeoutMs ?? 10_000 },
+        { timeoutMs: options.timeoutMs ?? 30_000 },
       );
     } catch (error) {
       if (!(error instanceof KeyfenceError)) throw error;

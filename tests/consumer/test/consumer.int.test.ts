@@ -178,6 +178,12 @@ describe('the quickstart gateway, called with the openai SDK', () => {
     );
 
   beforeAll(async () => {
+    // The API's first verify after a cold start is slow on a loaded machine: pay it here, not in the gateway.
+    await system.call('POST', '/internal/v1/verify', system.serviceToken, {
+      key: 'warm-up',
+      method: 'GET',
+      path: '/',
+    });
     const port = await freePort();
     gatewayUrl = `http://127.0.0.1:${port}`;
     gateway = spawn(process.execPath, ['build/gateway.js'], {
