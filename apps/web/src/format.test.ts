@@ -21,6 +21,8 @@ const key = (overrides: Partial<ApiKey>): ApiKey => ({
   monthly_usage: 3,
   usage: { day: 1, week: 2, month: 3, lifetime: 4 },
   limit_remaining: 3,
+  limit_pending: 0,
+  limit_held: 0,
   limit_reached: false,
   resets_at: '2026-11-30T00:00:00.000Z',
   last_used_at: null,
