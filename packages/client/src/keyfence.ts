@@ -35,6 +35,10 @@ export interface CallUsage {
   readonly cost_usd: number | string;
   /** @defaultValue now */
   readonly occurred_at?: string;
+  readonly model?: string;
+  readonly tokens?: { readonly input: number; readonly output: number };
+  /** `failed`: billed nothing, still counted as a request (and it posts the call's hold at 0). */
+  readonly status?: 'succeeded' | 'failed';
 }
 
 interface CallBase {
@@ -280,6 +284,9 @@ export class Keyfence {
           endpoint,
           cost_usd: usage.cost_usd,
           occurred_at: usage.occurred_at ?? new Date().toISOString(),
+          ...(usage.model === undefined ? {} : { model: usage.model }),
+          ...(usage.tokens === undefined ? {} : { tokens: usage.tokens }),
+          ...(usage.status === undefined ? {} : { status: usage.status }),
         });
       },
       release: async () => {

@@ -97,6 +97,12 @@ export interface UsageEventInput {
   readonly cost_usd: number | string;
   /** ISO 8601 with an offset. */
   readonly occurred_at: string;
+  /** The model called, such as `openai/gpt-5`; reports group spend by it. */
+  readonly model?: string;
+  /** Tokens the call read and wrote. */
+  readonly tokens?: { readonly input: number; readonly output: number };
+  /** `failed`: billed nothing and still counted as a request. @defaultValue 'succeeded' */
+  readonly status?: 'succeeded' | 'failed';
 }
 
 /** Why keyfence refused one event of a batch. */
