@@ -193,7 +193,7 @@ describe('the README walkthrough', () => {
     // The walkthrough's promise: one account, its dashboard user and its keys together.
     const { stdout } = await shell.run('pnpm exec keyfence user list --account "$ACCOUNT" --json');
     expect(JSON.parse(stdout)).toEqual([expect.objectContaining({ email: 'you@example.com' })]);
-  });
+  }, 600_000); // a dozen CLI starts and calls, slow on a loaded machine
 });
 
 describe('the README test itself', () => {
