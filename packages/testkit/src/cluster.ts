@@ -27,7 +27,7 @@ export interface RedisCluster {
   /** Roles as every live node sees itself. */
   nodes(): ClusterNodeInfo[];
   /** SIGKILL of one node; the cluster promotes its replica after `cluster-node-timeout`. */
-  kill(port: number): void;
+  kill(port: number): Promise<void>;
   /** A manual `CLUSTER FAILOVER` on `key`'s master's replica: promoted once it has caught up. */
   failover(key: string): Promise<number>;
   /** Resolves when every slot is served again (state ok on every live node). */
@@ -93,7 +93,11 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     ],
     { stdio: 'pipe' },
   );
-  const alive = () => ports.filter((port) => children.get(port)?.exitCode === null);
+  const alive = () =>
+    ports.filter((port) => {
+      const child = children.get(port);
+      return child?.exitCode === null && child.signalCode === null;
+    });
   const cluster: RedisCluster = {
     seedNodes: ports.map((port) => `127.0.0.1:${port}`).join(','),
     ports,
@@ -116,8 +120,12 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         role: cli(port, 'role').split('\n')[0] === 'master' ? 'master' : 'slave',
       }));
     },
-    kill(port) {
-      children.get(port)?.kill('SIGKILL');
+    async kill(port) {
+      const child = children.get(port);
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
     },
     async failover(key) {
       const master = cluster.masterOf(key);

@@ -46,6 +46,8 @@ export interface System {
   worker: ServiceProcess;
   /** Workers started beside `worker` (`workers` in the options); stopped by close(). */
   readonly extraWorkers: ServiceProcess[];
+  /** Where every worker serves its `/metrics`: `worker`'s first, then the extra workers'. */
+  readonly workerMetricsUrls: string[];
   startWorker(): ServiceProcess;
   startApi(): Promise<ServiceProcess>;
   /** Another API replica on a port of its own, against the same PostgreSQL and Redis; stopped by close(). */
@@ -149,6 +151,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     api: launch('apps/api'),
     worker: launch('apps/worker'),
     extraWorkers: [],
+    workerMetricsUrls: [`http://127.0.0.1:${metricsPort}/metrics`],
     startWorker() {
       system.worker = launch('apps/worker');
       return system.worker;
@@ -214,7 +217,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   }
   // After the API serves: several processes loading at once on a loaded machine start slowly.
   for (let n = 1; n < (options.workers ?? 1); n += 1) {
-    system.extraWorkers.push(launch('apps/worker', { WORKER_METRICS_PORT: '0' }));
+    const extraMetricsPort = await freePort();
+    system.extraWorkers.push(launch('apps/worker', { WORKER_METRICS_PORT: String(extraMetricsPort) }));
+    system.workerMetricsUrls.push(`http://127.0.0.1:${extraMetricsPort}/metrics`);
   }
   return system;
 }
