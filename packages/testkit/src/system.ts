@@ -221,6 +221,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     system.extraWorkers.push(launch('apps/worker', { WORKER_METRICS_PORT: String(extraMetricsPort) }));
     system.workerMetricsUrls.push(`http://127.0.0.1:${extraMetricsPort}/metrics`);
   }
+  // Every extra worker serving its /healthz before the system is handed over (its metrics are read).
+  await Promise.all(
+    system.extraWorkers.map((worker, index) =>
+      waitUntilServing(system.workerMetricsUrls[index + 1]?.replace(/\/metrics$/, ''), worker),
+    ),
+  );
   return system;
 }
 
