@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { topologySchema } from './topology.ts';
 
 /** Command-line options shared by the scenarios. */
 export function benchArgs(argv: readonly string[]) {
@@ -14,6 +15,8 @@ export function benchArgs(argv: readonly string[]) {
       senders: { type: 'string', default: '32' },
       'attack-seconds': { type: 'string', default: '30' },
       rate: { type: 'string', default: '500' },
+      /** `single`: the machine's Redis and PostgreSQL; `cluster`: see topology.ts. */
+      topology: { type: 'string', default: 'single' },
     },
     allowPositionals: true,
   });
@@ -28,6 +31,7 @@ export function benchArgs(argv: readonly string[]) {
     senders: Number(values.senders),
     attackSeconds: Number(values['attack-seconds']),
     rate: Number(values.rate),
+    topology: topologySchema.parse(values.topology),
   };
 }
 export type BenchArgs = ReturnType<typeof benchArgs>;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { formatUsd, usd } from '@keyfence/domain';
-import { type System, startSystem, waitFor } from '@keyfence/testkit';
+import { type System, waitFor } from '@keyfence/testkit';
 import type { BenchArgs } from './args.ts';
+import { startBenchSystem } from './topology.ts';
 
 export interface IngestResult {
   readonly events: number;
@@ -40,11 +41,13 @@ export const ledgerCount = async (system: System) =>
  * per poll, on the cores the benchmark measures. The ledger is counted once at the end.
  */
 export async function writtenCount(system: System): Promise<number> {
-  const response = await fetch(system.workerMetricsUrl, {
-    headers: { authorization: `Bearer ${system.operatorToken}` },
-  });
-  const text = await response.text();
-  return Number(/^keyfence_usage_events_written_total (\d+)/m.exec(text)?.[1] ?? 0);
+  let written = 0;
+  for (const url of system.workerMetricsUrls) {
+    const response = await fetch(url, { headers: { authorization: `Bearer ${system.operatorToken}` } });
+    const text = await response.text();
+    written += Number(/^keyfence_usage_events_written_total (\d+)/m.exec(text)?.[1] ?? 0);
+  }
+  return written;
 }
 
 /** Creates `count` keys with a $1 daily limit through the API; their secrets are needed for verify. */
@@ -181,7 +184,7 @@ export async function pushEvents(
  * verify answering LIMIT_REACHED is recorded.
  */
 export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> {
-  const system = await startSystem({ usageConcurrency: args.workerConcurrency });
+  const system = await startBenchSystem(args.topology, { usageConcurrency: args.workerConcurrency });
   try {
     const prefixes = await seedKeys(system, args.keys);
     if (process.env.KEYFENCE_BENCH_LIMITED === '1') {

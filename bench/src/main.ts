@@ -1,5 +1,6 @@
 // `pnpm bench [scenario…] [--events N] [--keys N] [--concurrency N] [--worker-concurrency N]
-//   [--seconds N] [--senders N] [--attack-seconds N] [--rate N] [--detail-events N]`
+//   [--seconds N] [--senders N] [--attack-seconds N] [--rate N] [--detail-events N]
+//   [--topology single|cluster]` (cluster: ingest and overspend on a Redis Cluster and PgBouncer)
 import { benchArgs } from './args.ts';
 import { runAttackScenario } from './attack-scenario.ts';
 import { runCeilingScenario } from './ceiling-scenario.ts';
@@ -35,6 +36,7 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 const rows: string[][] = [];
+const on = args.topology === 'cluster' ? ' [cluster: Redis Cluster 3×2, PgBouncer, 2 workers]' : '';
 let lastIngestRate: number | undefined;
 const ratio = (ours: number, baseline: number) =>
   baseline === 0 ? 'n/a' : `${(ours / baseline).toFixed(2)}×`;
@@ -46,7 +48,7 @@ for (const scenario of scenarios) {
     const plainEvents = Math.min(args.events, 5_000);
     const plain = await runPlainScenario(plainEvents, args.keys);
     rows.push([
-      'ingest, end to end',
+      `ingest, end to end${on}`,
       `${Math.round(result.eventsPerSecond).toLocaleString('en')} events/s (${result.events.toLocaleString('en')} events in ${result.seconds.toFixed(1)} s; all 202s after ${result.acceptSeconds.toFixed(1)} s; totals exact: ${result.exact})`,
       `plain design (one BullMQ job and one Prisma transaction per event; ${plainEvents.toLocaleString('en')} events): ${Math.round(plain.eventsPerSecond).toLocaleString('en')} events/s`,
       ratio(result.eventsPerSecond, plain.eventsPerSecond),
@@ -81,10 +83,10 @@ for (const scenario of scenarios) {
       { clients: 64, replicas: 2, holdUsd: '0.05', costUsd: '0.07' },
     ];
     for (const run of runs) {
-      const over = await runOverspendScenario(run);
+      const over = await runOverspendScenario({ ...run, topology: args.topology });
       const how = over.holdUsd === null ? 'no hold' : `hold $${over.holdUsd}, report $${over.costUsd}`;
       rows.push([
-        `overspend: ${over.clients} clients, ${over.replicas} API replicas, one key with a $${over.thresholdUsd} daily limit, ${how}`,
+        `overspend${on}: ${over.clients} clients, ${over.replicas} API replicas, one key with a $${over.thresholdUsd} daily limit, ${how}`,
         `spent $${over.spentUsd} in ${over.calls} calls: $${over.overUsd} past the limit (${(over.overShare * 100).toFixed(1)}%); false refusals ${over.falseRefusals}; holds refused while others held the rest ${over.insufficient}`,
         'none',
         '',

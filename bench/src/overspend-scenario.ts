@@ -1,5 +1,6 @@
 import { formatUsd, parseUsd } from '@keyfence/domain';
-import { startSystem, waitFor } from '@keyfence/testkit';
+import { waitFor } from '@keyfence/testkit';
+import { startBenchSystem, type Topology } from './topology.ts';
 
 export interface OverspendOptions {
   readonly clients: number;
@@ -9,6 +10,8 @@ export interface OverspendOptions {
   readonly holdUsd: string | null;
   /** What each call reports it cost. */
   readonly costUsd: string;
+  /** @defaultValue 'single' */
+  readonly topology?: Topology;
 }
 
 export interface OverspendResult extends OverspendOptions {
@@ -34,7 +37,7 @@ const THRESHOLD_UNITS = 10_000_000_000n;
  * remained.
  */
 export async function runOverspendScenario(options: OverspendOptions): Promise<OverspendResult> {
-  const system = await startSystem();
+  const system = await startBenchSystem(options.topology ?? 'single');
   try {
     const urls = [system.baseUrl];
     for (let i = 1; i < (options.replicas ?? 1); i += 1) urls.push((await system.startReplica()).baseUrl);

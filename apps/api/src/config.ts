@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_DATABASE_URL } from '@keyfence/db';
 import { operatorTokenProblem } from '@keyfence/domain';
+import { redisClusterNodesSchema } from '@keyfence/jobs';
 import { z } from 'zod';
 
 const base64Key = z
@@ -16,6 +17,8 @@ const configSchema = z
     PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
     DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    /** `host:port,host:port…` seed nodes of a Redis Cluster; set, it replaces REDIS_URL's server. */
+    REDIS_CLUSTER_NODES: redisClusterNodesSchema,
     /** BullMQ key prefix, shared with the workers (braces are added: a Redis Cluster hash tag). */
     QUEUE_PREFIX: z
       .string()

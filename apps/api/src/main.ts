@@ -25,7 +25,7 @@ if (encryptionKey === undefined) {
 const store = openStore({ connectionString: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE });
 const runtime = await startApiRuntime({
   store,
-  redisUrl: config.REDIS_URL,
+  redis: { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES },
   queuePrefix: config.QUEUE_PREFIX,
   logger,
   clock: () => new Date(),

@@ -1,9 +1,8 @@
 import { type AdmissionOptions, AdmissionStore } from '@keyfence/admission';
 import type { Store } from '@keyfence/db';
 import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
-import { QUEUES, queuePrefix } from '@keyfence/jobs';
+import { openRedis, QUEUES, queuePrefix, type RedisTarget } from '@keyfence/jobs';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AdmissionService } from './admission/admission-service.ts';
 import { FailureLimiter, type FailureLimiterOptions } from './auth/failure-limiter.ts';
@@ -18,7 +17,8 @@ import { LastUsedRecorder } from './verify/last-used-recorder.ts';
 
 export interface RuntimeOptions {
   readonly store: Store;
-  readonly redisUrl: string;
+  /** One Redis server, or a Redis Cluster's seed nodes. */
+  readonly redis: RedisTarget;
   readonly queuePrefix: string;
   readonly logger: Logger;
   readonly clock: () => Date;
@@ -54,8 +54,9 @@ export interface ApiRuntime {
 /** Builds the runtime and subscribes to key events; main.ts and the tests share this wiring. */
 export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRuntime> {
   const { store, logger } = options;
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
-  const subscriber = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const redis = openRedis(options.redis, { maxRetriesPerRequest: 3 });
+  // On a cluster it subscribes on one node; a PUBLISH on any node reaches every node's subscribers.
+  const subscriber = openRedis(options.redis, { maxRetriesPerRequest: null });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
 

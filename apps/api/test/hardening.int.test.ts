@@ -72,7 +72,7 @@ describe('a disabled or deleted key is refused on every replica', () => {
     // A second API replica on the same database and queue prefix.
     const replica = await startApiRuntime({
       store: fresh.db.store,
-      redisUrl: TEST_REDIS_URL,
+      redis: { url: TEST_REDIS_URL },
       queuePrefix: fresh.queuePrefix,
       logger: pino({ level: 'silent' }),
       clock: () => fresh.now,

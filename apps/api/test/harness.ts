@@ -85,7 +85,7 @@ export async function startHarness(
   const harness = { db, logLines, now: START, queuePrefix } as Harness;
   const runtime = await startApiRuntime({
     store: db.store,
-    redisUrl: TEST_REDIS_URL,
+    redis: { url: TEST_REDIS_URL },
     queuePrefix,
     logger,
     clock: () => harness.now,

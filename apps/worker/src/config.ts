@@ -1,11 +1,14 @@
 import { DEFAULT_DATABASE_URL } from '@keyfence/db';
 import { operatorTokenProblem } from '@keyfence/domain';
+import { redisClusterNodesSchema } from '@keyfence/jobs';
 import { z } from 'zod';
 
 const configSchema = z.object({
   DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** `host:port,host:port…` seed nodes of a Redis Cluster; set, it replaces REDIS_URL's server. */
+  REDIS_CLUSTER_NODES: redisClusterNodesSchema,
   /** BullMQ key prefix (without braces; they are added to make it a Redis Cluster hash tag). */
   QUEUE_PREFIX: z
     .string()

@@ -1,5 +1,4 @@
-import { type KeyEvent, keyEventsChannel } from '@keyfence/jobs';
-import type { Redis } from 'ioredis';
+import { type KeyEvent, keyEventsChannel, type RedisConnection } from '@keyfence/jobs';
 
 /** Announces key changes to every API replica's verify cache. */
 export interface KeyEventPublisher {
@@ -10,7 +9,7 @@ export interface KeyEventPublisher {
 /** Ids go out in messages of at most 500, so no single message grows large. */
 const IDS_PER_MESSAGE = 500;
 
-export function createKeyEventPublisher(redis: Redis, prefixBase: string): KeyEventPublisher {
+export function createKeyEventPublisher(redis: RedisConnection, prefixBase: string): KeyEventPublisher {
   const channel = keyEventsChannel(prefixBase);
   return {
     async keysChanged(keyIds, writtenJobId) {

@@ -1,6 +1,6 @@
 // The workers' composition root: reads config, builds clients, starts one worker per queue.
 import { openStore } from '@keyfence/db';
-import { Redis } from 'ioredis';
+import { openRedis } from '@keyfence/jobs';
 import { pino } from 'pino';
 import { loadConfig } from './config.ts';
 import { serveWorkerMetrics, WorkerMetrics } from './metrics.ts';
@@ -13,7 +13,10 @@ const logger = pino({
   timestamp: pino.stdTimeFunctions.isoTime,
 });
 const store = openStore({ connectionString: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE });
-const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+const redis = openRedis(
+  { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES },
+  { maxRetriesPerRequest: null },
+);
 
 const metrics = new WorkerMetrics();
 const metricsServer =

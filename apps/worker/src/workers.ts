@@ -1,15 +1,16 @@
 import { AdmissionStore } from '@keyfence/admission';
 import type { Store } from '@keyfence/db';
 import {
+  duplicateRedis,
   liftBlocksJob,
   purgeIdempotencyJob,
   purgeSessionsJob,
   QUEUES,
   queuePrefix,
+  type RedisConnection,
   SCHEDULED_JOB_OPTIONS,
 } from '@keyfence/jobs';
 import { type Processor, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createKeyEventPublisher } from './key-event-publisher.ts';
 import type { WorkerMetrics } from './metrics.ts';
@@ -20,7 +21,7 @@ import { createUsageProcessor } from './processors/usage-processor.ts';
 export interface WorkerDeps {
   readonly store: Store;
   /** A connection for BullMQ; workers need `maxRetriesPerRequest: null`. */
-  readonly redis: Redis;
+  readonly redis: RedisConnection;
   readonly queuePrefix: string;
   readonly clock: () => Date;
   readonly logger: Logger;
@@ -48,7 +49,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const lockDuration = deps.lockDurationMs ?? 30_000;
   // Its own connection, with a command timeout: the settle step runs inside a PostgreSQL transaction, which
   // must not wait on a Redis that does not answer (BullMQ's connection retries forever by design).
-  const admissionRedis = deps.redis.duplicate({ maxRetriesPerRequest: 2, commandTimeout: 5_000 });
+  const admissionRedis = duplicateRedis(deps.redis, { maxRetriesPerRequest: 2, commandTimeout: 5_000 });
   admissionRedis.on('error', (error) => deps.logger.warn({ err: error.message }, 'admission redis error'));
   const admission = new AdmissionStore(admissionRedis, deps.queuePrefix);
 

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
 import { generateCredential } from '@keyfence/domain';
+import { type RedisCluster, startPgBouncer } from './cluster.ts';
 import { freePort } from './instances.ts';
 import { dropRedisPrefix } from './test-leftovers.ts';
 
@@ -43,6 +44,10 @@ export interface System {
   readonly workerMetricsUrl: string;
   api: ServiceProcess;
   worker: ServiceProcess;
+  /** Workers started beside `worker` (`workers` in the options); stopped by close(). */
+  readonly extraWorkers: ServiceProcess[];
+  /** Where every worker serves its `/metrics`: `worker`'s first, then the extra workers'. */
+  readonly workerMetricsUrls: string[];
   startWorker(): ServiceProcess;
   startApi(): Promise<ServiceProcess>;
   /** Another API replica on a port of its own, against the same PostgreSQL and Redis; stopped by close(). */
@@ -61,10 +66,18 @@ export interface SystemOptions {
   databaseUrl?: string;
   /** More environment for both processes. */
   env?: Record<string, string>;
+  /** A Redis Cluster (test-owned) instead of one Redis server: the processes get its seed nodes. */
+  redisCluster?: RedisCluster;
+  /** The processes reach PostgreSQL through a PgBouncer of the system's own, in transaction mode. */
+  pgBouncer?: boolean;
+  /** Worker processes competing for the queues. @defaultValue 1 */
+  workers?: number;
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const db = await createTestDatabase(options.databaseUrl);
+  // Migrations go direct (createTestDatabase); the services go through the pooler.
+  const bouncer = options.pgBouncer ? await startPgBouncer(db.connectionString, db.schema) : undefined;
   const redisUrl = options.redisUrl ?? REDIS_URL;
   const queuePrefix = testResourceName('e2e', '-');
   const port = await freePort();
@@ -72,8 +85,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const operatorToken = randomBytes(24).toString('hex');
   const env = {
     ...process.env,
-    DATABASE_URL: `${db.connectionString}?schema=${db.schema}`,
+    DATABASE_URL: `${bouncer?.url ?? db.connectionString}?schema=${db.schema}`,
     REDIS_URL: redisUrl,
+    ...(options.redisCluster === undefined ? {} : { REDIS_CLUSTER_NODES: options.redisCluster.seedNodes }),
     QUEUE_PREFIX: queuePrefix,
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -136,6 +150,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     api: launch('apps/api'),
     worker: launch('apps/worker'),
+    extraWorkers: [],
+    workerMetricsUrls: [`http://127.0.0.1:${metricsPort}/metrics`],
     startWorker() {
       system.worker = launch('apps/worker');
       return system.worker;
@@ -169,9 +185,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await Promise.all([
         system.api.stop(),
         system.worker.stop(),
+        ...system.extraWorkers.map((worker) => worker.stop()),
         ...replicas.map((replica) => replica.stop()),
       ]);
-      await dropRedisPrefix(redisUrl, queuePrefix);
+      await bouncer?.stop();
+      // A test-owned cluster goes away with its test; the machine's Redis is cleaned of our keys.
+      if (options.redisCluster === undefined) await dropRedisPrefix(redisUrl, queuePrefix);
       await db.drop();
     },
   };
@@ -196,6 +215,18 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     await system.close();
     throw error;
   }
+  // After the API serves: several processes loading at once on a loaded machine start slowly.
+  for (let n = 1; n < (options.workers ?? 1); n += 1) {
+    const extraMetricsPort = await freePort();
+    system.extraWorkers.push(launch('apps/worker', { WORKER_METRICS_PORT: String(extraMetricsPort) }));
+    system.workerMetricsUrls.push(`http://127.0.0.1:${extraMetricsPort}/metrics`);
+  }
+  // Every extra worker serving its /healthz before the system is handed over (its metrics are read).
+  await Promise.all(
+    system.extraWorkers.map((worker, index) =>
+      waitUntilServing(system.workerMetricsUrls[index + 1]?.replace(/\/metrics$/, ''), worker),
+    ),
+  );
   return system;
 }
 
@@ -215,4 +246,5 @@ export async function waitFor<T>(
   }
 }
 
+export * from './cluster.ts';
 export * from './instances.ts';

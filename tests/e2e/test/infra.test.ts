@@ -82,6 +82,49 @@ describe('deployment files', () => {
     ).toBeDefined();
   });
 
+  it('compose.cluster.yaml runs a Redis Cluster and PgBouncer with the settings the cluster tests prove', () => {
+    const compose = parse(infra('compose.cluster.yaml'), { merge: true }) as {
+      services: Record<string, { environment?: Env; command?: string[] }>;
+    };
+    for (const name of ['migrate', 'api', 'worker']) {
+      for (const variable of namesOf(compose.services[name]?.environment))
+        expect(readByApps, `${name}: ${variable}`).toContain(variable);
+    }
+    for (const name of ['api', 'worker']) {
+      const env = compose.services[name]?.environment ?? {};
+      expect(String(env.REDIS_CLUSTER_NODES).split(',')).toHaveLength(6);
+      expect(String(env.DATABASE_URL)).toContain('@pgbouncer:6432/');
+    }
+    // Migrations go direct: the migrator's advisory lock is session state.
+    expect(String(compose.services.migrate?.environment?.DATABASE_URL)).toContain('@postgres:5432/');
+    expect(compose.services['redis-1']?.command).toEqual(
+      expect.arrayContaining(['--cluster-enabled', 'yes', '--appendonly', 'yes', 'noeviction']),
+    );
+    expect(compose.services.pgbouncer?.environment).toMatchObject({
+      PGBOUNCER_POOL_MODE: 'transaction',
+      PGBOUNCER_IGNORE_STARTUP_PARAMETERS: 'options,extra_float_digits',
+    });
+  });
+
+  it('the Kubernetes PgBouncer runs in transaction mode and migrations bypass it', () => {
+    const documents = parseAllDocuments(infra('k8s/pgbouncer.yaml')).map((document) => {
+      expect(document.errors).toEqual([]);
+      return document.toJS() as Manifest;
+    });
+    const ini = String(documents.find((object) => object.kind === 'ConfigMap')?.data?.['pgbouncer.ini']);
+    expect(ini).toMatch(/^pool_mode = transaction$/m);
+    expect(ini).toMatch(/^ignore_startup_parameters = options,extra_float_digits$/m);
+    const config = parseAllDocuments(infra('k8s/config.yaml')).map((document) => document.toJS() as Manifest);
+    const secret = (name: string) =>
+      config.find(
+        (object) =>
+          object.kind === 'Secret' && (object as { metadata?: { name?: string } }).metadata?.name === name,
+      );
+    expect(String(secret('keyfence')?.stringData?.DATABASE_URL)).toContain('keyfence-pgbouncer:6432');
+    expect(String(secret('keyfence-migrate')?.stringData?.DATABASE_URL)).toContain('keyfence-postgres:5432');
+    expect(infra('k8s/api.yaml')).toContain('secretRef: { name: keyfence-migrate }');
+  });
+
   it('Redis keeps what it acknowledged and never evicts', () => {
     const conf = infra('redis/redis.conf');
     expect(conf).toMatch(/^appendonly yes$/m);

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ApiError } from '../http/api-error.ts';
 import { bearerToken } from './bearer.ts';
@@ -74,7 +74,7 @@ export class FailureLimiter {
 
   constructor(
     options: FailureLimiterOptions = {},
-    shared: { redis?: Redis; keyPrefix?: string; logger?: Logger } = {},
+    shared: { redis?: Redis | Cluster; keyPrefix?: string; logger?: Logger } = {},
   ) {
     this.perAddress = options.perAddress ?? 30;
     this.perPrefix = options.perPrefix ?? 10;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /** A count in a fixed window, and how long the window still runs. */
@@ -114,7 +114,7 @@ export class SharedWindows {
   private readonly local: LocalWindows;
 
   constructor(
-    private readonly redis: Redis | undefined,
+    private readonly redis: Redis | Cluster | undefined,
     private readonly keyPrefix: string,
     private readonly windowMs: number,
     private readonly logger: Logger | undefined,

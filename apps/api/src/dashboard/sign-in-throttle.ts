@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { addressKey, tooManyFailures } from '../auth/failure-limiter.ts';
 import { LocalWindows, withinTimeout } from '../auth/fixed-windows.ts';
@@ -70,7 +70,7 @@ export class SignInThrottle {
   private readonly localInFlight = new Map<string, number>();
 
   constructor(
-    private readonly redis: Redis | undefined,
+    private readonly redis: Redis | Cluster | undefined,
     private readonly keyPrefix: string,
     private readonly logger: Logger,
     options: SignInThrottleOptions = {},

@@ -1,5 +1,4 @@
-import { type KeyEvent, keyEventSchema, keyEventsChannel } from '@keyfence/jobs';
-import type { Redis } from 'ioredis';
+import { type KeyEvent, keyEventSchema, keyEventsChannel, type RedisConnection } from '@keyfence/jobs';
 import type { Logger } from 'pino';
 
 /** What listens to key changes: a cache that forgets. */
@@ -19,8 +18,8 @@ export class KeyEventBus {
   private readonly channel: string;
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly publisher: RedisConnection,
+    private readonly subscriber: RedisConnection,
     prefixBase: string,
     private readonly logger: Logger,
   ) {

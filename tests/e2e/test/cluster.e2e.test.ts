@@ -1,0 +1,328 @@
+// The topology past one machine, on one machine: a Redis Cluster of three masters with a replica each,
+// PgBouncer in transaction mode in front of PostgreSQL, two API replicas and two workers. Started once
+// for the file. A developer may skip the group locally with KEYFENCE_SKIP_CLUSTER_TESTS=1; CI never does.
+import { formatUsd } from '@keyfence/domain';
+import { keyEventsChannel, queuePrefix } from '@keyfence/jobs';
+import { type RedisCluster, type System, startRedisCluster, startSystem, waitFor } from '@keyfence/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const skip = process.env.KEYFENCE_SKIP_CLUSTER_TESTS === '1' && process.env.CI !== 'true';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let cluster: RedisCluster;
+let system: System;
+/** The two API replicas' base URLs. */
+let replicas: [string, string];
+
+/** POSTs until answered with neither a 5xx nor a network error: what a gateway's client does. */
+async function post(baseUrl: string, path: string, json: unknown, token = system.serviceToken) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const response = await fetch(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(json),
+        signal: AbortSignal.timeout(15_000),
+      });
+      const text = await response.text();
+      if (response.status < 500) return { status: response.status, body: JSON.parse(text) };
+    } catch {
+      // a replica reconnecting to the cluster
+    }
+    if (attempt > 600) throw new Error(`${path} never answered`);
+    await sleep(100);
+  }
+}
+
+const verify = (baseUrl: string, key: string) =>
+  post(baseUrl, '/internal/v1/verify', { key, method: 'POST', path: '/v1/chat/completions' });
+
+/** Creates keys one after another (concurrent creates only add load on a busy machine). */
+async function createKeys(names: readonly string[]) {
+  const keys = [];
+  for (const name of names) keys.push(await createKey({ name }));
+  return keys;
+}
+
+async function createKey(json: unknown) {
+  const created = await system.call('POST', '/v1/keys', system.managementKey, json);
+  expect(created.status).toBe(200);
+  return created.body.data as { key: string; prefix: string };
+}
+
+function event(prefix: string, id: string, cost: string) {
+  return {
+    id,
+    key_prefix: prefix,
+    endpoint: 'POST /v1/chat/completions',
+    cost_usd: cost,
+    occurred_at: new Date().toISOString(),
+  };
+}
+
+const ledgerCount = async () =>
+  Number((await system.db.query<{ n: string }>('SELECT count(*)::text AS n FROM usage_events'))[0]?.n);
+
+/** Written month spend and requests per key prefix. */
+async function monthTotals(prefixes: readonly string[]) {
+  const rows = await system.db.query<{ prefix: string; spend: string; requests: string }>(
+    `SELECT k.prefix, sum(u.spend)::text AS spend, sum(u.requests)::text AS requests
+       FROM key_usage u JOIN api_keys k ON k.id = u.api_key_id
+      WHERE u.window_kind = 'month' AND k.prefix = ANY($1)
+      GROUP BY k.prefix`,
+    [prefixes],
+  );
+  return new Map(
+    rows.map((row) => [row.prefix, { spend: BigInt(row.spend), requests: Number(row.requests) }]),
+  );
+}
+
+describe.skipIf(skip)('past one machine: Redis Cluster, PgBouncer, two API replicas, two workers', () => {
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    system = await startSystem({ redisCluster: cluster, pgBouncer: true, workers: 2 });
+    replicas = [system.baseUrl, (await system.startReplica()).baseUrl];
+    // Seven servers and four of our processes start on a machine shared with other work.
+  }, 300_000);
+  afterAll(async () => {
+    await system?.close().catch(() => undefined);
+    await cluster?.stop();
+  });
+
+  it('a disable is refused on both replicas: the key event reaches every node of the cluster', async () => {
+    const key = await createKey({ name: 'disabled' });
+    for (const replica of replicas) expect((await verify(replica, key.key)).body.data.code).toBe('VALID');
+    // A subscriber on each master: a PUBLISH on any node must reach all of them (and so every replica).
+    const channel = keyEventsChannel(system.queuePrefix);
+    const heard = new Map<number, number>();
+    const listeners = cluster
+      .nodes()
+      .filter((node) => node.role === 'master')
+      .map((node) => {
+        const listener = new Redis(node.port, '127.0.0.1');
+        listener.on('message', () => heard.set(node.port, (heard.get(node.port) ?? 0) + 1));
+        return listener;
+      });
+    await Promise.all(listeners.map((listener) => listener.subscribe(channel)));
+    expect(listeners).toHaveLength(3);
+
+    const patched = await system.call('PATCH', `/v1/keys/${key.prefix}`, system.managementKey, {
+      disabled: true,
+    });
+    expect(patched.status).toBe(200);
+    const changedAt = Date.now();
+    for (const replica of replicas) {
+      await waitFor(
+        async () => (await verify(replica, key.key)).body.data.code,
+        (code) => code === 'DISABLED',
+        5_000,
+      );
+    }
+    expect(Date.now() - changedAt).toBeLessThan(1_000);
+    await waitFor(
+      async () => heard.size,
+      (size) => size === 3,
+      5_000,
+    );
+    for (const listener of listeners) listener.disconnect();
+  });
+
+  it('a block is visible on both replicas within a second', async () => {
+    const key = await createKey({ name: 'limit', limit: { retention: 'day', threshold: 1 } });
+    expect(
+      (
+        await post(replicas[0], '/internal/v1/usage-events', {
+          events: [event(key.prefix, 'b-1', '0.999999999')],
+        })
+      ).status,
+    ).toBe(202);
+    for (const replica of replicas) {
+      await waitFor(
+        async () => (await verify(replica, key.key)).body.data.limit.spend,
+        (spend) => spend === 0.999999999,
+        30_000,
+      );
+    }
+    const sent = await post(replicas[1], '/internal/v1/usage-events', {
+      events: [event(key.prefix, 'b-2', '0.000000001')],
+    });
+    expect(sent.status).toBe(202);
+    const acceptedAt = Date.now();
+    for (const replica of replicas) {
+      const blocked = await waitFor(
+        () => verify(replica, key.key),
+        (answer) => answer.body.data.code === 'LIMIT_REACHED',
+        5_000,
+      );
+      expect(blocked.body.data.limit).toMatchObject({ spend: 1, threshold: 1, remaining: 0 });
+    }
+    expect(Date.now() - acceptedAt).toBeLessThan(1_000);
+  });
+
+  it('holds are exact across replicas: written spend equals the distinct events, never past the limit', async () => {
+    const key = await createKey({ name: 'held', limit: { retention: 'day', threshold: 2 } });
+    const unit = 50_000_000n; // $0.05
+    const reported = new Set<string>();
+    let released = 0;
+    const client = async (clientId: number) => {
+      for (let n = 0; ; n += 1) {
+        const id = `h${clientId}-${n}`;
+        const replica = replicas[(clientId + n) % 2] ?? system.baseUrl;
+        const other = replicas[(clientId + n + 1) % 2] ?? system.baseUrl;
+        const verdict = await post(replica, '/internal/v1/verify', {
+          key: key.key,
+          method: 'POST',
+          path: '/v1/chat/completions',
+          hold: { id, amount_usd: '0.05', ttl_seconds: 60 },
+        });
+        const code = verdict.body.data.code as string;
+        if (code === 'LIMIT_REACHED') return;
+        if (code === 'INSUFFICIENT_REMAINING') {
+          await sleep(20);
+          continue;
+        }
+        expect(code).toBe('VALID');
+        if ((clientId + n) % 4 === 3) {
+          const release = await post(other, `/internal/v1/holds/${id}/release`, { key_prefix: key.prefix });
+          expect(release.body.data.status).toBe('released');
+          released += 1;
+          continue;
+        }
+        const accepted = await post(other, '/internal/v1/usage-events', {
+          events: [event(key.prefix, id, '0.05')],
+        });
+        expect(accepted.status).toBe(202);
+        reported.add(id);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, (_, id) => client(id)));
+
+    const spent = await waitFor(
+      async () => (await monthTotals([key.prefix])).get(key.prefix)?.spend ?? 0n,
+      (units) => units >= BigInt(reported.size) * unit,
+      60_000,
+    );
+    expect(formatUsd(spent)).toBe(formatUsd(BigInt(reported.size) * unit));
+    expect(spent).toBe(2_000_000_000n);
+    expect(reported.size).toBe(40);
+    expect(released).toBeGreaterThan(0);
+  });
+
+  it('ingests exactly once when a worker is SIGKILLed mid-ingest', async () => {
+    const keys = await createKeys(Array.from({ length: 10 }, (_, i) => `kill-${i}`));
+    const expected = new Map<string, bigint>(keys.map((key) => [key.prefix, 0n]));
+    const calls = Array.from({ length: 12 }, (_, call) =>
+      Array.from({ length: 1_500 }, (_, i) => {
+        const key = keys[(call + i) % keys.length] ?? keys[0];
+        if (key === undefined) throw new Error('no key');
+        const units = BigInt(1 + ((call * 1_500 + i) % 997));
+        expected.set(key.prefix, (expected.get(key.prefix) ?? 0n) + units);
+        return event(key.prefix, `k-${call}-${i}`, formatUsd(units));
+      }),
+    );
+    const total = 12 * 1_500;
+    const before = await ledgerCount();
+    const sending = (async () => {
+      for (const [index, events] of calls.entries()) {
+        expect(
+          (await post(replicas[index % 2] ?? system.baseUrl, '/internal/v1/usage-events', { events })).status,
+        ).toBe(202);
+      }
+    })();
+    await waitFor(
+      ledgerCount,
+      (n) => n >= before + total / 6,
+      120_000,
+      () => system.worker.output.join(''),
+    );
+    expect(await system.worker.stop('SIGKILL')).toBe('SIGKILL');
+    await sending;
+    expect((await ledgerCount()) - before).toBeLessThan(total);
+    // Replays of some calls, through the other replica, while one worker is down.
+    for (const [index, events] of calls.slice(0, 3).entries()) {
+      await post(replicas[(index + 1) % 2] ?? system.baseUrl, '/internal/v1/usage-events', { events });
+    }
+    system.startWorker();
+    await waitFor(
+      ledgerCount,
+      (n) => n === before + total,
+      180_000,
+      () => system.worker.output.join(''),
+    );
+    await sleep(500);
+    expect(await ledgerCount()).toBe(before + total);
+    const found = await monthTotals(keys.map((key) => key.prefix));
+    for (const [prefix, units] of expected) expect(found.get(prefix)?.spend).toBe(units);
+    expect([...found.values()].reduce((sum, row) => sum + row.requests, 0)).toBe(total);
+  });
+
+  it('a failover and a master SIGKILLed mid-ingest: nothing acknowledged lost, nothing counted twice', async () => {
+    const keys = await createKeys(Array.from({ length: 12 }, (_, i) => `failover-${i}`));
+    const expected = new Map<string, bigint>(keys.map((key) => [key.prefix, 0n]));
+    const acknowledged = new Set<string>();
+    const before = await ledgerCount();
+    const batches = 30;
+    let sent = 0;
+    const client = async (clientId: number) => {
+      for (let batch = 0; batch < batches; batch += 1) {
+        const events = Array.from({ length: 40 }, (_, i) => {
+          const key = keys[(clientId * 7 + batch + i) % keys.length] ?? keys[0];
+          if (key === undefined) throw new Error('no key');
+          return { key, event: event(key.prefix, `f${clientId}-${batch}-${i}`, '0.000000123') };
+        });
+        // Retried with the same ids until acknowledged: a retry after a lost answer counts once.
+        const answer = await post(
+          replicas[(clientId + batch) % 2] ?? system.baseUrl,
+          '/internal/v1/usage-events',
+          {
+            events: events.map((entry) => entry.event),
+          },
+        );
+        expect(answer.status).toBe(202);
+        for (const entry of events) {
+          if (acknowledged.has(entry.event.id)) continue;
+          acknowledged.add(entry.event.id);
+          expected.set(entry.key.prefix, (expected.get(entry.key.prefix) ?? 0n) + 123n);
+        }
+        sent += 1;
+      }
+    };
+    const clients = 6;
+    const running = Promise.all(Array.from({ length: clients }, (_, id) => client(id)));
+    const queueKey = `${queuePrefix(system.queuePrefix)}:x`;
+    // A manual failover of the master that holds the queues, a third of the way in.
+    await waitFor(
+      async () => sent,
+      (n) => n >= (clients * batches) / 3,
+      120_000,
+    );
+    const queueMasterBefore = cluster.masterOf(queueKey);
+    const promoted = await cluster.failover(queueKey);
+    expect(promoted).not.toBe(queueMasterBefore);
+    // Then another master (the admission state of some keys) is killed outright, two thirds in.
+    await waitFor(
+      async () => sent,
+      (n) => n >= (clients * batches * 2) / 3,
+      120_000,
+    );
+    const victim = cluster.nodes().find((node) => node.role === 'master' && node.port !== promoted)?.port;
+    expect(victim).toBeDefined();
+    if (victim !== undefined) await cluster.kill(victim);
+    await running;
+    await cluster.waitHealthy();
+    expect(cluster.nodes().filter((node) => node.role === 'master')).toHaveLength(3);
+
+    await waitFor(
+      ledgerCount,
+      (n) => n >= before + acknowledged.size,
+      180_000,
+      () => system.worker.output.join('') + system.extraWorkers.map((w) => w.output.join('')).join(''),
+    );
+    await sleep(500);
+    expect(await ledgerCount()).toBe(before + acknowledged.size);
+    expect(acknowledged.size).toBe(clients * batches * 40);
+    const found = await monthTotals(keys.map((key) => key.prefix));
+    for (const [prefix, units] of expected) expect(found.get(prefix)?.spend).toBe(units);
+  });
+});
