@@ -5,7 +5,6 @@ import { createDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import type { AppDeps } from './deps.ts';
 import { createDocsRoutes } from './docs/docs-routes.ts';
 import { errorHandler, routeNotFound } from './http/error-handler.ts';
-import { jsonBodies, MAX_BODY_BYTES, MAX_INGEST_BODY_BYTES } from './http/json-parser.ts';
 import { requestContext } from './http/request-context.ts';
 import { createIngestRoutes } from './ingest/ingest-routes.ts';
 import { createKeyRoutes } from './keys/key-routes.ts';
@@ -26,15 +25,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(deps.failureLimiter.check());
   app.use(deps.metrics.timeRequests());
   // The gateway's routes come first: they are called on every model request, and this way they meet no
-  // other router on their way. Ingest batches carry up to 5,000 events; everything else stays small.
-  app.use(['/internal/v1/verify', '/internal/v1/holds'], jsonBodies(MAX_BODY_BYTES));
+  // other router on their way. No body is parsed here: each route reads its body (`jsonBodies`) only after
+  // it has authenticated the caller, so an unknown sender cannot make us inflate or parse anything.
   app.use(createVerifyRoutes(deps));
-  app.use('/internal/v1/usage-events', jsonBodies(MAX_INGEST_BODY_BYTES));
   app.use(createIngestRoutes(deps));
   app.use(createOperatorRoutes(deps));
   app.use(createDocsRoutes());
   app.use(createWebRoutes(deps.webRoot));
-  app.use(jsonBodies(MAX_BODY_BYTES));
   app.use(createKeyRoutes(deps));
   app.use(createAuditRoutes(deps));
   app.use(createDashboardRoutes(deps));

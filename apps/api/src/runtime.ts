@@ -82,7 +82,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     }
   };
 
-  const failureLimiter = new FailureLimiter(options.failureLimits);
+  const failureLimiter = new FailureLimiter(options.failureLimits, { redis, keyPrefix: prefix, logger });
   return {
     deps: {
       store,
@@ -104,7 +104,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       operatorToken: options.operatorToken,
       redisReady,
       failureLimiter,
-      signInThrottle: new SignInThrottle(redis, prefix, failureLimiter, logger, {
+      signInThrottle: new SignInThrottle(redis, prefix, logger, {
         ...(options.failureLimits?.perPrefix === undefined
           ? {}
           : { perEmail: options.failureLimits.perPrefix }),

@@ -110,7 +110,7 @@ export async function startHarness(
   });
   (harness as { deps: AppDeps }).deps = runtime.deps;
   const token = generateCredential('service_token', randomBytes);
-  await db.store.serviceTokens.create('test gateway', token);
+  await db.store.serviceTokens.create('test gateway', token, 'all');
   harness.serviceToken = token.secret;
   const app = createApp(runtime.deps);
   const server = app.listen(0, '127.0.0.1');

@@ -8,9 +8,13 @@ export const ERROR_CODES = {
   MALFORMED_JSON: { status: 400, description: 'The body is not valid JSON.' },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
-    description: 'A body was sent with a content type other than application/json.',
+    description:
+      'A body was sent with a content type other than application/json, or compressed where compression is not taken.',
   },
-  PAYLOAD_TOO_LARGE: { status: 413, description: 'The body is over 64 KiB.' },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    description: 'The body (inflated, when compressed) is over 64 KiB, or over 4 MiB for usage events.',
+  },
   UNKNOWN_FIELD: {
     status: 400,
     description: 'The body or query has a field this operation does not take; the message names it.',
@@ -82,7 +86,16 @@ export const ERROR_CODES = {
   TOO_MANY_FAILED_ATTEMPTS: {
     status: 429,
     description:
-      'Too many failed authentications from this address or against this key prefix; see Retry-After.',
+      'Too many failed authentications from this address, or from this address against this key prefix or email; see Retry-After.',
+  },
+  SIGN_IN_BUSY: {
+    status: 429,
+    description:
+      'Dashboard sign-in: this email already has its cap of password checks in flight; retry in a second.',
+  },
+  TOO_MANY_KEYS: {
+    status: 409,
+    description: 'The account has as many live API keys as it may; delete one first.',
   },
   SERVICE_UNAVAILABLE: {
     status: 503,

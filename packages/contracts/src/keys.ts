@@ -29,8 +29,14 @@ export const updateKeyBodySchema = z
   .meta({ id: 'UpdateKeyRequest' });
 export type UpdateKeyBody = z.output<typeof updateKeyBodySchema>;
 
-/** Largest page of `GET /v1/keys`, and the whole list's cap when no `limit` is given. */
-export const MAX_KEYS_PER_PAGE = 10_000;
+/**
+ * The most live API keys one account may have. `GET /v1/keys` answers them all in one page by default, so
+ * a client that does not page (AI/ML API's own clients) still sees every key, and no page costs more.
+ */
+export const MAX_LIVE_KEYS_PER_ACCOUNT = 1_000;
+
+/** Largest page of `GET /v1/keys`, and the page when no `limit` is given: every key of an account. */
+export const MAX_KEYS_PER_PAGE = MAX_LIVE_KEYS_PER_ACCOUNT;
 
 const pageLimitSchema = (max: number) =>
   z

@@ -192,7 +192,7 @@ export function buildOpenApiDocument(): JsonObject {
               in: 'header',
               required: false,
               description:
-                'A retry with the same key and body within 24 hours gets the first answer again, secret included',
+                'A retry by the same management key or dashboard user with the same key and body within 24 hours gets the first answer again, secret included',
               schema: { type: 'string', minLength: 1, maxLength: 255 },
             },
           ],
@@ -208,6 +208,7 @@ export function buildOpenApiDocument(): JsonObject {
               'INVALID_IDEMPOTENCY_KEY',
               'IDEMPOTENCY_REPLAY_UNAVAILABLE',
               'IDEMPOTENCY_KEY_REUSED',
+              'TOO_MANY_KEYS',
               ...ALWAYS,
             ]),
           },
@@ -215,10 +216,11 @@ export function buildOpenApiDocument(): JsonObject {
         get: {
           operationId: 'listKeys',
           tags: ['keys'],
-          summary: "The account's keys, oldest first (the whole list up to 10,000 without parameters)",
+          summary:
+            "The account's keys, oldest first (the whole list, at most 1,000 live keys, without parameters)",
           security: management,
           parameters: [
-            query('limit', 'Page size, 1–10,000', { type: 'string', pattern: '^\\d+$' }),
+            query('limit', 'Page size, 1–1,000 (default 1,000)', { type: 'string', pattern: '^\\d+$' }),
             query('cursor', 'The `next_cursor` of the previous page', { type: 'string' }),
           ],
           responses: {

@@ -23,7 +23,7 @@ export interface KeyPosition {
   readonly id: string;
 }
 
-/** What an idempotent create keeps so that a retry gets the same answer. */
+/** What an idempotent create keeps so that a retry by the same actor gets the same answer. */
 export interface IdempotentCreate {
   readonly key: string;
   /** SHA-256 of the normalised request, so a different body under the same key can be told apart. */
@@ -42,10 +42,13 @@ export interface CreateApiKeyInput {
   readonly requestId: string | null;
   readonly now: Date;
   readonly idempotency?: IdempotentCreate;
+  /** The most live keys the account may have; past it the create is refused. */
+  readonly maxLiveKeys?: number;
 }
 
 export type CreateApiKeyResult =
   | { readonly outcome: 'created'; readonly key: ApiKey; readonly secret: string }
+  | { readonly outcome: 'too_many_keys'; readonly limit: number }
   | { readonly outcome: 'replayed'; readonly status: number; readonly sealed: Uint8Array }
   | { readonly outcome: 'idempotency_mismatch' };
 
@@ -142,6 +145,11 @@ async function recordAudit(
   });
 }
 
+/** Whose an idempotency record is: the account and the actor that made the create. */
+function idempotencyOwner(input: CreateApiKeyInput) {
+  return { accountId: input.accountId, actorType: input.actor.type, actorId: input.actor.id ?? '' };
+}
+
 /** API keys of all accounts. Every change writes its audit record in the same transaction. */
 export class ApiKeyRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -159,8 +167,7 @@ export class ApiKeyRepository {
       } catch (error) {
         if (!(error instanceof UniqueConstraintError)) throw error;
         if (error.fields.includes('idempotency_key') || error.fields.includes('account_id')) {
-          const previous =
-            input.idempotency && (await this.findIdempotent(input.accountId, input.idempotency, input.now));
+          const previous = input.idempotency && (await this.findIdempotent(input, input.idempotency));
           if (previous) return previous;
         }
         if (attempt >= MAX_CREDENTIAL_ATTEMPTS) throw error;
@@ -168,15 +175,20 @@ export class ApiKeyRepository {
     }
   }
 
+  /** The kept answer of this actor's create under this key: another actor of the account has none. */
   private async findIdempotent(
-    accountId: string,
+    input: CreateApiKeyInput,
     idempotency: IdempotentCreate,
-    now: Date,
   ): Promise<CreateApiKeyResult | null> {
     const record = await this.prisma.idempotencyRecord.findUnique({
-      where: { accountId_idempotencyKey: { accountId, idempotencyKey: idempotency.key } },
+      where: {
+        accountId_actorType_actorId_idempotencyKey: {
+          ...idempotencyOwner(input),
+          idempotencyKey: idempotency.key,
+        },
+      },
     });
-    if (record === null || record.expiresAt <= now) return null;
+    if (record === null || record.expiresAt <= input.now) return null;
     if (record.requestHash !== idempotency.requestHash) return { outcome: 'idempotency_mismatch' };
     return { outcome: 'replayed', status: record.responseStatus, sealed: record.responseSealed };
   }
@@ -187,10 +199,21 @@ export class ApiKeyRepository {
   ): Promise<CreateApiKeyResult> {
     const { idempotency } = input;
     if (idempotency !== undefined) {
-      const previous = await this.findIdempotent(input.accountId, idempotency, input.now);
+      const previous = await this.findIdempotent(input, idempotency);
       if (previous !== null) return previous;
     }
     return this.prisma.$transaction(async (tx) => {
+      const { maxLiveKeys } = input;
+      if (maxLiveKeys !== undefined) {
+        // Creates of one account queue on its row, so concurrent creates cannot pass the cap together.
+        const [counted] = await tx.$queryRaw<{ live: bigint }[]>`
+          WITH locked AS (SELECT id FROM accounts WHERE id = ${input.accountId}::uuid FOR UPDATE)
+          SELECT count(*) AS live FROM api_keys
+           WHERE account_id = (SELECT id FROM locked) AND deleted_at IS NULL`;
+        if ((counted?.live ?? 0n) >= BigInt(maxLiveKeys)) {
+          return { outcome: 'too_many_keys' as const, limit: maxLiveKeys };
+        }
+      }
       const row = await tx.apiKey.create({
         data: {
           accountId: input.accountId,
@@ -215,7 +238,7 @@ export class ApiKeyRepository {
         // An expired record under the same key is erased here, so the key can be used afresh.
         await tx.idempotencyRecord.deleteMany({
           where: {
-            accountId: input.accountId,
+            ...idempotencyOwner(input),
             idempotencyKey: idempotency.key,
             expiresAt: { lte: input.now },
           },
@@ -223,7 +246,7 @@ export class ApiKeyRepository {
         const response = idempotency.sealResponse(key, credential.secret);
         await tx.idempotencyRecord.create({
           data: {
-            accountId: input.accountId,
+            ...idempotencyOwner(input),
             idempotencyKey: idempotency.key,
             requestHash: idempotency.requestHash,
             apiKeyId: key.id,

@@ -120,7 +120,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     now: new Date(),
   });
   const token = generateCredential('service_token', randomBytes);
-  await db.store.serviceTokens.create('e2e gateway', token);
+  await db.store.serviceTokens.create('e2e gateway', token, 'all');
 
   const baseUrl = `http://127.0.0.1:${port}`;
   const replicas: ServiceProcess[] = [];

@@ -1,11 +1,14 @@
 import type { NextFunction, Request, Response } from 'express';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { ApiError } from '../http/api-error.ts';
 import { bearerToken } from './bearer.ts';
+import { Refusals, SharedWindows } from './fixed-windows.ts';
 
 export interface FailureLimiterOptions {
   /** Failed authentications one client address may make per window. @defaultValue 30 */
   readonly perAddress?: number;
-  /** Failed authentications against one presented key prefix per window. @defaultValue 10 */
+  /** Failed authentications one client address may make against one key prefix per window. @defaultValue 10 */
   readonly perPrefix?: number;
   /** @defaultValue 60000 */
   readonly windowMs?: number;
@@ -20,9 +23,26 @@ export function tooManyFailures(what: 'authentications' | 'sign-ins', remainingM
   });
 }
 
-interface Window {
-  count: number;
-  resetAt: number;
+/**
+ * The address a limit is kept for: IPv4 as is (also when IPv4-mapped), IPv6 by its /64, the block one
+ * host is usually given, so a host cannot reset its count by moving within its own network.
+ */
+export function addressKey(ip: string | undefined): string {
+  if (ip === undefined || ip === '') return 'unknown';
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped?.[1] !== undefined) return mapped[1];
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail] = ip.toLowerCase().split('%', 1)[0]?.split('::') ?? [];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 // The 8 characters after any kind marker: what a guesser keeps fixed to find a key by its prefix.
@@ -33,42 +53,58 @@ function presentedPrefix(req: Request): string | undefined {
 }
 
 /**
- * Slows down guessing: failed authentications are counted per client address and per presented key
- * prefix in fixed windows; past the limit, requests from that address or with that prefix are refused
- * with 429 and `Retry-After` until the window ends. Successful requests are never counted, and cost one
- * map lookup. Counts are per API replica (with N replicas an attacker gets N times the budget).
+ * Slows down guessing without letting anyone lock out a credential they do not hold. Failed
+ * authentications (missing, malformed, unknown or misplaced credentials, wrong passwords) are counted per
+ * client address, and per address and presented key prefix, in fixed windows shared by every replica
+ * through Redis. Past a limit, that address (or that address with that prefix) is refused with 429 and
+ * `Retry-After` until the window ends. Nothing is counted per prefix alone: prefixes are public, and a
+ * count anyone could raise would let anyone refuse the key's owner.
+ *
+ * The check before each request is one lookup in this replica's memory (the refusals it learned from
+ * counts), so successful requests never wait on Redis; a replica learns a refusal at the first failure it
+ * sees from a refused address, so across N replicas an address gets at most its limit plus N − 1. While
+ * Redis does not answer, each replica counts alone.
  */
 export class FailureLimiter {
-  private readonly windows = new Map<string, Window>();
   private readonly perAddress: number;
   private readonly perPrefix: number;
-  private readonly windowMs: number;
   private readonly now: () => number;
+  private readonly counts: SharedWindows;
+  private readonly refusals = new Refusals();
 
-  constructor(options: FailureLimiterOptions = {}) {
+  constructor(
+    options: FailureLimiterOptions = {},
+    shared: { redis?: Redis; keyPrefix?: string; logger?: Logger } = {},
+  ) {
     this.perAddress = options.perAddress ?? 30;
     this.perPrefix = options.perPrefix ?? 10;
-    this.windowMs = options.windowMs ?? 60_000;
     this.now = options.now ?? Date.now;
+    this.counts = new SharedWindows(
+      shared.redis,
+      `${shared.keyPrefix ?? 'keyfence'}:auth-failures`,
+      options.windowMs ?? 60_000,
+      shared.logger,
+    );
   }
 
   private keysOf(req: Request): [string, number][] {
-    const keys: [string, number][] = [[`address:${req.ip ?? 'unknown'}`, this.perAddress]];
+    const address = addressKey(req.ip);
+    const keys: [string, number][] = [[`a:${address}`, this.perAddress]];
     const prefix = presentedPrefix(req);
-    if (prefix !== undefined) keys.push([`prefix:${prefix}`, this.perPrefix]);
+    if (prefix !== undefined) keys.push([`ap:${address}:${prefix}`, this.perPrefix]);
     return keys;
   }
 
-  /** Middleware: refuses a client or prefix that has failed too often in the current window. */
+  /** Middleware: refuses an address, or an address with a prefix, that has failed too often. */
   check() {
     return (req: Request, _res: Response, next: NextFunction): void => {
-      if (this.windows.size === 0) {
+      if (this.refusals.size === 0) {
         next();
         return;
       }
       const now = this.now();
-      for (const [key, limit] of this.keysOf(req)) {
-        const remainingMs = this.blockedFor(key, limit, now);
+      for (const [key] of this.keysOf(req)) {
+        const remainingMs = this.refusals.remainingMs(key, now);
         if (remainingMs !== undefined) {
           next(tooManyFailures('authentications', remainingMs));
           return;
@@ -78,43 +114,17 @@ export class FailureLimiter {
     };
   }
 
-  /** Counts one failed authentication of this request. */
-  recordFailure(req: Request): void {
+  /** Counts one failed authentication of this request (in Redis when it answers). */
+  async recordFailure(req: Request): Promise<void> {
     const now = this.now();
-    if (this.windows.size > 100_000) this.prune(now);
-    for (const [key] of this.keysOf(req)) this.count(key, now);
-  }
-
-  /**
-   * For credentials that are not a bearer key (a dashboard sign-in's email): refuses with 429 once
-   * `account` has failed as often as a key prefix may, until the window ends.
-   */
-  refuseIfBlocked(account: string): void {
-    const remainingMs = this.blockedFor(`account:${account}`, this.perPrefix, this.now());
-    if (remainingMs !== undefined) throw tooManyFailures('sign-ins', remainingMs);
-  }
-
-  /** Counts one failed sign-in against `account` (the address is counted by {@link recordFailure}). */
-  recordAccountFailure(account: string): void {
-    this.count(`account:${account}`, this.now());
-  }
-
-  /** How long `key` stays refused, when it has reached `limit` failures in its current window. */
-  private blockedFor(key: string, limit: number, now: number): number | undefined {
-    const window = this.windows.get(key);
-    return window !== undefined && window.resetAt > now && window.count >= limit
-      ? window.resetAt - now
-      : undefined;
-  }
-
-  private count(key: string, now: number): void {
-    const window = this.windows.get(key);
-    if (window === undefined || window.resetAt <= now)
-      this.windows.set(key, { count: 1, resetAt: now + this.windowMs });
-    else window.count += 1;
-  }
-
-  private prune(now: number): void {
-    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
+    const keys = this.keysOf(req);
+    const counts = await this.counts.add(
+      keys.map(([key]) => key),
+      now,
+    );
+    counts.forEach(({ count, remainingMs }, index) => {
+      const [key, limit] = keys[index] as [string, number];
+      if (count >= limit) this.refusals.refuse(key, now, remainingMs);
+    });
   }
 }

@@ -4,7 +4,22 @@ import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../http/api-error.ts';
 import { presentedSecret } from './bearer.ts';
 
-/** How long a looked-up token is trusted; a revoked token is refused after at most this. */
+/**
+ * True when `token` may verify and charge keys of `accountId`. Outside its accounts a key is answered as
+ * if it did not exist (verify: NOT_FOUND; ingest: UNKNOWN_KEY), so a token learns nothing of other accounts.
+ */
+export function canServe(token: ServiceToken, accountId: string): boolean {
+  return token.accountIds === null || token.accountIds.has(accountId);
+}
+
+/** The service token a request authenticated with (set by {@link requireServiceToken}). */
+export function serviceTokenOf(res: Response): ServiceToken {
+  const token = res.locals.serviceToken as ServiceToken | undefined;
+  if (token === undefined) throw new Error('route used serviceTokenOf without requireServiceToken');
+  return token;
+}
+
+/** How long a looked-up token (and its accounts) is trusted; a revoked token is refused after at most this. */
 export const SERVICE_TOKEN_CACHE_MS = 5_000;
 
 /**

@@ -6,6 +6,7 @@ import { type Request, type Response, Router } from 'express';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
+import { jsonBodies, MAX_BODY_BYTES } from '../http/json-parser.ts';
 import { requestIdOf } from '../http/request-context.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
@@ -63,14 +64,20 @@ export function createDashboardRoutes(deps: AppDeps): Router {
 
   router
     .route('/v1/dashboard/session')
-    .post(async (req, res) => {
+    // Signing in is the one route that reads a body before knowing who sends it: 64 KiB, never compressed.
+    .post(jsonBodies(MAX_BODY_BYTES), async (req, res) => {
       const startedAt = Date.now();
       const body = parseInput(signInBodySchema, req.body ?? {}, 'body');
       const email = normalizeEmail(body.email);
-      if (email !== null) await deps.signInThrottle.refuseIfBlocked(email);
-      const user = email === null ? null : await store.dashboard.authenticate(email, body.password);
+      // The try is reserved before argon2 runs, so a burst of concurrent guesses cannot all be checked.
+      const attempt = email === null ? null : await deps.signInThrottle.reserve(req.ip, email);
+      let user: Awaited<ReturnType<typeof store.dashboard.authenticate>> = null;
+      try {
+        user = email === null ? null : await store.dashboard.authenticate(email, body.password);
+      } finally {
+        await (user === null ? attempt?.failed() : attempt?.succeeded());
+      }
       if (user === null) {
-        if (email !== null) await deps.signInThrottle.recordFailure(email);
         await sleep(Math.max(0, failureDelayMs - (Date.now() - startedAt)));
         throw new ApiError('WRONG_EMAIL_OR_PASSWORD', 'the email or the password is wrong');
       }
@@ -103,7 +110,7 @@ export function createDashboardRoutes(deps: AppDeps): Router {
         keys.filter((key) => key.revokedAt === null).map((key) => presentManagementKey(key)),
       );
     })
-    .post(sessionAuth, async (req, res) => {
+    .post(sessionAuth, jsonBodies(MAX_BODY_BYTES), async (req, res) => {
       const body = parseInput(createManagementKeyBodySchema, req.body ?? {}, 'body');
       const credential = generateCredential('management_key', deps.randomBytes);
       const { user } = dashboardSessionOf(res);

@@ -1,4 +1,4 @@
-import { ERROR_CODES } from '@keyfence/contracts';
+import { ERROR_CODES, type ErrorCode } from '@keyfence/contracts';
 import { DatabaseError } from '@keyfence/db';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
@@ -52,14 +52,37 @@ export function errorBody(error: ApiError, req: Request, requestId: string) {
   };
 }
 
-/** The one error middleware: everything thrown anywhere leaves in the public error shape. */
-export function errorHandler(logger: Logger, onAuthenticationFailure?: (req: Request) => void) {
-  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
+/**
+ * Refusals that count as failed authentications: a missing or malformed credential counts like a wrong
+ * one, or a sender could send anything without ever being slowed.
+ */
+export const AUTHENTICATION_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'MISSING_CREDENTIALS',
+  'MALFORMED_CREDENTIALS',
+  'INVALID_CREDENTIALS',
+  'WRONG_CREDENTIAL_KIND',
+  'WRONG_EMAIL_OR_PASSWORD',
+]);
+
+/**
+ * The one error middleware: everything thrown anywhere leaves in the public error shape. A failed
+ * authentication is counted (awaited, so the next request of the same sender already sees the count).
+ */
+export function errorHandler(logger: Logger, onAuthenticationFailure?: (req: Request) => Promise<void>) {
+  return async (error: unknown, req: Request, res: Response, _next: NextFunction): Promise<void> => {
     const requestId = requestIdOf(res);
     const apiError = toApiError(error, logger, requestId);
     res.locals.errorCode = apiError.code;
-    if (apiError.code === 'INVALID_CREDENTIALS' || apiError.code === 'WRONG_EMAIL_OR_PASSWORD')
-      onAuthenticationFailure?.(req);
+    if (AUTHENTICATION_FAILURES.has(apiError.code) && onAuthenticationFailure !== undefined) {
+      try {
+        await onAuthenticationFailure(req);
+      } catch (failure) {
+        logger.warn(
+          { requestId, err: (failure as Error).message },
+          'could not count a failed authentication',
+        );
+      }
+    }
     if (res.headersSent) {
       res.end();
       return;

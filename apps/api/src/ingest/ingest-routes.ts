@@ -18,10 +18,11 @@ import {
 import type { Queue } from 'bullmq';
 import { type Response, Router } from 'express';
 import type { AcceptedEvent, AdmissionService } from '../admission/admission-service.ts';
-import { requireServiceToken } from '../auth/service-token.ts';
+import { canServe, requireServiceToken, serviceTokenOf } from '../auth/service-token.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
+import { jsonBodies, MAX_INGEST_BODY_BYTES } from '../http/json-parser.ts';
 import { loggerOf } from '../http/request-context.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
@@ -78,9 +79,10 @@ async function recordPending(
  */
 export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
   const router = Router();
+  const ingestBody = jsonBodies(MAX_INGEST_BODY_BYTES, { compressed: true });
   router
     .route('/internal/v1/usage-events')
-    .post(requireServiceToken(deps.store.serviceTokens, deps.clock), async (req, res) => {
+    .post(requireServiceToken(deps.store.serviceTokens, deps.clock), ingestBody, async (req, res) => {
       const { events } = parseInput(ingestBodySchema, req.body ?? {}, 'body');
       const serviceTokenId = (res.locals.serviceToken as { id: string } | undefined)?.id ?? null;
       const now = deps.clock();
@@ -101,7 +103,7 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
       const seen = new Set<string>();
       for (const { index, event } of read) {
         const key = ids.get(event.keyPrefix);
-        if (key === undefined) {
+        if (key === undefined || !canServe(serviceTokenOf(res), key.accountId)) {
           rejected.push({ index, code: 'UNKNOWN_KEY', message: `no API key has prefix ${event.keyPrefix}` });
           continue;
         }

@@ -19,9 +19,13 @@ export function decodeKeyCursor(cursor: string): { createdAt: Date; id: string }
   }
 }
 
-/** Audit cursors are the id of the last entry seen. */
+/** The largest audit entry id: PostgreSQL's bigint. */
+const MAX_AUDIT_ID = 9_223_372_036_854_775_807n;
+
+/** Audit cursors are the id of the last entry seen: a whole number a bigint column can hold. */
 export function decodeAuditCursor(cursor: string): bigint {
-  if (!/^\d{1,19}$/.test(cursor))
+  const id = /^\d{1,19}$/.test(cursor) ? BigInt(cursor) : undefined;
+  if (id === undefined || id > MAX_AUDIT_ID)
     throw new ApiError('INVALID_CURSOR', 'the cursor was not issued by this API');
-  return BigInt(cursor);
+  return id;
 }

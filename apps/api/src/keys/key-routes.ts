@@ -4,6 +4,7 @@ import {
   dailySpendQuerySchema,
   listKeysQuerySchema,
   MAX_KEYS_PER_PAGE,
+  MAX_LIVE_KEYS_PER_ACCOUNT,
   updateKeyBodySchema,
 } from '@keyfence/contracts';
 import {
@@ -23,6 +24,7 @@ import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
 import { ExactNumber, serializeJson } from '../http/json-body.ts';
+import { jsonBodies, MAX_BODY_BYTES } from '../http/json-parser.ts';
 import { loggerOf, requestIdOf } from '../http/request-context.ts';
 import { sendData, sendJsonText } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
@@ -60,6 +62,8 @@ export function createKeyRoutes(deps: AppDeps): Router {
   const { store, clock } = deps;
   const router = Router();
   const managementAuth = requireKeyManager(deps);
+  // The body is read only once the caller is known.
+  const body = jsonBodies(MAX_BODY_BYTES);
 
   const changeFor = (req: Request, res: Response) => {
     const { accountId, actor } = keyManagerOf(res);
@@ -102,10 +106,10 @@ export function createKeyRoutes(deps: AppDeps): Router {
 
   router
     .route('/v1/keys')
-    .post(managementAuth, async (req, res) => {
+    .post(managementAuth, body, async (req, res) => {
       const idempotencyKey = idempotencyKeyOf(req);
-      const body = parseInput(createKeyBodySchema, req.body ?? {}, 'body');
-      const settings = applySettingsPatch(DEFAULT_KEY_SETTINGS, body);
+      const input = parseInput(createKeyBodySchema, req.body ?? {}, 'body');
+      const settings = applySettingsPatch(DEFAULT_KEY_SETTINGS, input);
       const { accountId, actor } = keyManagerOf(res);
       const now = clock();
       const associatedData = `${accountId}\n${idempotencyKey}`;
@@ -116,6 +120,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
         actor,
         requestId: requestIdOf(res),
         now,
+        maxLiveKeys: MAX_LIVE_KEYS_PER_ACCOUNT,
         ...(idempotencyKey === undefined
           ? {}
           : {
@@ -151,6 +156,11 @@ export function createKeyRoutes(deps: AppDeps): Router {
           sendJsonText(res, result.status, text);
           return;
         }
+        case 'too_many_keys':
+          throw new ApiError(
+            'TOO_MANY_KEYS',
+            `the account has ${result.limit} live API keys, the most it may have; delete one first`,
+          );
         case 'idempotency_mismatch':
           throw new ApiError(
             'IDEMPOTENCY_KEY_REUSED',
@@ -193,7 +203,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
       if (key === null) throw keyNotFound(prefix);
       await respondWithKey(res, 200, key, clock());
     })
-    .patch(managementAuth, async (req, res) => {
+    .patch(managementAuth, body, async (req, res) => {
       const change = changeFor(req, res);
       const patch = parseInput(updateKeyBodySchema, req.body ?? {}, 'body');
       if (Object.keys(patch).length === 0) {
@@ -207,7 +217,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
       await announce(res, result.after.id);
       await respondWithKey(res, 200, result.after, change.now);
     })
-    .put(managementAuth, async (req, res) => {
+    .put(managementAuth, body, async (req, res) => {
       const change = changeFor(req, res);
       const replacement = applySettingsPatch(
         DEFAULT_KEY_SETTINGS,

@@ -11,11 +11,12 @@ import {
 } from '@keyfence/domain';
 import { Router } from 'express';
 import type { AdmissionService } from '../admission/admission-service.ts';
-import { requireServiceToken } from '../auth/service-token.ts';
+import { canServe, requireServiceToken, serviceTokenOf } from '../auth/service-token.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
 import { ExactNumber } from '../http/json-body.ts';
+import { jsonBodies, MAX_BODY_BYTES } from '../http/json-parser.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 import type { PrefixDirectory } from '../ingest/prefix-directory.ts';
@@ -117,14 +118,19 @@ function readHold(
  */
 export function createVerifyRoutes(deps: VerifyDeps): Router {
   const router = Router();
-  const serviceToken = requireServiceToken(deps.store.serviceTokens, deps.clock);
+  // The token first; the body is read only once the caller is known.
+  const serviceToken = [
+    requireServiceToken(deps.store.serviceTokens, deps.clock),
+    jsonBodies(MAX_BODY_BYTES),
+  ];
   router
     .route('/internal/v1/verify')
     .post(serviceToken, async (req, res) => {
       const body = parseInput(verifyBodySchema, req.body ?? {}, 'body');
       const hold = readHold(body.hold, deps.admission.holdTtl);
       const now = deps.clock();
-      const state = await deps.keyStates.get(hashSecret(body.key), now);
+      const found = await deps.keyStates.get(hashSecret(body.key), now);
+      const state = found !== null && canServe(serviceTokenOf(res), found.key.accountId) ? found : null;
       const input = {
         key: state?.key ?? null,
         usage: state?.usage ?? NO_USAGE,
@@ -192,7 +198,9 @@ export function createVerifyRoutes(deps: VerifyDeps): Router {
       const now = deps.clock();
       const key = (await deps.prefixes.resolve([body.key_prefix], now.getTime())).get(body.key_prefix);
       const released =
-        key === undefined ? null : await deps.admission.release(key.apiKeyId, holdId, now.getTime());
+        key === undefined || !canServe(serviceTokenOf(res), key.accountId)
+          ? null
+          : await deps.admission.release(key.apiKeyId, holdId, now.getTime());
       if (released === null || released.status === 'not_found') {
         throw new ApiError('HOLD_NOT_FOUND', 'the key has no hold with this id');
       }
