@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_DATABASE_URL } from '@keyfence/db';
+import { operatorTokenProblem } from '@keyfence/domain';
 import { z } from 'zod';
 
 const base64Key = z
@@ -25,9 +26,21 @@ const configSchema = z
     /** Seals idempotent-create answers (AES-256-GCM); required in production. */
     KEYFENCE_ENCRYPTION_KEY: base64Key.optional(),
     /** Opens `/metrics` and the queue dashboard `/admin/queues` (Bearer, or basic auth password). */
-    KEYFENCE_OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    KEYFENCE_OPERATOR_TOKEN: z
+      .string()
+      .superRefine((token, ctx) => {
+        const problem = operatorTokenProblem(token);
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     /** Express `trust proxy` behind a load balancer: a hop count, or addresses to trust. */
     TRUST_PROXY: z.string().optional(),
+    /**
+     * Mark the dashboard's session cookie `Secure` whatever the request looked like (it is always marked
+     * when the request came over HTTPS). @defaultValue true when NODE_ENV=production, so a proxy that does
+     * not say `X-Forwarded-Proto: https` (or a missing TRUST_PROXY) cannot make it travel in clear.
+     */
+    KEYFENCE_SECURE_COOKIES: z.stringbool().optional(),
     /** The built dashboard served under /app. @defaultValue apps/web/dist of this checkout */
     KEYFENCE_WEB_ROOT: z.string().default(fileURLToPath(new URL('../../web/dist', import.meta.url))),
     /** A hold's life when verify names none (seconds). */

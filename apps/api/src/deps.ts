@@ -46,6 +46,8 @@ export interface AppDeps {
   readonly signInFailureDelayMs?: number;
   /** Where the built dashboard (apps/web/dist) is; without one, `/app` says it is not built. */
   readonly webRoot?: string | undefined;
+  /** Session cookies always `Secure`, not only when the request came over HTTPS. @defaultValue false */
+  readonly secureCookies?: boolean;
   /** Express's `trust proxy`: whose X-Forwarded-For decides the client address. @defaultValue false */
   readonly trustProxy?: boolean | number | string;
 }

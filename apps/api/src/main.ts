@@ -37,6 +37,7 @@ const runtime = await startApiRuntime({
     maxHoldTtlMs: config.KEYFENCE_HOLD_MAX_TTL_SECONDS * 1000,
     pendingTtlMs: config.KEYFENCE_PENDING_TTL_SECONDS * 1000,
   },
+  secureCookies: config.KEYFENCE_SECURE_COOKIES ?? config.NODE_ENV === 'production',
   ...(config.TRUST_PROXY === undefined
     ? {}
     : { trustProxy: /^\d+$/.test(config.TRUST_PROXY) ? Number(config.TRUST_PROXY) : config.TRUST_PROXY }),

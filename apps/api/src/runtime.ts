@@ -38,6 +38,8 @@ export interface RuntimeOptions {
   readonly webRoot?: string;
   /** How long a wrong dashboard sign-in takes at least. @defaultValue 1000 */
   readonly signInFailureDelayMs?: number;
+  /** Session cookies always `Secure`, not only over HTTPS. @defaultValue false */
+  readonly secureCookies?: boolean;
 }
 
 /** The API's long-lived parts around the store: Redis connections, the queue, caches, the event bus. */
@@ -114,6 +116,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       }),
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
+      ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
       ...(options.signInFailureDelayMs === undefined
         ? {}
         : { signInFailureDelayMs: options.signInFailureDelayMs }),

@@ -29,15 +29,43 @@ describe('dashboard sign-in under attack', () => {
     expect(response.headers.get('set-cookie')).toMatch(/; Secure; SameSite=Strict$/);
   });
 
-  it('refuses further sign-ins to one email after repeated failures, from any address, even with the right password', async () => {
+  it('refuses further sign-ins from one address to one email after repeated failures, even with the right password; elsewhere the user signs in', async () => {
     for (let attempt = 1; attempt <= 3; attempt += 1) {
-      const wrong = await signIn('a wrong password', `198.51.100.${attempt}`);
+      const wrong = await signIn('a wrong password', '198.51.100.1');
       expect(wrong.body.code).toBe('WRONG_EMAIL_OR_PASSWORD');
     }
-    const refused = await signIn(PASSWORD, '198.51.100.99');
+    const refused = await signIn(PASSWORD, '198.51.100.1');
     expect(refused.status).toBe(429);
     expect(refused.body.code).toBe('TOO_MANY_FAILED_ATTEMPTS');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(refused.headers.get('set-cookie')).toBeNull();
+    // The attacker's failures are theirs: the user, from their own address, is not locked out.
+    const user = await signIn(PASSWORD, '203.0.113.50');
+    expect(user.status).toBe(201);
+  });
+
+  it('cannot be locked out by failures from many addresses', async () => {
+    for (let attempt = 1; attempt <= 30; attempt += 1) {
+      const wrong = await signIn('a wrong password', `198.51.100.${100 + attempt}`);
+      expect(wrong.body.code).toBe('WRONG_EMAIL_OR_PASSWORD');
+    }
+    expect((await signIn(PASSWORD, '203.0.113.51')).status).toBe(201);
+  });
+
+  it('checks at most 2 passwords of one email at once: a concurrent burst is refused before argon2, not queued', async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => signIn('a wrong password', `192.0.2.${i + 1}`)),
+    );
+    const codes = burst.map((response) => response.body.code as string);
+    expect(codes.filter((code) => code === 'WRONG_EMAIL_OR_PASSWORD').length).toBeLessThanOrEqual(2);
+    expect(codes.filter((code) => code === 'SIGN_IN_BUSY').length).toBeGreaterThanOrEqual(18);
+    const busy = burst.find((response) => response.body.code === 'SIGN_IN_BUSY');
+    expect(busy?.status).toBe(429);
+    expect(busy?.headers.get('retry-after')).toBe('1');
+    expect(busy?.body).toMatchObject({
+      statusCode: 429,
+      path: '/v1/dashboard/session',
+      message: expect.any(String),
+    });
   });
 });

@@ -77,6 +77,7 @@ export async function startHarness(
     failureLimits?: FailureLimiterOptions;
     signInFailureDelayMs?: number;
     trustProxy?: boolean | number | string;
+    secureCookies?: boolean;
   } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
@@ -106,6 +107,7 @@ export async function startHarness(
       ? {}
       : { signInFailureDelayMs: options.signInFailureDelayMs }),
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+    ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
     ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
   });
   (harness as { deps: AppDeps }).deps = runtime.deps;

@@ -92,7 +92,7 @@ describe('each credential kind only where it belongs', () => {
   it('notes when a management key was last used', async () => {
     const d = await h.newAccount('d');
     await h.call('GET', '/v1/keys', { auth: d.managementKey });
-    const [key] = await h.db.store.managementKeys.list(d.accountId);
+    const [key] = await h.db.store.managementKeys.list(d.accountId, { limit: 100 });
     expect(key?.lastUsedAt).toEqual(h.now);
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { EmailTakenError, type Store } from '@keyfence/db';
+import { EmailTakenError, type ServiceToken, type Store } from '@keyfence/db';
 import {
   formatUsd,
   generateCredential,
@@ -33,11 +33,11 @@ export const cliEnvironment: {
 export interface Command {
   readonly summary: string;
   readonly usage: string;
-  readonly options: Record<string, { type: 'string' | 'boolean'; description: string }>;
+  readonly options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; description: string }>;
   /** Names of the positional arguments after the command words. */
   readonly positionals?: readonly string[];
   run(
-    values: Record<string, string | boolean | undefined>,
+    values: Record<string, string | boolean | string[] | undefined>,
     store: Store,
     output: Output,
     positionals: readonly string[],
@@ -73,6 +73,11 @@ function printList<Item>(
 ): void {
   if (json) output.out(JSON.stringify(items.map(row)));
   else for (const item of items) output.out(line(item));
+}
+
+/** A token's accounts as printed: `all`, or their ids. */
+function accountsOf(token: ServiceToken): 'all' | string[] {
+  return token.accountIds === null ? 'all' : [...token.accountIds];
 }
 
 /** Changes made at the CLI are an operator's, for the audit log. */
@@ -236,7 +241,15 @@ const COMMANDS: Record<string, Command> = {
     usage: 'keyfence management-key list --account <id> [--json]',
     options: { account: { type: 'string', description: 'the account id' }, json: JSON_OPTION },
     async run(values, store, output) {
-      const keys = await store.managementKeys.list(read(accountIdSchema, values.account));
+      const accountId = read(accountIdSchema, values.account);
+      const keys: Awaited<ReturnType<typeof store.managementKeys.list>> = [];
+      // A page at a time, so an account with very many keys is never one query of them all.
+      for (let page = await store.managementKeys.list(accountId, { limit: 1_000 }); ; ) {
+        keys.push(...page);
+        const last = page[page.length - 1];
+        if (page.length < 1_000 || last === undefined) break;
+        page = await store.managementKeys.list(accountId, { limit: 1_000, after: last });
+      }
       printList(
         output,
         values.json === true,
@@ -309,6 +322,32 @@ const COMMANDS: Record<string, Command> = {
       print(output, values.json === true, { email, updated: true }, `password of ${email} replaced`);
     },
   },
+  'user remove': {
+    summary: 'remove a dashboard user; their sessions end at once',
+    usage: 'keyfence user remove --email <email> [--json]',
+    options: { email: { type: 'string', description: 'the user' }, json: JSON_OPTION },
+    async run(values, store, output) {
+      const email = emailOf(values.email);
+      if (!(await store.dashboard.removeUser(email))) throw new UsageError(`no dashboard user ${email}`);
+      print(output, values.json === true, { email, removed: true }, `dashboard user ${email} removed`);
+    },
+  },
+  'user sign-out': {
+    summary: 'end every session of a dashboard user (signed out everywhere); they can sign in again',
+    usage: 'keyfence user sign-out --email <email> [--json]',
+    options: { email: { type: 'string', description: 'the user' }, json: JSON_OPTION },
+    async run(values, store, output) {
+      const email = emailOf(values.email);
+      const ended = await store.dashboard.closeSessionsOf(email);
+      if (ended === null) throw new UsageError(`no dashboard user ${email}`);
+      print(
+        output,
+        values.json === true,
+        { email, sessions_ended: ended },
+        `${ended} session(s) of ${email} ended`,
+      );
+    },
+  },
   'user list': {
     summary: "list an account's dashboard users",
     usage: 'keyfence user list --account <id> [--json]',
@@ -325,18 +364,41 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   'service-token create': {
-    summary: 'create a service token for a model service; the token is printed once',
-    usage: 'keyfence service-token create --name <name> [--json]',
-    options: { name: { type: 'string', description: "the token's name (which service)" }, json: JSON_OPTION },
+    summary:
+      'create a service token for a model service, for some accounts or all of them; the token is printed once',
+    usage:
+      'keyfence service-token create --name <name> (--account <id> [--account <id> …] | --all-accounts) [--json]',
+    options: {
+      name: { type: 'string', description: "the token's name (which service)" },
+      account: {
+        type: 'string',
+        multiple: true,
+        description: 'an account whose keys the token may verify and charge (repeat for more)',
+      },
+      'all-accounts': {
+        type: 'boolean',
+        description: "the token may verify and charge every account's keys",
+      },
+      json: JSON_OPTION,
+    },
     async run(values, store, output) {
       const name = read(nameSchema, values.name);
+      const accountIds = ((values.account as string[] | undefined) ?? []).map((id) =>
+        read(accountIdSchema, id),
+      );
+      const all = values['all-accounts'] === true;
+      if (all === accountIds.length > 0) {
+        throw new UsageError('give --account <id> (one or more) or --all-accounts, not both');
+      }
+      for (const id of accountIds)
+        if ((await store.accounts.findById(id)) === null) throw new UsageError(`no account ${id}`);
       const credential = generateCredential('service_token', randomBytes);
-      const token = await store.serviceTokens.create(name, credential);
+      const token = await store.serviceTokens.create(name, credential, all ? 'all' : accountIds);
       print(
         output,
         values.json === true,
-        { token: credential.secret, id: token.id, prefix: token.prefix, name },
-        `service token ${token.prefix} created. Store it now; it is not shown again:\n${credential.secret}`,
+        { token: credential.secret, id: token.id, prefix: token.prefix, name, accounts: accountsOf(token) },
+        `service token ${token.prefix} created for ${all ? 'all accounts' : accountIds.join(', ')}. Store it now; it is not shown again:\n${credential.secret}`,
       );
     },
   },
@@ -354,11 +416,15 @@ const COMMANDS: Record<string, Command> = {
           id: t.id,
           prefix: t.prefix,
           name: t.name,
+          accounts: accountsOf(t),
           created_at: t.createdAt,
           last_used_at: t.lastUsedAt,
           revoked_at: t.revokedAt,
         }),
-        (t) => `${t.prefix}  ${t.revokedAt === null ? 'active ' : 'revoked'}  ${t.name}`,
+        (t) => {
+          const accounts = accountsOf(t);
+          return `${t.prefix}  ${t.revokedAt === null ? 'active ' : 'revoked'}  ${t.name}  accounts: ${accounts === 'all' ? 'all' : accounts.join(', ')}`;
+        },
       );
     },
   },
@@ -414,7 +480,7 @@ export async function runCli(
     output.err(`unknown command: ${argv.join(' ')}\n\n${helpText()}`);
     return 2;
   }
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({

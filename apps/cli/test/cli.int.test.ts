@@ -185,10 +185,11 @@ describe('keyfence CLI', () => {
   });
 
   it('issues a service token once, lists it without its secret, and revokes it', async () => {
-    const created = await cli('service-token', 'create', '--name', 'gateway-eu', '--json');
+    const created = await cli('service-token', 'create', '--name', 'gateway-eu', '--all-accounts', '--json');
     expect(created.code).toBe(0);
     const token = JSON.parse(created.out);
-    expect(Object.keys(token).sort()).toEqual(['id', 'name', 'prefix', 'token']);
+    expect(Object.keys(token).sort()).toEqual(['accounts', 'id', 'name', 'prefix', 'token']);
+    expect(token.accounts).toBe('all');
     expect(classifyCredential(token.token)).toBe('service_token');
     expect((await db.store.serviceTokens.findActiveByHash(hashSecret(token.token)))?.id).toBe(token.id);
     const listed = await cli('service-token', 'list', '--json');
@@ -197,6 +198,74 @@ describe('keyfence CLI', () => {
     expect((await cli('service-token', 'revoke', '--prefix', token.prefix)).code).toBe(0);
     expect(await db.store.serviceTokens.findActiveByHash(hashSecret(token.token))).toBeNull();
     expect((await cli('service-token', 'revoke', '--prefix', token.prefix)).code).toBe(2);
+  });
+
+  it('issues a service token for chosen accounts, shown in the list; --account or --all-accounts is required', async () => {
+    const a = JSON.parse((await cli('account', 'create', '--name', 'Token A', '--json')).out).id;
+    const b = JSON.parse((await cli('account', 'create', '--name', 'Token B', '--json')).out).id;
+    const created = await cli(
+      'service-token',
+      'create',
+      '--name',
+      'gw-ab',
+      '--account',
+      a,
+      '--account',
+      b,
+      '--json',
+    );
+    expect(created.code).toBe(0);
+    const token = JSON.parse(created.out);
+    expect([...token.accounts].sort()).toEqual([a, b].sort());
+    const stored = await db.store.serviceTokens.findActiveByHash(hashSecret(token.token));
+    expect([...(stored?.accountIds ?? [])].sort()).toEqual([a, b].sort());
+    const listed = JSON.parse((await cli('service-token', 'list', '--json')).out) as {
+      prefix: string;
+      accounts: unknown;
+    }[];
+    expect(listed.find((t) => t.prefix === token.prefix)?.accounts).toEqual(expect.arrayContaining([a, b]));
+    expect((await cli('service-token', 'list')).out).toMatch(
+      new RegExp(`${token.prefix} .*accounts: .*${a}`),
+    );
+
+    const before = (await db.store.serviceTokens.list()).length;
+    for (const argv of [
+      ['--name', 'x'],
+      ['--name', 'x', '--all-accounts', '--account', a],
+      ['--name', 'x', '--account', 'not-a-uuid'],
+      ['--name', 'x', '--account', '00000000-0000-4000-8000-000000000000'],
+    ]) {
+      const refused = await cli('service-token', 'create', ...argv);
+      expect(refused.code, argv.join(' ')).toBe(2);
+      expect(refused.err).toMatch(/--account|--all-accounts|UUID|no account/);
+    }
+    expect((await db.store.serviceTokens.list()).length).toBe(before);
+  });
+
+  it('removes a dashboard user, and ends all of a user’s sessions', async () => {
+    const { id } = JSON.parse((await cli('account', 'create', '--name', 'Sessions', '--json')).out);
+    const user = await db.store.dashboard.createUser(id, 'eve@example.com', 'a long enough password');
+    const other = await db.store.dashboard.createUser(id, 'fay@example.com', 'a long enough password');
+    const token = (n: number) => `${String(n).padStart(43, 'T')}`;
+    const now = new Date();
+    await db.store.dashboard.openSession(user.id, token(1), now);
+    await db.store.dashboard.openSession(user.id, token(2), now);
+    await db.store.dashboard.openSession(other.id, token(3), now);
+
+    const signedOut = await cli('user', 'sign-out', '--email', 'EVE@example.com', '--json');
+    expect(signedOut.code).toBe(0);
+    expect(JSON.parse(signedOut.out)).toEqual({ email: 'eve@example.com', sessions_ended: 2 });
+    expect(await db.store.dashboard.findSession(token(1), now)).toBeNull();
+    expect(await db.store.dashboard.findSession(token(3), now)).not.toBeNull();
+    // Signed out, not removed: the user can sign in again.
+    expect(await db.store.dashboard.authenticate('eve@example.com', 'a long enough password')).not.toBeNull();
+
+    expect((await cli('user', 'remove', '--email', 'fay@example.com')).code).toBe(0);
+    expect(await db.store.dashboard.findSession(token(3), now)).toBeNull();
+    expect(await db.store.dashboard.authenticate('fay@example.com', 'a long enough password')).toBeNull();
+    expect((await db.store.dashboard.listUsers(id)).map((u) => u.email)).toEqual(['eve@example.com']);
+    expect((await cli('user', 'remove', '--email', 'fay@example.com')).err).toMatch(/no dashboard user/);
+    expect((await cli('user', 'sign-out', '--email', 'nobody@example.com')).code).toBe(2);
   });
 
   it('prints help for every command without touching the database', async () => {
@@ -211,6 +280,8 @@ describe('keyfence CLI', () => {
       ['service-token', 'create', '--help'],
       ['service-token', 'list', '--help'],
       ['service-token', 'revoke', '--help'],
+      ['user', 'remove', '--help'],
+      ['user', 'sign-out', '--help'],
       ['keys', 'list', '--help'],
       ['usage', 'import', '--help'],
     ]) {

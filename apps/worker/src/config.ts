@@ -1,4 +1,5 @@
 import { DEFAULT_DATABASE_URL } from '@keyfence/db';
+import { operatorTokenProblem } from '@keyfence/domain';
 import { z } from 'zod';
 
 const configSchema = z.object({
@@ -21,7 +22,13 @@ const configSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   /** Opens `/metrics` (Bearer); the same token as the API's. */
-  KEYFENCE_OPERATOR_TOKEN: z.string().min(16).optional(),
+  KEYFENCE_OPERATOR_TOKEN: z
+    .string()
+    .superRefine((token, ctx) => {
+      const problem = operatorTokenProblem(token);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,5 +1,6 @@
 import { keyNameSchema, MAX_PASSWORD_LENGTH } from '@keyfence/domain';
 import { z } from 'zod';
+import { pageLimitSchema } from './keys.ts';
 
 /** `POST /v1/dashboard/session`: sign in. */
 export const signInBodySchema = z
@@ -38,6 +39,14 @@ export const managementKeyObjectSchema = z
     key: z.string().optional().meta({ description: 'The secret: in the answer to create only' }),
   })
   .meta({ id: 'ManagementKey' });
+
+/** Largest page of `GET /v1/dashboard/management-keys`, and its page when no `limit` is given. */
+export const MAX_MANAGEMENT_KEYS_PER_PAGE = 100;
+
+export const listManagementKeysQuerySchema = z.strictObject({
+  limit: pageLimitSchema(MAX_MANAGEMENT_KEYS_PER_PAGE).optional(),
+  cursor: z.string().max(512).optional(),
+});
 
 /** Most days `GET /v1/keys/{prefix}/daily-spend` reports. */
 export const MAX_DAILY_SPEND_DAYS = 92;

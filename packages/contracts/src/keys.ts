@@ -38,7 +38,8 @@ export const MAX_LIVE_KEYS_PER_ACCOUNT = 1_000;
 /** Largest page of `GET /v1/keys`, and the page when no `limit` is given: every key of an account. */
 export const MAX_KEYS_PER_PAGE = MAX_LIVE_KEYS_PER_ACCOUNT;
 
-const pageLimitSchema = (max: number) =>
+/** A `limit` query parameter: a whole number from 1 to `max`. */
+export const pageLimitSchema = (max: number) =>
   z
     .string()
     .regex(/^\d{1,6}$/, 'limit must be a whole number')

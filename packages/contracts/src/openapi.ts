@@ -440,6 +440,7 @@ export function buildOpenApiDocument(): JsonObject {
               ...BODY_ERRORS,
               'WRONG_EMAIL_OR_PASSWORD',
               'TOO_MANY_FAILED_ATTEMPTS',
+              'SIGN_IN_BUSY',
               ...ALWAYS,
             ]),
           },
@@ -478,14 +479,24 @@ export function buildOpenApiDocument(): JsonObject {
         get: {
           operationId: 'listManagementKeys',
           tags: ['dashboard'],
-          summary: "The account's live management keys, oldest first",
+          summary: "The account's live management keys, oldest first, 100 a page",
           security: dashboard,
+          parameters: [
+            query('limit', 'Page size, 1–100 (default 100)', { type: 'string', pattern: '^\\d+$' }),
+            query('cursor', 'The `next_cursor` of the previous page', { type: 'string' }),
+          ],
           responses: {
             '200': {
               description: 'The management keys',
-              content: json(data({ type: 'array', items: ref(idOf(managementKeyObjectSchema)) })),
+              content: json(pageOf(ref(idOf(managementKeyObjectSchema)))),
             },
-            ...errors('/v1/dashboard/management-keys', ['SESSION_REQUIRED', ...ALWAYS]),
+            ...errors('/v1/dashboard/management-keys', [
+              'UNKNOWN_FIELD',
+              'INVALID_FIELD',
+              'INVALID_CURSOR',
+              'SESSION_REQUIRED',
+              ...ALWAYS,
+            ]),
           },
         },
         post: {

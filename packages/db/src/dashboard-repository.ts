@@ -74,6 +74,23 @@ export class DashboardRepository {
     );
   }
 
+  /** Removes a user and with them every session they have; false when there is no such user. */
+  async removeUser(email: string): Promise<boolean> {
+    const result = await translatingErrors(() => this.prisma.dashboardUser.deleteMany({ where: { email } }));
+    return result.count > 0;
+  }
+
+  /** Ends every session of a user (signed out everywhere); null when there is no such user. */
+  async closeSessionsOf(email: string): Promise<number | null> {
+    return translatingErrors(() =>
+      this.prisma.$transaction(async (tx) => {
+        const user = await tx.dashboardUser.findUnique({ where: { email }, select: { id: true } });
+        if (user === null) return null;
+        return (await tx.dashboardSession.deleteMany({ where: { userId: user.id } })).count;
+      }),
+    );
+  }
+
   listUsers(accountId: string): Promise<DashboardUser[]> {
     return translatingErrors(() =>
       this.prisma.dashboardUser.findMany({

@@ -1,4 +1,5 @@
 import type { Actor, GeneratedCredential } from '@keyfence/domain';
+import type { KeyPosition } from './api-key-repository.ts';
 import { translatingErrors } from './errors.ts';
 import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { lastUsedIsStale } from './last-used.ts';
@@ -78,11 +79,31 @@ export class ManagementKeyRepository {
     return key === null || key.revokedAt !== null ? null : key;
   }
 
-  list(accountId: string): Promise<ManagementKey[]> {
+  /**
+   * An account's management keys, oldest first, a page at a time: at most `limit`, starting after
+   * `after`; with `liveOnly`, the revoked ones are left out.
+   */
+  list(
+    accountId: string,
+    options: { limit: number; after?: KeyPosition | undefined; liveOnly?: boolean },
+  ): Promise<ManagementKey[]> {
+    const { after } = options;
     return translatingErrors(() =>
       this.prisma.managementKey.findMany({
-        where: { accountId },
+        where: {
+          accountId,
+          ...(options.liveOnly === true ? { revokedAt: null } : {}),
+          ...(after === undefined
+            ? {}
+            : {
+                OR: [
+                  { createdAt: { gt: after.createdAt } },
+                  { createdAt: after.createdAt, id: { gt: after.id } },
+                ],
+              }),
+        },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: options.limit,
         select: PUBLIC_COLUMNS,
       }),
     );

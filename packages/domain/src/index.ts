@@ -5,6 +5,7 @@ export * from './dashboard-user.ts';
 export * from './key-material.ts';
 export * from './limit-decision.ts';
 export * from './money.ts';
+export * from './operator-token.ts';
 export * from './periods.ts';
 export * from './scopes.ts';
 export * from './usage-event.ts';

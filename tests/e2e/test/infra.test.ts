@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_VARIABLES as API } from '../../../apps/api/src/config.ts';
+import { CONFIG_VARIABLES as API, loadConfig as loadApiConfig } from '../../../apps/api/src/config.ts';
 import { CONFIG_VARIABLES as CLI } from '../../../apps/cli/src/config.ts';
-import { CONFIG_VARIABLES as WORKER } from '../../../apps/worker/src/config.ts';
+import {
+  loadConfig as loadWorkerConfig,
+  CONFIG_VARIABLES as WORKER,
+} from '../../../apps/worker/src/config.ts';
 
 const infra = (path: string) => readFileSync(new URL(`../../../infra/${path}`, import.meta.url), 'utf8');
 const readByApps = new Set([...API, ...WORKER, ...CLI]);
@@ -58,6 +61,25 @@ describe('deployment files', () => {
     expect(variables).toEqual(
       expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', 'KEYFENCE_ENCRYPTION_KEY']),
     );
+  });
+
+  it('the example Secret cannot be applied as is: the apps refuse its placeholders', () => {
+    const secret = parseAllDocuments(infra('k8s/config.yaml'))
+      .map((document) => document.toJS() as Manifest)
+      .find((object) => object.kind === 'Secret');
+    const token = secret?.stringData?.KEYFENCE_OPERATOR_TOKEN;
+    expect(typeof token).toBe('string');
+    for (const load of [loadApiConfig, loadWorkerConfig]) {
+      expect(() => load({ KEYFENCE_OPERATOR_TOKEN: token as string })).toThrow(/KEYFENCE_OPERATOR_TOKEN/);
+    }
+    expect(() =>
+      loadApiConfig({ KEYFENCE_ENCRYPTION_KEY: secret?.stringData?.KEYFENCE_ENCRYPTION_KEY as string }),
+    ).toThrow(/KEYFENCE_ENCRYPTION_KEY/);
+    // A generated token is taken.
+    expect(
+      loadApiConfig({ KEYFENCE_OPERATOR_TOKEN: 'bm9hwDkV2lTSz0kS8vXb1yJ+3QeP6rUo7TnGc4LfWa8=' })
+        .KEYFENCE_OPERATOR_TOKEN,
+    ).toBeDefined();
   });
 
   it('Redis keeps what it acknowledged and never evicts', () => {

@@ -1,5 +1,10 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
-import { createManagementKeyBodySchema, signInBodySchema } from '@keyfence/contracts';
+import {
+  createManagementKeyBodySchema,
+  listManagementKeysQuerySchema,
+  MAX_MANAGEMENT_KEYS_PER_PAGE,
+  signInBodySchema,
+} from '@keyfence/contracts';
 import type { DashboardSession, ManagementKey } from '@keyfence/db';
 import { generateCredential, isKeyPrefix, normalizeEmail, SESSION_MAX_AGE_MS } from '@keyfence/domain';
 import { type Request, type Response, Router } from 'express';
@@ -10,6 +15,7 @@ import { jsonBodies, MAX_BODY_BYTES } from '../http/json-parser.ts';
 import { requestIdOf } from '../http/request-context.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
+import { decodeKeyCursor, encodeKeyCursor } from '../keys/cursor.ts';
 import {
   authenticateSession,
   csrfTokenFor,
@@ -42,10 +48,10 @@ function presentManagementKey(key: ManagementKey, secret?: string) {
   };
 }
 
-function cookieOptions(req: Request, maxAgeMs?: number) {
+function cookieOptions(req: Request, secureAlways: boolean, maxAgeMs?: number) {
   return {
     httpOnly: true,
-    secure: req.secure,
+    secure: secureAlways || req.secure,
     sameSite: 'strict' as const,
     path: '/',
     ...(maxAgeMs === undefined ? {} : { maxAge: maxAgeMs }),
@@ -61,6 +67,7 @@ export function createDashboardRoutes(deps: AppDeps): Router {
   const router = Router();
   const sessionAuth = requireDashboardSession(deps);
   const failureDelayMs = deps.signInFailureDelayMs ?? DEFAULT_SIGN_IN_FAILURE_DELAY_MS;
+  const secureAlways = deps.secureCookies === true;
 
   router
     .route('/v1/dashboard/session')
@@ -86,7 +93,7 @@ export function createDashboardRoutes(deps: AppDeps): Router {
       const session = await store.dashboard.openSession(user.id, token, clock());
       // The cookie lives as long as a session can (7 days); the server ends it earlier when it goes idle, and
       // extends it while it is used, without having to set the cookie again.
-      res.cookie(SESSION_COOKIE, token, cookieOptions(req, SESSION_MAX_AGE_MS));
+      res.cookie(SESSION_COOKIE, token, cookieOptions(req, secureAlways, SESSION_MAX_AGE_MS));
       sendData(res, 201, presentSession(session, token));
     })
     .get(async (req, res) => {
@@ -95,19 +102,28 @@ export function createDashboardRoutes(deps: AppDeps): Router {
     })
     .delete(sessionAuth, async (req, res) => {
       await store.dashboard.closeSession(sessionTokenOf(req) as string);
-      res.clearCookie(SESSION_COOKIE, cookieOptions(req));
+      res.clearCookie(SESSION_COOKIE, cookieOptions(req, secureAlways));
       sendData(res, 200, { signed_out: true });
     })
     .all(methodNotAllowed(['GET', 'POST', 'DELETE']));
 
   router
     .route('/v1/dashboard/management-keys')
-    .get(sessionAuth, async (_req, res) => {
-      const keys = await store.managementKeys.list(dashboardSessionOf(res).user.accountId);
+    .get(sessionAuth, async (req, res) => {
+      const query = parseInput(listManagementKeysQuerySchema, req.query, 'query');
+      const limit = query.limit ?? MAX_MANAGEMENT_KEYS_PER_PAGE;
+      const page = await store.managementKeys.list(dashboardSessionOf(res).user.accountId, {
+        limit: limit + 1,
+        after: query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor),
+        liveOnly: true,
+      });
+      const keys = page.slice(0, limit);
+      const last = keys[keys.length - 1];
       sendData(
         res,
         200,
-        keys.filter((key) => key.revokedAt === null).map((key) => presentManagementKey(key)),
+        keys.map((key) => presentManagementKey(key)),
+        { next_cursor: page.length > limit && last !== undefined ? encodeKeyCursor(last) : null },
       );
     })
     .post(sessionAuth, jsonBodies(MAX_BODY_BYTES), async (req, res) => {
