@@ -4,6 +4,7 @@ import { openStore } from '@keyfence/db';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
+import { createHttpServer } from './http/http-server.ts';
 import { startApiRuntime } from './runtime.ts';
 
 const config = loadConfig();
@@ -44,7 +45,7 @@ const runtime = await startApiRuntime({
 });
 const app = createApp(runtime.deps);
 
-const server = app.listen(config.PORT, config.HOST, () => {
+const server = createHttpServer(app).listen(config.PORT, config.HOST, () => {
   logger.info({ host: config.HOST, port: config.PORT }, 'keyfence API listening');
 });
 

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { createApp } from '../src/app.ts';
 import type { FailureLimiterOptions } from '../src/auth/failure-limiter.ts';
 import type { AppDeps } from '../src/deps.ts';
+import { createHttpServer, type ServerTimeouts } from '../src/http/http-server.ts';
 import { startApiRuntime } from '../src/runtime.ts';
 
 export const TEST_REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -78,6 +79,7 @@ export async function startHarness(
     signInFailureDelayMs?: number;
     trustProxy?: boolean | number | string;
     secureCookies?: boolean;
+    serverTimeouts?: ServerTimeouts;
   } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
@@ -115,7 +117,7 @@ export async function startHarness(
   await db.store.serviceTokens.create('test gateway', token, 'all');
   harness.serviceToken = token.secret;
   const app = createApp(runtime.deps);
-  const server = app.listen(0, '127.0.0.1');
+  const server = createHttpServer(app, options.serverTimeouts).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   harness.baseUrlForTests = baseUrl;

@@ -288,3 +288,38 @@ describe('failed authentications are counted per address, never per prefix alone
     }
   });
 });
+
+describe('a slowly sent body', () => {
+  it('is cut off with 408 once the request timeout passes, its connection closed', async () => {
+    const slow = await startHarness({ serverTimeouts: { requestTimeoutMs: 1_500 } });
+    try {
+      const url = new URL('/internal/v1/usage-events', slow.baseUrlForTests);
+      const outcome = await new Promise<{ status: number; closed: boolean }>((resolve, reject) => {
+        const req = request(
+          url,
+          {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${slow.serviceToken}`,
+              'content-type': 'application/json',
+              'content-length': String(1024 * 1024),
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('close', () => resolve({ status: res.statusCode ?? 0, closed: true }));
+          },
+        );
+        req.on('error', reject);
+        req.setTimeout(10_000, () => reject(new Error('the slow body was not cut off')));
+        // A trickle: a byte every 100 ms, far from the megabyte announced.
+        const trickle = setInterval(() => req.write(' '), 100);
+        req.on('close', () => clearInterval(trickle));
+        req.write('{"events":[');
+      });
+      expect(outcome).toEqual({ status: 408, closed: true });
+    } finally {
+      await slow.close();
+    }
+  });
+});

@@ -205,11 +205,12 @@ export class ApiKeyRepository {
     return this.prisma.$transaction(async (tx) => {
       const { maxLiveKeys } = input;
       if (maxLiveKeys !== undefined) {
-        // Creates of one account queue on its row, so concurrent creates cannot pass the cap together.
+        // Creates of one account queue on its row, so concurrent creates cannot pass the cap together. The
+        // count is a statement of its own: its snapshot is taken after the lock, so it sees the keys of the
+        // creates that held the lock before.
+        await tx.$queryRaw`SELECT 1 FROM accounts WHERE id = ${input.accountId}::uuid FOR UPDATE`;
         const [counted] = await tx.$queryRaw<{ live: bigint }[]>`
-          WITH locked AS (SELECT id FROM accounts WHERE id = ${input.accountId}::uuid FOR UPDATE)
-          SELECT count(*) AS live FROM api_keys
-           WHERE account_id = (SELECT id FROM locked) AND deleted_at IS NULL`;
+          SELECT count(*) AS live FROM api_keys WHERE account_id = ${input.accountId}::uuid AND deleted_at IS NULL`;
         if ((counted?.live ?? 0n) >= BigInt(maxLiveKeys)) {
           return { outcome: 'too_many_keys' as const, limit: maxLiveKeys };
         }
