@@ -107,7 +107,13 @@ export function jsonBodies(limitBytes: number, options: JsonBodyOptions = {}) {
     }
     parseJson(req, res, (error?: unknown) => {
       if (error !== undefined) {
-        next(error);
+        // zlib's own errors (a corrupt or truncated stream) carry no body-parser type.
+        const zlibCode = (error as { code?: unknown }).code;
+        next(
+          typeof zlibCode === 'string' && zlibCode.startsWith('Z_')
+            ? new ApiError('MALFORMED_JSON', `the ${encoding} body could not be inflated`)
+            : error,
+        );
         return;
       }
       if ((req as { mayHoldSurrogates?: boolean }).mayHoldSurrogates === true && hasLoneSurrogate(req.body)) {
