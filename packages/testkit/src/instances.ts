@@ -27,10 +27,14 @@ export interface RedisInstance {
   readonly url: string;
   /** Graceful shutdown (the AOF is written out), then the same server again on the same files. */
   restart(downMs?: number): Promise<void>;
+  /** SIGKILL (nothing written out, no goodbye), then the same server again on the same files. */
+  crash(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startRedisInstance(): Promise<RedisInstance> {
+export async function startRedisInstance(
+  options: { appendfsync?: 'everysec' | 'always' } = {},
+): Promise<RedisInstance> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'kf-redis-'));
   let child: ChildProcess | undefined;
@@ -47,7 +51,7 @@ export async function startRedisInstance(): Promise<RedisInstance> {
         '--appendonly',
         'yes',
         '--appendfsync',
-        'everysec',
+        options.appendfsync ?? 'everysec',
         '--maxmemory-policy',
         'noeviction',
         '--save',
@@ -79,6 +83,13 @@ export async function startRedisInstance(): Promise<RedisInstance> {
     url: `redis://127.0.0.1:${port}`,
     async restart(downMs = 1_000) {
       await shutdown();
+      await sleep(downMs);
+      await launch();
+    },
+    async crash(downMs = 1_000) {
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child?.kill('SIGKILL');
+      await exited;
       await sleep(downMs);
       await launch();
     },
