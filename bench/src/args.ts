@@ -11,6 +11,9 @@ export function benchArgs(argv: readonly string[]) {
       'worker-concurrency': { type: 'string', default: '4' },
       seconds: { type: 'string', default: '10' },
       'detail-events': { type: 'string', default: '10000000' },
+      senders: { type: 'string', default: '32' },
+      'attack-seconds': { type: 'string', default: '30' },
+      rate: { type: 'string', default: '500' },
     },
     allowPositionals: true,
   });
@@ -22,6 +25,9 @@ export function benchArgs(argv: readonly string[]) {
     workerConcurrency: Number(values['worker-concurrency']),
     seconds: Number(values.seconds),
     detailEvents: Number(values['detail-events']),
+    senders: Number(values.senders),
+    attackSeconds: Number(values['attack-seconds']),
+    rate: Number(values.rate),
   };
 }
 export type BenchArgs = ReturnType<typeof benchArgs>;

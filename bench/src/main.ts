@@ -1,5 +1,7 @@
-// `pnpm bench [scenario…] [--events N] [--keys N] [--concurrency N] [--worker-concurrency N] [--detail-events N]`
+// `pnpm bench [scenario…] [--events N] [--keys N] [--concurrency N] [--worker-concurrency N] [--detail-events N]
+//   [--seconds N] [--senders N] [--attack-seconds N] [--rate N]`
 import { benchArgs } from './args.ts';
+import { runAttackScenario } from './attack-scenario.ts';
 import { runCeilingScenario } from './ceiling-scenario.ts';
 import { runIngestScenario } from './ingest-scenario.ts';
 import { runLagScenario } from './lag-scenario.ts';
@@ -11,7 +13,7 @@ import { runUsageDetailScenario } from './usage-detail-scenario.ts';
 import { runVerifyScenario } from './verify-scenario.ts';
 
 const args = benchArgs(process.argv.slice(2));
-const ALL = ['ingest', 'ceiling', 'verify', 'lag', 'overspend', 'memory', 'usage-detail'];
+const ALL = ['ingest', 'ceiling', 'verify', 'lag', 'overspend', 'memory', 'usage-detail', 'attack'];
 const scenarios = args.scenarios.length === 0 ? ALL : args.scenarios;
 
 function percentile(values: readonly number[], p: number): number {
@@ -104,13 +106,7 @@ for (const scenario of scenarios) {
         ]);
       }
     }
-  } else if (scenario === 'usage-detail') {
-    const result = await runUsageDetailScenario(args.detailEvents);
-    rows.push([
-      `GET /v2/usage/detail?period=92d&group_by=day,model over a key with ${result.events.toLocaleString('en')} events (${result.rows.toLocaleString('en')} quarter-hour rows, ${result.otherKeys} other keys as busy; ${result.requests} requests one at a time)`,
-      `p50 ${result.detail.p50.toFixed(1)} ms, p99 ${result.detail.p99.toFixed(1)} ms, max ${result.detail.max.toFixed(1)} ms`,
-      `GET /v1/key, same key: p50 ${result.baseline.p50.toFixed(1)} ms, p99 ${result.baseline.p99.toFixed(1)} ms (target: detail p99 ≤ 50 ms)`,
-      `p99 ${ratio(result.detail.p99, result.baseline.p99)}`,
+const ALL = ['ingest', 'ceiling', 'verify', 'lag', 'overspend', 'memory', 'usage-detail', 'attack'];
     ]);
   } else {
     throw new Error(`unknown scenario ${scenario}; known: ${ALL.join(', ')}`);

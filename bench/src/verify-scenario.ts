@@ -26,7 +26,7 @@ export interface VerifyResult {
 }
 
 /** Seeds `count` API keys whose secrets we know, straight into the table (the API would take minutes). */
-async function seedKeys(system: System, count: number, limited = false): Promise<string[]> {
+export async function seedVerifyKeys(system: System, count: number, limited = false): Promise<string[]> {
   const [account] = await system.db.store.accounts.list();
   const secrets: string[] = [];
   for (let start = 0; start < count; start += 10_000) {
@@ -108,9 +108,9 @@ export async function runVerifyScenario(options: {
   });
   await new Promise((resolve) => baseline.once('message', resolve));
   try {
-    const secrets = await seedKeys(system, options.keys);
+    const secrets = await seedVerifyKeys(system, options.keys);
     const hot = secrets.slice(0, options.hotKeys);
-    const limitedHot = await seedKeys(system, options.hotKeys, true);
+    const limitedHot = await seedVerifyKeys(system, options.hotKeys, true);
     // Warm both up (every key in use verified once, so the cache holds the working set), then measure.
     await load(system.baseUrl, system.serviceToken, hot, 16, 600, hot.length);
     await load(system.baseUrl, system.serviceToken, limitedHot, 16, 600, limitedHot.length);
