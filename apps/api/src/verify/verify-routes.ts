@@ -118,14 +118,12 @@ function readHold(
  */
 export function createVerifyRoutes(deps: VerifyDeps): Router {
   const router = Router();
-  // The token first; the body is read only once the caller is known.
-  const serviceToken = [
-    requireServiceToken(deps.store.serviceTokens, deps.clock),
-    jsonBodies(MAX_BODY_BYTES),
-  ];
+  const serviceToken = requireServiceToken(deps.store.serviceTokens, deps.clock);
+  // The body is read only once the caller is known.
+  const readBody = jsonBodies(MAX_BODY_BYTES);
   router
     .route('/internal/v1/verify')
-    .post(serviceToken, async (req, res) => {
+    .post(serviceToken, readBody, async (req, res) => {
       const body = parseInput(verifyBodySchema, req.body ?? {}, 'body');
       const hold = readHold(body.hold, deps.admission.holdTtl);
       const now = deps.clock();
@@ -192,7 +190,7 @@ export function createVerifyRoutes(deps: VerifyDeps): Router {
     .all(methodNotAllowed(['POST']));
   router
     .route('/internal/v1/holds/:id/release')
-    .post(serviceToken, async (req, res) => {
+    .post(serviceToken, readBody, async (req, res) => {
       const body = parseInput(releaseBodySchema, req.body ?? {}, 'body');
       const holdId = String(req.params.id);
       const now = deps.clock();
