@@ -247,6 +247,9 @@ const hostileBody = fc.oneof(
   },
 );
 
+/** Any JSON-able value, kept small: the hostile sizes come from the classes above, on purpose. */
+const anything = fc.anything({ maxDepth: 3, maxKeys: 5 });
+
 const junk = fc.oneof(
   fc.string(),
   fc.string({ unit: 'binary' }),
@@ -277,31 +280,31 @@ const limit = fc.oneof(
     {
       retention: fc.oneof(fc.constantFrom(...RETENTIONS), fc.string()),
       threshold: amount,
-      extra: fc.anything(),
+      extra: anything,
     },
     { requiredKeys: [] },
   ),
-  fc.anything(),
+  anything,
 );
 const keyFields = fc.record(
   {
-    name: fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom(...LONE_SURROGATES), fc.anything()),
+    name: fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom(...LONE_SURROGATES), anything),
     limit,
     scopes: fc.oneof(
       fc.constant(null),
       fc.array(fc.oneof(fc.constantFrom(...SCOPES), fc.string()), { maxLength: 10 }),
-      fc.anything(),
+      anything,
     ),
-    disabled: fc.oneof(fc.boolean(), fc.anything()),
-    surprise: fc.anything(),
+    disabled: fc.oneof(fc.boolean(), anything),
+    surprise: anything,
   },
   { requiredKeys: [] },
 );
 const usageEvent = fc.record(
   {
-    id: fc.oneof(fc.string({ maxLength: 140 }), fc.constantFrom(...LONE_SURROGATES), fc.anything()),
+    id: fc.oneof(fc.string({ maxLength: 140 }), fc.constantFrom(...LONE_SURROGATES), anything),
     key_prefix: fc.oneof(fc.constantFrom('AAAAAAAA', 'ZZZZ'), fc.string()),
-    endpoint: fc.oneof(fc.string(), fc.anything()),
+    endpoint: fc.oneof(fc.string(), anything),
     cost_usd: amount,
     occurred_at: fc.oneof(
       fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString())),
@@ -367,7 +370,7 @@ function casesFor(email: string) {
     {
       weight: 2,
       arbitrary: fc
-        .record({ events: fc.oneof(fc.array(usageEvent, { maxLength: 20 }), fc.anything()) })
+        .record({ events: fc.oneof(fc.array(usageEvent, { maxLength: 20 }), anything) })
         .map((v) => JSON.stringify(v)),
     },
     {
@@ -375,7 +378,7 @@ function casesFor(email: string) {
       arbitrary: fc
         .record(
           {
-            key: fc.oneof(fc.string(), fc.anything()),
+            key: fc.oneof(fc.string(), anything),
             method: fc.oneof(fc.constantFrom('POST', 'get', 'FETCH'), fc.string()),
             path: fc.oneof(fc.constantFrom('/v1/chat/completions', 'x'), fc.string()),
           },
@@ -388,15 +391,15 @@ function casesFor(email: string) {
       arbitrary: fc
         .record(
           {
-            email: fc.oneof(fc.constantFrom(email, email.toUpperCase(), 'x@y.z'), fc.anything()),
-            password: fc.oneof(fc.constantFrom(PASSWORD, ''), fc.string(), fc.anything()),
+            email: fc.oneof(fc.constantFrom(email, email.toUpperCase(), 'x@y.z'), anything),
+            password: fc.oneof(fc.constantFrom(PASSWORD, ''), fc.string(), anything),
           },
           { requiredKeys: [] },
         )
         .map((v) => JSON.stringify(v)),
     },
     { weight: 3, arbitrary: hostileBody },
-    { weight: 1, arbitrary: fc.json() },
+    { weight: 1, arbitrary: fc.json({ depthSize: 'small', maxDepth: 3 }) },
     { weight: 1, arbitrary: fc.string() },
   );
 
