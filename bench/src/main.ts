@@ -106,7 +106,24 @@ for (const scenario of scenarios) {
         ]);
       }
     }
-const ALL = ['ingest', 'ceiling', 'verify', 'lag', 'overspend', 'memory', 'usage-detail', 'attack'];
+  } else if (scenario === 'usage-detail') {
+    const result = await runUsageDetailScenario(args.detailEvents);
+    rows.push([
+      `GET /v2/usage/detail?period=92d&group_by=day,model over a key with ${result.events.toLocaleString('en')} events (${result.rows.toLocaleString('en')} quarter-hour rows, ${result.otherKeys} other keys as busy; ${result.requests} requests one at a time)`,
+      `p50 ${result.detail.p50.toFixed(1)} ms, p99 ${result.detail.p99.toFixed(1)} ms, max ${result.detail.max.toFixed(1)} ms`,
+      `GET /v1/key, same key: p50 ${result.baseline.p50.toFixed(1)} ms, p99 ${result.baseline.p99.toFixed(1)} ms (target: detail p99 ≤ 50 ms)`,
+      `p99 ${ratio(result.detail.p99, result.baseline.p99)}`,
+    ]);
+  } else if (scenario === 'attack') {
+    const senders = args.senders;
+    const result = await runAttackScenario({ senders, seconds: args.attackSeconds, rate: args.rate });
+    const { under, without } = result;
+    const kib = (bytes: number) => `${Math.round(bytes / 1024).toLocaleString('en')} KiB`;
+    rows.push([
+      `attack: ${senders} unauthenticated senders of gzip bodies (${kib(result.bodyBytes.compressed)} → ${kib(result.bodyBytes.inflated)}) for ${args.attackSeconds} s, verify at ${args.rate} req/s`,
+      `API RSS idle ${result.idleRss.toFixed(0)} MiB, max ${under.rss.max.toFixed(0)} MiB (+${(under.rss.max - result.idleRss).toFixed(0)}; target ≤ +50); verify p50 ${under.verify.p50} ms, p99 ${under.verify.p99} ms (${Math.round(under.verify.requestsPerSecond)} req/s, errors ${under.verify.errors}, non-2xx ${under.verify.non2xx}); attack answers ${JSON.stringify(under.attack)}`,
+      `no attack: RSS max ${without.rss.max.toFixed(0)} MiB; verify p50 ${without.verify.p50} ms, p99 ${without.verify.p99} ms (${Math.round(without.verify.requestsPerSecond)} req/s)`,
+      `p99 ${ratio(under.verify.p99, without.verify.p99)} (target ≤ 2×)`,
     ]);
   } else {
     throw new Error(`unknown scenario ${scenario}; known: ${ALL.join(', ')}`);

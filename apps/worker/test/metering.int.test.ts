@@ -250,6 +250,7 @@ describe('usage processor', () => {
     const token = await db.store.serviceTokens.create(
       'gateway',
       generateCredential('service_token', randomBytes),
+      'all',
     );
     const full: UsageEventTuple = [
       accountId,

@@ -23,8 +23,9 @@ let tokenId: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   accountId = (await db.store.accounts.create('reports')).id;
-  tokenId = (await db.store.serviceTokens.create('gateway', generateCredential('service_token', randomBytes)))
-    .id;
+  tokenId = (
+    await db.store.serviceTokens.create('gateway', generateCredential('service_token', randomBytes), 'all')
+  ).id;
 });
 afterAll(async () => db?.drop());
 
