@@ -1,6 +1,7 @@
 // `pnpm start`: generates the Prisma client, creates the database if needed, applies migrations, then runs
-// the API and the workers in the foreground. Ctrl-C (or SIGTERM) stops both gracefully; if either exits,
-// the other is stopped and `pnpm start` exits with the first one's code.
+// the API and the workers in the foreground, and prints where everything is once the API is ready. Ctrl-C (or
+// SIGTERM) stops both gracefully; if either exits, the other is stopped and `pnpm start` exits with the first
+// one's code.
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -63,3 +64,38 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     stopAll('SIGTERM');
   });
 }
+
+// Where the API listens: the same variables and defaults as apps/api/src/config.ts (a script cannot import it).
+// Not read under turbo (pnpm start runs this script directly), so they are no task inputs.
+const {
+  HOST: host = '127.0.0.1',
+  PORT: port = '8080',
+  WORKER_METRICS_PORT: metricsPort = '9465',
+  WORKER_METRICS_HOST: metricsHost = '127.0.0.1',
+} = process.env;
+const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+/** Prints the addresses once /readyz answers 200 (PostgreSQL and Redis reached, migrations applied). */
+async function announceWhenReady() {
+  while (!exiting) {
+    const ready = await fetch(`${base}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) {
+      console.log(
+        [
+          'keyfence: ready',
+          `  dashboard       ${base}/app`,
+          `  API             ${base}  (reference ${base}/docs, OpenAPI ${base}/openapi.json)`,
+          `  operators       ${base}/admin/queues, ${base}/metrics (KEYFENCE_OPERATOR_TOKEN)`,
+          ...(metricsPort === '0' ? [] : [`  worker metrics  http://${metricsHost}:${metricsPort}/metrics`]),
+          'Ctrl-C stops the API and the workers.',
+        ].join('\n'),
+      );
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+void announceWhenReady();

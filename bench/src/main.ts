@@ -1,8 +1,10 @@
-// `pnpm bench [scenario…] [--events N] [--keys N] [--concurrency N] [--worker-concurrency N] [--detail-events N]
-//   [--seconds N] [--senders N] [--attack-seconds N] [--rate N]`
+// `pnpm bench [scenario…] [--events N] [--keys N] [--concurrency N] [--worker-concurrency N]
+//   [--seconds N] [--senders N] [--attack-seconds N] [--rate N] [--detail-events N]`
 import { benchArgs } from './args.ts';
 import { runAttackScenario } from './attack-scenario.ts';
 import { runCeilingScenario } from './ceiling-scenario.ts';
+import { runGatewayHungScenario } from './gateway-hung-scenario.ts';
+import { runGatewayOvershootScenario } from './gateway-overshoot-scenario.ts';
 import { runIngestScenario } from './ingest-scenario.ts';
 import { runLagScenario } from './lag-scenario.ts';
 import { runMemoryScenario } from './memory-scenario.ts';
@@ -13,7 +15,18 @@ import { runUsageDetailScenario } from './usage-detail-scenario.ts';
 import { runVerifyScenario } from './verify-scenario.ts';
 
 const args = benchArgs(process.argv.slice(2));
-const ALL = ['ingest', 'ceiling', 'verify', 'lag', 'overspend', 'memory', 'usage-detail', 'attack'];
+const ALL = [
+  'ingest',
+  'ceiling',
+  'verify',
+  'lag',
+  'overspend',
+  'gateway-overshoot',
+  'gateway-hung',
+  'memory',
+  'usage-detail',
+  'attack',
+];
 const scenarios = args.scenarios.length === 0 ? ALL : args.scenarios;
 
 function percentile(values: readonly number[], p: number): number {
@@ -75,6 +88,26 @@ for (const scenario of scenarios) {
         `spent $${over.spentUsd} in ${over.calls} calls: $${over.overUsd} past the limit (${(over.overShare * 100).toFixed(1)}%); false refusals ${over.falseRefusals}; holds refused while others held the rest ${over.insufficient}`,
         'none',
         '',
+      ]);
+    }
+  } else if (scenario === 'gateway-overshoot') {
+    for (const run of await runGatewayOvershootScenario()) {
+      rows.push([
+        `gateway overshoot through the client middleware: 10 callers, $0.05 daily key, $0.01 a call, ${run.mode}`,
+        `${run.calls} calls in ${run.seconds.toFixed(2)} s, spent $${run.spentUsd}: $${run.overUsd} past the limit`,
+        run.mode.startsWith('with holds')
+          ? 'limit: $0.05'
+          : `README bound at this call rate (traffic over flush + cache TTL + slowest ingest ${run.slowestIngestMs.toFixed(0)} ms, + 1 call per caller): $${run.boundUsd}`,
+        run.calls === 0 ? 'not measured: no call admitted' : run.withinBound ? 'within' : 'OUTSIDE',
+      ]);
+    }
+  } else if (scenario === 'gateway-hung') {
+    for (const run of await runGatewayHungScenario()) {
+      rows.push([
+        `gateway with keyfence hung (client defaults), whenUnavailable '${run.mode}', 10 callers`,
+        `${run.calls} calls, ${run.reachedKeyfence} reached keyfence; p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms, max ${run.max.toFixed(0)} ms`,
+        `verify timeout ${run.verifyTimeoutMs} ms (target: p99 ≤ it)`,
+        run.p99 <= run.verifyTimeoutMs ? 'within' : 'OUTSIDE',
       ]);
     }
   } else if (scenario === 'memory') {

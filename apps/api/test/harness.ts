@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
+import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
 import { type EventTimePolicy, generateCredential } from '@keyfence/domain';
-import { Redis } from 'ioredis';
+import { dropRedisPrefix as dropRedisKeys } from '@keyfence/testkit/leftovers';
 import { pino } from 'pino';
 import { createApp } from '../src/app.ts';
 import type { FailureLimiterOptions } from '../src/auth/failure-limiter.ts';
@@ -14,20 +14,8 @@ import { startApiRuntime } from '../src/runtime.ts';
 export const TEST_REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Deletes every Redis key under a test's queue prefix: the queues' `{prefix}…` and the admission state's `{prefix/…}`. */
-export async function dropRedisPrefix(prefixBase: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL);
-  try {
-    for (const pattern of [`{${prefixBase}}*`, `{${prefixBase}/*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    redis.disconnect();
-  }
+export function dropRedisPrefix(prefixBase: string): Promise<void> {
+  return dropRedisKeys(TEST_REDIS_URL, prefixBase);
 }
 
 export interface CallOptions {
@@ -83,7 +71,7 @@ export async function startHarness(
   } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
-  const queuePrefix = `kf-test-${randomBytes(5).toString('hex')}`;
+  const queuePrefix = testResourceName('test', '-');
   const logLines: string[] = [];
   const logger = pino(
     { level: 'debug' },

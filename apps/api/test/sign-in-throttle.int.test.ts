@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { testResourceName } from '@keyfence/db/testing';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SignInThrottle } from '../src/dashboard/sign-in-throttle.ts';
 import { dropRedisPrefix, TEST_REDIS_URL } from './harness.ts';
 
-const prefixBase = `kf-test-${randomBytes(4).toString('hex')}`;
+const prefixBase = testResourceName('test', '-');
 const prefix = `{${prefixBase}}`;
 const redis = new Redis(TEST_REDIS_URL);
 const silent = pino({ level: 'silent' });

@@ -17,7 +17,7 @@ async function serve(webRoot: string | undefined) {
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    get: (path: string) => fetch(`${base}${path}`),
+    get: (path: string, init?: RequestInit) => fetch(`${base}${path}`, init),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -54,6 +54,31 @@ describe('the dashboard under /app', () => {
       const response = await web.get('/app/keys');
       expect(response.status).toBe(503);
       expect(await response.text()).toContain('pnpm --filter @keyfence/web build');
+    } finally {
+      await web.close();
+    }
+  });
+
+  it('sends a browser that opens the API root to the dashboard, built or not', async () => {
+    for (const root of [join(tmpdir(), 'kf-web-nothing-here'), undefined]) {
+      const web = await serve(root);
+      try {
+        const response = await web.get('/', { redirect: 'manual' });
+        expect(response.status).toBe(302);
+        expect(response.headers.get('location')).toBe('/app/');
+      } finally {
+        await web.close();
+      }
+    }
+  });
+});
+
+describe('the API reference at /docs', () => {
+  it('names its icon, so a browser does not ask for /favicon.ico', async () => {
+    const web = await serve(undefined);
+    try {
+      const page = await (await web.get('/docs')).text();
+      expect(page).toContain('<link rel="icon" href="data:," />');
     } finally {
       await web.close();
     }

@@ -477,7 +477,9 @@ export async function runCli(
       output.out(helpText());
       return argv.length === 0 ? 1 : 0;
     }
-    output.err(`unknown command: ${argv.join(' ')}\n\n${helpText()}`);
+    // Only words that read as a command are repeated: the rest of the line may hold a secret.
+    const typed = words.every((word) => /^[a-z-]+$/.test(word)) ? ` ${words.join(' ')}` : '';
+    output.err(`unknown command${typed}\n\n${helpText()}`);
     return 2;
   }
   let values: Record<string, string | boolean | string[] | undefined>;
@@ -490,7 +492,12 @@ export async function runCli(
       allowPositionals: (command.positionals?.length ?? 0) > 0,
     }));
   } catch (error) {
-    output.err(`${(error as Error).message}\n\n${commandHelp(command)}`);
+    // Node's message quotes a stray argument, which may be a secret; say what is wrong without it.
+    const message =
+      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+        ? 'unexpected argument: this command takes only its options (quote a value that has spaces)'
+        : (error as Error).message;
+    output.err(`${message}\n\n${commandHelp(command)}`);
     return 2;
   }
   if (values.help === true) {

@@ -22,7 +22,11 @@ const code = await runCli(
     readStdin: () => text(process.stdin),
     ...(process.stdin.isTTY ? { askHidden } : {}),
   },
-);
+).catch((error: unknown) => {
+  // One line of our own (no stack trace); messages never carry a secret given on the command line.
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  return 1;
+});
 process.exitCode = code;
 
 /** Reads a line at the terminal without echoing it (for passwords). */

@@ -8,6 +8,8 @@ export class ApiProblem extends Error {
     readonly code: string,
     readonly status: number,
     readonly requestId: string | null = null,
+    /** For a refused field: its path (`body.name`) and what is wrong with it, to show next to the field. */
+    readonly fields: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'ApiProblem';
@@ -107,6 +109,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
       code,
       response.status,
       parsed?.requestId ?? null,
+      Object.fromEntries((parsed?.details ?? []).map((problem) => [problem.path, problem.message])),
     );
   }
   return parsed?.data as T;

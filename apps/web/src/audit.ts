@@ -1,5 +1,5 @@
 import { formatUsd } from './format.ts';
-import { type AuditEntry, type AuditedSettings, RETENTION_LABELS } from './types.ts';
+import { type AuditEntry, type AuditedSettings, RETENTION_LABELS, scopeLabel } from './types.ts';
 
 const ACTIONS: Record<string, string> = {
   'key.created': 'Created',
@@ -30,7 +30,7 @@ export function actorLabel(actor: AuditEntry['actor'], selfId: string | undefine
 const limitText = (limit: AuditedSettings['limit']) =>
   limit === null ? 'no limit' : `${RETENTION_LABELS[limit.retention]} ${formatUsd(Number(limit.threshold))}`;
 const scopesText = (scopes: AuditedSettings['scopes']) =>
-  scopes === null ? 'all endpoints' : scopes.length === 0 ? 'no endpoint' : scopes.join(', ');
+  scopes === null ? 'all endpoints' : scopes.length === 0 ? 'no endpoint' : scopes.map(scopeLabel).join(', ');
 
 /** What an audit record says happened, in words: the action, then each field that changed. */
 export function describeEntry(entry: AuditEntry): { action: string; changes: string[] } {

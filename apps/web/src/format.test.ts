@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { formatUsd, limitShare, parseUsd, statusOf, utcTime, windowSpend } from './format.ts';
+import {
+  formatUsd,
+  limitAmountProblem,
+  limitShare,
+  parseUsd,
+  statusOf,
+  utcTime,
+  windowSpend,
+} from './format.ts';
 import type { ApiKey } from './types.ts';
 
 const key = (overrides: Partial<ApiKey>): ApiKey => ({
@@ -13,6 +21,8 @@ const key = (overrides: Partial<ApiKey>): ApiKey => ({
   monthly_usage: 3,
   usage: { day: 1, week: 2, month: 3, lifetime: 4 },
   limit_remaining: 3,
+  limit_pending: 0,
+  limit_held: 0,
   limit_reached: false,
   resets_at: '2026-11-30T00:00:00.000Z',
   last_used_at: null,
@@ -59,5 +69,26 @@ describe('the limit window', () => {
   });
   it('gives UTC for the hover text', () => {
     expect(utcTime('2026-11-30T00:00:00.000Z')).toBe('2026-11-30 00:00 UTC');
+  });
+});
+
+describe('limitAmountProblem', () => {
+  it.each([
+    ['5', null],
+    ['12.50', null],
+    ['$1,000', null],
+    [' 0.000000001 ', null],
+    ['', /Enter the limit in dollars/],
+    ['-5', /must be a positive amount/],
+    [' -0.5', /must be a positive amount/],
+    ['twenty', /positive amount of dollars, such as 5 or 12\.50/],
+    ['5e3', /positive amount of dollars/],
+    ['0', /more than \$0/],
+    ['0.00', /more than \$0/],
+    ['0.0000000001', /at most 9 decimals/],
+  ])('%j → %s', (text, expected) => {
+    const problem = limitAmountProblem(text);
+    if (expected === null) expect(problem).toBeNull();
+    else expect(problem).toMatch(expected);
   });
 });

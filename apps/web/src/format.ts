@@ -52,11 +52,25 @@ export const STATUS_LABELS: Record<KeyStatus, string> = {
   limit_reached: 'Limit reached',
 };
 
-/** A decimal dollar amount typed by a person, as a number; null when it is not one. */
+/** A decimal dollar amount typed by a person ("5", "$12.50", "1,000"), as a number; null when it is not one. */
 export function parseUsd(text: string): number | null {
   const cleaned = text.trim().replace(/^\$/, '').replace(/,/g, '');
   if (!/^\d+(\.\d{1,9})?$/.test(cleaned)) return null;
   return Number(cleaned);
+}
+
+/**
+ * What is wrong with a typed limit amount, in words that say what is allowed; null when it is a positive dollar
+ * amount. (The API still decides the largest, $1,000,000,000; its answer is shown next to the field too.)
+ */
+export function limitAmountProblem(text: string): string | null {
+  if (text.trim() === '') return 'Enter the limit in dollars, such as 5 or 12.50.';
+  if (/^\s*-/.test(text)) return 'The limit must be a positive amount of dollars, such as 5 or 12.50.';
+  if (/\.\d{10,}\s*$/.test(text)) return 'Use at most 9 decimals: the smallest amount is $0.000000001.';
+  const amount = parseUsd(text);
+  if (amount === null) return 'Enter the limit as a positive amount of dollars, such as 5 or 12.50.';
+  if (amount === 0) return 'The limit must be more than $0. To stop a key from calling, disable it.';
+  return null;
 }
 
 /** A key's limit as the dashboard shows it: "Weekly $5.00", or "No limit". */

@@ -1,44 +1,26 @@
-// The wire shapes the dashboard reads (see docs/api.md and /openapi.json).
+// The wire shapes the dashboard reads are the contract's own (packages/contracts, the zod schemas the API
+// validates with), and the scopes with their labels are the domain's: imported, never copied, so they cannot
+// drift. Type imports are erased from the build; `@keyfence/domain/scopes` is plain data and pure functions.
+import type {
+  AuditEntryObject,
+  DailySpend,
+  DashboardSession,
+  KeyObject,
+  ManagementKeyObject,
+} from '@keyfence/contracts';
+import type { Retention } from '@keyfence/domain';
 
-export type Retention = 'no_reset' | 'day' | 'week' | 'month';
+export { SCOPE_LABELS, SCOPES, type Scope, scopeLabel } from '@keyfence/domain/scopes';
+export type { DailySpend, Retention };
 
-export interface ApiKey {
-  key?: string;
-  name: string;
-  disabled: boolean;
-  prefix: string;
-  scopes: string[] | null;
-  limit: { retention: Retention; threshold: number } | null;
-  created_at: string;
-  updated_at: string;
-  monthly_usage: number;
-  usage: { day: number; week: number; month: number; lifetime: number };
-  limit_remaining: number | null;
-  limit_reached: boolean;
-  resets_at: string | null;
-  last_used_at: string | null;
-}
+export type ApiKey = KeyObject;
+export type ManagementKey = ManagementKeyObject;
+export type Session = DashboardSession;
 
-export interface ManagementKey {
-  name: string;
-  prefix: string;
-  created_at: string;
-  last_used_at: string | null;
-  key?: string;
-}
-
-export interface Session {
-  user: { id: string; email: string; account_id: string };
-  csrf_token: string;
-  expires_at: string;
-}
-
-export interface DailySpend {
-  date: string;
-  spend: number;
-  requests: number;
-}
-
+/**
+ * A key's settings as the audit log records them (`before` and `after`; the contract types them as open
+ * records). The threshold is a decimal string there, every digit kept.
+ */
 export interface AuditedSettings {
   name: string;
   disabled: boolean;
@@ -46,28 +28,10 @@ export interface AuditedSettings {
   limit: { retention: Retention; threshold: string } | null;
 }
 
-export interface AuditEntry {
-  id: string;
-  key_prefix: string | null;
-  action: string;
-  actor: { type: string; id: string | null };
+export type AuditEntry = Omit<AuditEntryObject, 'before' | 'after'> & {
   before: AuditedSettings | null;
   after: AuditedSettings | null;
-  details: Record<string, unknown> | null;
-  created_at: string;
-}
-
-/** The eight endpoint permissions, as in docs/scopes.md. */
-export const SCOPES = [
-  { id: 'model:chat', label: 'Chat', hint: 'chat completions, completions, messages' },
-  { id: 'model:responses', label: 'Responses', hint: 'the responses API' },
-  { id: 'model:image', label: 'Images', hint: 'image generation and edits' },
-  { id: 'model:audio', label: 'Audio', hint: 'transcription and translation' },
-  { id: 'model:video', label: 'Video', hint: 'video generation' },
-  { id: 'model:embeddings', label: 'Embeddings', hint: 'embeddings' },
-  { id: 'model:speech', label: 'Speech', hint: 'text to speech' },
-  { id: 'model:ocr', label: 'OCR', hint: 'document text recognition' },
-] as const;
+};
 
 export const RETENTION_LABELS: Record<Retention, string> = {
   day: 'Daily',

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
+import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
 import { QUEUES, queuePrefix } from '@keyfence/jobs';
+import { dropRedisPrefix } from '@keyfence/testkit/leftovers';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -13,7 +13,7 @@ let redis: Redis;
 let running: RunningWorkers;
 let queue: Queue;
 let events: QueueEvents;
-const prefixBase = `kf-test-${randomBytes(4).toString('hex')}`;
+const prefixBase = testResourceName('test', '-');
 const prefix = queuePrefix(prefixBase);
 const now = new Date('2026-11-26T10:00:00.000Z');
 
@@ -48,6 +48,8 @@ afterAll(async () => {
   await queue?.obliterate({ force: true });
   await queue?.close();
   await redis?.quit();
+  // Every queue the workers opened, not only those obliterated above (their meta keys stayed behind).
+  await dropRedisPrefix(REDIS_URL, prefixBase);
   await db?.drop();
 });
 

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { AdmissionStore, rowField } from '@keyfence/admission';
-import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
+import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
 import { DEFAULT_KEY_SETTINGS, generateCredential, hashSecret, usd } from '@keyfence/domain';
 import { keyEventsChannel, QUEUES, queuePrefix, type UsageEventTuple, usageBatchJob } from '@keyfence/jobs';
+import { dropRedisPrefix } from '@keyfence/testkit/leftovers';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -12,7 +13,7 @@ import { liftEndedBlocks } from '../src/processors/limits-processor.ts';
 import { type RunningWorkers, startWorkers } from '../src/workers.ts';
 
 const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefixBase = `kf-test-${randomBytes(4).toString('hex')}`;
+const prefixBase = testResourceName('test', '-');
 let db: TestDatabase;
 let redis: Redis;
 let subscriber: Redis;
@@ -53,6 +54,8 @@ afterAll(async () => {
   }
   subscriber?.disconnect();
   await redis?.quit();
+  // Every queue the workers opened, not only those obliterated above (their meta keys stayed behind).
+  await dropRedisPrefix(REDIS_URL, prefixBase);
   await db?.drop();
 });
 

@@ -1,23 +1,17 @@
-import { keyfenceGateway, UsageEmitter, Verifier } from '@keyfence/client';
+import { Keyfence } from '@keyfence/client';
+import { keyfenceGateway } from '@keyfence/client/express';
 import express from 'express';
 
-const options = {
+const keyfence = new Keyfence({
   baseUrl: process.env.KEYFENCE_URL ?? 'http://127.0.0.1:8080',
   serviceToken: process.env.KEYFENCE_SERVICE_TOKEN ?? '',
-};
-const usage = new UsageEmitter(options); // batches by count and time, retries, never blocks the request
+});
+await keyfence.checkServiceToken(); // fails at startup, saying what to fix, if keyfence refuses the token
 const app = express();
-app.use(keyfenceGateway({ verifier: new Verifier({ ...options, cacheTtlMs: 1_000 }) }));
+app.use('/v1', keyfenceGateway({ keyfence })); // OpenAI-shaped 401/403/429 refusals
 app.post('/v1/chat/completions', (_req, res) => {
-  const { key } = res.locals.keyfence; // { prefix, account_id, name }
   res.json({ choices: [{ message: { role: 'assistant', content: 'hello' } }] }); // call your model here
-  usage.emit({
-    id: crypto.randomUUID(),
-    key_prefix: key.prefix,
-    endpoint: 'POST /v1/chat/completions',
-    cost_usd: '0.0021',
-    occurred_at: new Date().toISOString(),
-  });
+  res.locals.keyfence.report({ cost_usd: 0.0021 }); // what the call cost, sent in the background
 });
 const server = app.listen(Number(process.env.PORT ?? 3000));
-process.on('SIGTERM', () => server.close(() => void usage.close())); // flushes what is still queued
+process.on('SIGTERM', () => server.close(() => void keyfence.close({ timeoutMs: 10_000 })));

@@ -1,19 +1,33 @@
-import type { ErrorBody } from '@keyfence/contracts';
+import type { ErrorBody } from './wire.ts';
 
-/** A failed call to keyfence: the answer's status and, when keyfence sent one, its error body. */
+/** How a call to keyfence failed. */
+export type FailureKind = 'network' | 'timeout' | 'circuit_open' | 'http';
+
+/** A failed call to keyfence: the answer's status (0 without one) and, when keyfence sent one, its error body. */
 export class KeyfenceError extends Error {
   constructor(
     readonly status: number,
     readonly body: ErrorBody | undefined,
     message: string,
+    readonly kind: FailureKind = status === 0 ? 'network' : 'http',
+    /** From the answer's `Retry-After`, when it had one. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'KeyfenceError';
   }
 
-  /** Network failures and 5xx answers may succeed when tried again; 4xx answers will not. */
+  /**
+   * keyfence could not answer: a network error, a timeout, an open circuit or a 5xx. Only these may let a
+   * call through unverified; a 4xx (the gateway's own service token refused, say) never does.
+   */
+  get unavailable(): boolean {
+    return this.kind !== 'http' || this.status >= 500;
+  }
+
+  /** Worth sending again: keyfence was unavailable, or it asked to slow down (429). */
   get retryable(): boolean {
-    return this.status === 0 || this.status >= 500;
+    return this.unavailable || this.status === 429;
   }
 }
 
@@ -24,38 +38,76 @@ export interface TransportOptions {
   readonly serviceToken: string;
   /** @defaultValue globalThis.fetch */
   readonly fetch?: typeof fetch;
-  /** Per-request timeout. @defaultValue 5000 */
-  readonly timeoutMs?: number;
+}
+
+export interface RequestOptions {
+  readonly timeoutMs: number;
+  /** Aborts the call early (the emitter's close deadline). */
+  readonly signal?: AbortSignal;
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1_000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 /** POSTs JSON to keyfence with the service token; returns the `data` of the answer. */
-export async function postJson<T>(options: TransportOptions, path: string, body: unknown): Promise<T> {
+export async function postJson<T>(
+  options: TransportOptions,
+  path: string,
+  body: unknown,
+  request: RequestOptions = { timeoutMs: 5_000 },
+): Promise<T> {
   const doFetch = options.fetch ?? globalThis.fetch;
-  let response: Response;
+  const timeout = AbortSignal.timeout(request.timeoutMs);
+  const signal = request.signal === undefined ? timeout : AbortSignal.any([timeout, request.signal]);
+  let status: number;
+  let retryAfter: string | null;
+  let text: string;
   try {
-    response = await doFetch(`${options.baseUrl.replace(/\/$/, '')}${path}`, {
+    const response = await doFetch(`${options.baseUrl.replace(/\/$/, '')}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${options.serviceToken}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
+      signal,
     });
+    status = response.status;
+    retryAfter = response.headers.get('retry-after');
+    text = await response.text();
   } catch (error) {
-    throw new KeyfenceError(0, undefined, `keyfence unreachable: ${(error as Error).message}`);
+    if (timeout.aborted) {
+      throw new KeyfenceError(
+        0,
+        undefined,
+        `keyfence did not answer within ${request.timeoutMs} ms`,
+        'timeout',
+      );
+    }
+    throw new KeyfenceError(0, undefined, `keyfence unreachable: ${(error as Error).message}`, 'network');
   }
-  const text = await response.text();
   let parsed: unknown;
   try {
     parsed = text === '' ? undefined : JSON.parse(text);
   } catch {
     parsed = undefined;
   }
-  if (!response.ok) {
-    const errorBody = parsed as ErrorBody | undefined;
+  if (status < 200 || status > 299) {
+    const errorBody =
+      typeof parsed === 'object' && parsed !== null && 'code' in parsed ? (parsed as ErrorBody) : undefined;
     throw new KeyfenceError(
-      response.status,
+      status,
       errorBody,
-      errorBody?.message ?? `keyfence answered ${response.status}`,
+      errorBody?.message ?? `keyfence answered ${status}`,
+      'http',
+      retryAfterMs(retryAfter),
     );
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('data' in parsed)) {
+    // Something in front of keyfence (a proxy's page, say): as good as no answer.
+    throw new KeyfenceError(502, undefined, `keyfence answered ${status} without a JSON body`, 'http');
   }
   return (parsed as { data: T }).data;
 }

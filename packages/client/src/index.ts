@@ -1,5 +1,33 @@
-export type { IngestResult, UsageEventInput, VerifyResult } from '@keyfence/contracts';
-export { type GatewayMiddlewareOptions, keyfenceGateway, type VerifiedKey } from './gateway-middleware.ts';
-export { KeyfenceError, type TransportOptions } from './http.ts';
+export { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
+export {
+  type FailureKind,
+  KeyfenceError,
+  postJson,
+  type RequestOptions,
+  type TransportOptions,
+} from './http.ts';
+export {
+  type Admission,
+  type AdmitRequest,
+  type CallUsage,
+  type GatewayCall,
+  Keyfence,
+  type KeyfenceOptions,
+  readApiKey,
+  type UnverifiedCall,
+  type VerifiedCall,
+} from './keyfence.ts';
+export { consoleLogger, type KeyfenceLogger } from './logger.ts';
+export { roundUsd } from './money.ts';
+export {
+  invalidRequestRefusal,
+  missingKeyRefusal,
+  type OpenAIErrorBody,
+  type Refusal,
+  type RefusalReason,
+  refusalFor,
+  unavailableRefusal,
+} from './refusals.ts';
 export { postUsageEvents, UsageEmitter, type UsageEmitterOptions } from './usage-emitter.ts';
-export { Verifier, type VerifierOptions } from './verifier.ts';
+export { isNearLimit, Verifier, type VerifierOptions, type VerifyAnswer } from './verifier.ts';
+export type * from './wire.ts';

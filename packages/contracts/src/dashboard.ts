@@ -23,6 +23,7 @@ export const sessionObjectSchema = z
     expires_at: instant,
   })
   .meta({ id: 'DashboardSession' });
+export type DashboardSession = z.infer<typeof sessionObjectSchema>;
 
 /** `POST /v1/dashboard/management-keys`. */
 export const createManagementKeyBodySchema = z
@@ -39,6 +40,7 @@ export const managementKeyObjectSchema = z
     key: z.string().optional().meta({ description: 'The secret: in the answer to create only' }),
   })
   .meta({ id: 'ManagementKey' });
+export type ManagementKeyObject = z.infer<typeof managementKeyObjectSchema>;
 
 /** Largest page of `GET /v1/dashboard/management-keys`, and its page when no `limit` is given. */
 export const MAX_MANAGEMENT_KEYS_PER_PAGE = 100;
@@ -71,3 +73,4 @@ export const dailySpendSchema = z
     requests: z.number().int(),
   })
   .meta({ id: 'DailySpend' });
+export type DailySpend = z.infer<typeof dailySpendSchema>;

@@ -8,10 +8,13 @@ import {
 } from '@keyfence/domain';
 import { z } from 'zod';
 
+/** A name given in a request: left out, a key is unnamed (AI/ML API's default); given, it must not be blank. */
+const givenNameSchema = keyNameSchema.regex(/\S/, 'the name must not be blank (leave name out for no name)');
+
 /** `POST /v1/keys`: every field optional, nothing else accepted (AI/ML API's additionalProperties: false). */
 export const createKeyBodySchema = z
   .strictObject({
-    name: keyNameSchema.optional(),
+    name: givenNameSchema.optional(),
     limit: spendLimitSchema.optional(),
     scopes: scopesSchema.optional(),
   })
@@ -21,7 +24,7 @@ export type CreateKeyBody = z.output<typeof createKeyBodySchema>;
 /** `PATCH` and `PUT /v1/keys/{prefix}`: the create fields plus `disabled`. */
 export const updateKeyBodySchema = z
   .strictObject({
-    name: keyNameSchema.optional(),
+    name: givenNameSchema.optional(),
     limit: spendLimitSchema.optional(),
     scopes: scopesSchema.optional(),
     disabled: z.boolean({ message: 'disabled must be true or false' }).optional(),

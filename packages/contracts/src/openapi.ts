@@ -146,6 +146,11 @@ export function buildOpenApiDocument(): JsonObject {
     target: 'draft-2020-12',
     unrepresentable: 'any',
     uri: (id) => `#/components/schemas/${id}`,
+    // Without an example, Swagger UI makes one up from the pattern zod writes for instants: "5600-02-29T…".
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.format === 'date-time') jsonSchema.examples ??= ['2026-12-01T09:30:00.000Z'];
+      if (jsonSchema.format === 'date') jsonSchema.examples ??= ['2026-12-01'];
+    },
   }) as { schemas: Record<string, JsonObject> };
   const schemas = Object.fromEntries(
     Object.entries(generated.schemas).map(([id, schema]) => {

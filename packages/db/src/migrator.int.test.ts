@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,11 +5,11 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdentifier } from './connection-string.ts';
 import { applyMigrations, MIGRATIONS_DIR, pendingMigrations, readMigrations } from './migrator.ts';
-import { TEST_DATABASE_URL } from './testing/test-database.ts';
+import { TEST_DATABASE_URL, testResourceName } from './testing/test-database.ts';
 
 const schemas: string[] = [];
 const newSchema = () => {
-  const schema = `kf_migrate_${randomBytes(5).toString('hex')}`;
+  const schema = testResourceName('migrate');
   schemas.push(schema);
   return schema;
 };

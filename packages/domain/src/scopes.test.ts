@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { canCallEndpoint, SCOPE_ENDPOINTS, SCOPES, type Scope, scopeOfEndpoint } from './scopes.ts';
+import {
+  canCallEndpoint,
+  SCOPE_ENDPOINTS,
+  SCOPE_LABELS,
+  SCOPES,
+  type Scope,
+  scopeLabel,
+  scopeOfEndpoint,
+} from './scopes.ts';
 
 describe('scopeOfEndpoint', () => {
   it.each<[string, string, Scope | null]>([
@@ -48,5 +56,28 @@ describe('canCallEndpoint', () => {
     [[], 'POST', '/v1/chat/completions', false],
   ])('scopes %j may call %s %s: %s', (scopes, method, path, allowed) => {
     expect(canCallEndpoint(scopes, method, path)).toBe(allowed);
+  });
+});
+
+describe('SCOPE_LABELS', () => {
+  it('gives every scope a label and a description, and no two scopes the same label', () => {
+    for (const scope of SCOPES) {
+      expect(SCOPE_LABELS[scope]?.label, scope).toMatch(/\S/);
+      expect(SCOPE_LABELS[scope]?.description, scope).toMatch(/\S/);
+    }
+    expect(Object.keys(SCOPE_LABELS).sort()).toEqual([...SCOPES].sort());
+    expect(new Set(SCOPES.map((scope) => SCOPE_LABELS[scope].label)).size).toBe(SCOPES.length);
+  });
+
+  it('describes speech as covering transcription, and audio as not', () => {
+    // Transcription is POST /v1/stt and /v1/audio/transcriptions: model:speech's endpoints.
+    expect(canCallEndpoint(['model:speech'], 'POST', '/v1/audio/transcriptions')).toBe(true);
+    expect(SCOPE_LABELS['model:speech'].description).toContain('transcription');
+    expect(SCOPE_LABELS['model:audio'].description).not.toMatch(/transcri|translat/);
+  });
+
+  it('reads a known scope as its label and anything else as itself', () => {
+    expect(scopeLabel('model:chat')).toBe('Chat');
+    expect(scopeLabel('model:unknown')).toBe('model:unknown');
   });
 });

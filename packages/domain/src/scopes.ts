@@ -11,6 +11,27 @@ export const SCOPES = [
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
+/**
+ * How people read each scope: a short label and the calls it opens, in words. The dashboard shows these;
+ * `SCOPE_ENDPOINTS` below is the rule they describe.
+ */
+export const SCOPE_LABELS: Readonly<Record<Scope, { readonly label: string; readonly description: string }>> =
+  {
+    'model:chat': { label: 'Chat', description: 'chat completions, completions, messages' },
+    'model:responses': { label: 'Responses', description: 'the responses API' },
+    'model:image': { label: 'Images', description: 'image generation and edits' },
+    'model:audio': { label: 'Audio', description: 'music and sound generation' },
+    'model:video': { label: 'Video', description: 'video generation' },
+    'model:embeddings': { label: 'Embeddings', description: 'embeddings' },
+    'model:speech': { label: 'Speech', description: 'text to speech, transcription (speech to text)' },
+    'model:ocr': { label: 'OCR', description: 'document text recognition' },
+  };
+
+/** A scope's label ("Chat"), or the id itself for a value that is not a known scope. */
+export function scopeLabel(scope: string): string {
+  return isScope(scope) ? SCOPE_LABELS[scope].label : scope;
+}
+
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** One gateway endpoint: a method and a path whose `:name` segments match any one segment. */

@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
+import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
 import { generateCredential } from '@keyfence/domain';
-import { Redis } from 'ioredis';
 import { freePort } from './instances.ts';
+import { dropRedisPrefix } from './test-leftovers.ts';
 
 export const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -66,7 +66,7 @@ export interface SystemOptions {
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const db = await createTestDatabase(options.databaseUrl);
   const redisUrl = options.redisUrl ?? REDIS_URL;
-  const queuePrefix = `kf-e2e-${randomBytes(4).toString('hex')}`;
+  const queuePrefix = testResourceName('e2e', '-');
   const port = await freePort();
   const metricsPort = await freePort();
   const operatorToken = randomBytes(24).toString('hex');
@@ -171,17 +171,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         system.worker.stop(),
         ...replicas.map((replica) => replica.stop()),
       ]);
-      const redis = new Redis(redisUrl);
-      // The queues' keys are `{prefix}…`; the admission state's are `{prefix/<key id>}…`.
-      for (const pattern of [`{${queuePrefix}}*`, `{${queuePrefix}/*`]) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await redis.del(...keys);
-        } while (cursor !== '0');
-      }
-      redis.disconnect();
+      await dropRedisPrefix(redisUrl, queuePrefix);
       await db.drop();
     },
   };
@@ -199,7 +189,13 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       90_000,
       () => (serving ?? system.api).output.join(''),
     );
-  await waitUntilServing();
+  try {
+    await waitUntilServing();
+  } catch (error) {
+    // Nothing of a system that never served is left running or behind: processes, keys, schema.
+    await system.close();
+    throw error;
+  }
   return system;
 }
 

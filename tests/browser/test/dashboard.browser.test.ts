@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type System, startSystem } from '@keyfence/testkit';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessibilityProblems, launchChromium, screenshot } from './browser.ts';
 
@@ -13,6 +13,8 @@ let system: System;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
+/** The same session at a phone's width. */
+let phone: Page;
 let secret: string;
 let eventCount = 0;
 
@@ -34,6 +36,10 @@ beforeAll(async () => {
   });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: system.baseUrl });
   page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  phone = await context.newPage();
+  phone.setDefaultTimeout(15_000);
+  await phone.setViewportSize({ width: 390, height: 844 });
 });
 
 afterAll(async () => {
@@ -70,12 +76,75 @@ async function verify(key: string) {
   return response.body.data as { valid: boolean; code: string };
 }
 
-const row = (name: string) => page.getByRole('row').filter({ hasText: name });
+const row = (name: string, on: Page = page) => on.getByRole('row').filter({ hasText: name });
+
+/** Desktop (1280 px) and phone (390 px), one session: each dashboard point is checked at both. */
+const widths = () =>
+  [
+    [page, 1280],
+    [phone, 390],
+  ] as const;
+
+/** Text in a dialog that does not fit it (cut at its edge, or wider than the screen): none, as lines. */
+function textCutIn(dialog: Locator): Promise<string[]> {
+  return dialog.evaluate((element) => {
+    const box = element.getBoundingClientRect();
+    const problems: string[] = [];
+    if (box.right > window.innerWidth || box.left < 0) problems.push(`the dialog is wider than the screen`);
+    for (const part of element.querySelectorAll<HTMLElement>('p, label, h2, legend, strong')) {
+      const own = part.getBoundingClientRect();
+      if (part.scrollWidth > part.clientWidth + 1 || own.right > box.right + 0.5 || own.left < box.left - 0.5)
+        problems.push(`cut: ${part.textContent?.slice(0, 60)}`);
+    }
+    return problems;
+  });
+}
+
+/** Values that wrap onto a second line in a table (each text takes one line box when it fits). */
+function wrappedCells(table: Locator, skip: readonly string[] = []): Promise<string[]> {
+  return table.evaluate((element, skipped) => {
+    const wrapped: string[] = [];
+    for (const cell of element.querySelectorAll<HTMLElement>('th, td')) {
+      if (skipped.includes(cell.dataset.label ?? '') || cell.matches('td:first-child')) continue;
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+        if ((node.textContent ?? '').trim() === '') continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        const lines = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+        if (lines.size > 1) wrapped.push(`${cell.dataset.label ?? 'header'}: ${node.textContent}`);
+      }
+    }
+    return wrapped;
+  }, skip);
+}
+
+/** The alert under a field says `message`, sits right below it, and the field points at it. */
+async function expectErrorUnder(field: Locator, message: RegExp): Promise<void> {
+  await expect.poll(() => field.getAttribute('aria-describedby')).toMatch(/-error/); // the field names its error
+  const id = await field.getAttribute('aria-describedby');
+  const errorId = (id ?? '').split(' ').find((part) => part.endsWith('-error')) ?? '';
+  const error = field.page().locator(`[id="${errorId}"]`);
+  await expect.poll(() => error.textContent()).toMatch(message);
+  expect(await error.getAttribute('role')).toBe('alert');
+  expect(await field.getAttribute('aria-invalid')).toBe('true');
+  const fieldBox = await field.boundingBox();
+  const errorBox = await error.boundingBox();
+  const gap = (errorBox?.y ?? 0) - ((fieldBox?.y ?? 0) + (fieldBox?.height ?? 0));
+  expect(gap, 'the error is right under its field').toBeGreaterThanOrEqual(0);
+  expect(gap, 'the error is right under its field').toBeLessThan(24);
+}
+
+async function expectNoErrorOn(field: Locator): Promise<void> {
+  await expect.poll(() => field.getAttribute('aria-invalid')).toBe('false');
+  expect((await field.getAttribute('aria-describedby')) ?? '').not.toMatch(/-error/);
+}
 
 describe('the dashboard in Chromium', () => {
-  it('refuses a wrong password in words, then signs in', async () => {
-    await page.goto(`${system.baseUrl}/app`);
+  it('leads from the API root to the dashboard, refuses a wrong password in words, then signs in', async () => {
+    await page.goto(`${system.baseUrl}/`);
     await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible()).toBe(true);
+    expect(new URL(page.url()).pathname).toBe('/app/');
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('email');
     await screenshot(page, 'sign-in');
     expect(await accessibilityProblems(page)).toEqual([]);
@@ -97,6 +166,41 @@ describe('the dashboard in Chromium', () => {
     });
     expect(await page.evaluate(() => document.cookie)).not.toContain('kf_session');
     await page.getByText('No API keys yet').waitFor();
+
+    // Signed in, the root leads to the keys, at a phone's width too.
+    await phone.goto(`${system.baseUrl}/`);
+    await phone.getByText('No API keys yet').waitFor();
+    expect(new URL(phone.url()).pathname).toBe('/app/keys');
+  });
+
+  it('says under each field what is wrong and what is allowed, until the value is allowed', async () => {
+    for (const [on] of widths()) {
+      await on.getByRole('button', { name: 'Create API key' }).click();
+      const dialog = on.getByRole('dialog', { name: 'Create API key' });
+      const name = dialog.getByLabel('Name', { exact: true });
+      const amount = dialog.getByLabel('Limit amount (USD)');
+      await dialog.getByLabel('Spending limit').selectOption('week');
+      await amount.fill('-5');
+      await dialog.getByRole('button', { name: 'Create key' }).click();
+      await expectErrorUnder(name, /Give the key a name/);
+      await expectErrorUnder(amount, /must be a positive amount of dollars, such as 5 or 12\.50/);
+      expect(await textCutIn(dialog)).toEqual([]);
+      if (on === page) {
+        await screenshot(page, 'create-api-key-errors', { fullPage: false });
+        expect(await accessibilityProblems(page)).toEqual([]);
+      }
+      await amount.fill('10');
+      await expectNoErrorOn(amount);
+      await expectErrorUnder(name, /Give the key a name/);
+      await amount.fill('0');
+      await dialog.getByRole('button', { name: 'Create key' }).click();
+      await expectErrorUnder(amount, /more than \$0/);
+      await name.fill('x');
+      await expectNoErrorOn(name);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+    }
+    expect((await system.call('GET', '/v1/keys', system.managementKey)).body.data).toEqual([]);
   });
 
   it('creates an API key with a weekly $5 limit and the chat scope, and shows its secret once', async () => {
@@ -106,10 +210,15 @@ describe('the dashboard in Chromium', () => {
     await expect
       .poll(() => page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.placeholder))
       .toBe('e.g. production backend');
-    await dialog.getByLabel('Name').fill('chat-app');
+    await dialog.getByLabel('Name', { exact: true }).fill('chat-app');
     await dialog.getByLabel('Spending limit').selectOption('week');
     await dialog.getByLabel('Limit amount (USD)').fill('5');
     await dialog.getByLabel('Only these:').check();
+    // Each scope by its label and what it is for, from the domain's one list.
+    expect(await dialog.locator('label', { hasText: /^Speech/ }).textContent()).toContain('transcription');
+    expect(await dialog.locator('label', { hasText: /^Audio/ }).textContent()).toContain(
+      'music and sound generation',
+    );
     await dialog.getByLabel(/^Chat/).check();
     await screenshot(page, 'create-api-key', { fullPage: false });
     expect(await accessibilityProblems(page)).toEqual([]);
@@ -141,7 +250,7 @@ describe('the dashboard in Chromium', () => {
     expect(await page.content()).not.toContain(secret);
   });
 
-  it('fills the bar as usage arrives, turns "limit reached", and is active again when the limit is raised', async () => {
+  it('fills the bar as usage arrives, turns "limit reached", each value on one line', async () => {
     const prefix = secret.slice(0, 8);
     await spend(prefix, 2);
     await expect.poll(() => row('chat-app').textContent(), { timeout: 20_000 }).toContain('$2.00 of $5.00');
@@ -150,46 +259,103 @@ describe('the dashboard in Chromium', () => {
     await row('chat-app').getByText('Limit reached').waitFor({ timeout: 20_000 });
     expect(await row('chat-app').textContent()).toContain('$5.25 of $5.00');
     expect(await verify(secret)).toMatchObject({ valid: false, code: 'LIMIT_REACHED' });
+    // Limit, status, spend, remaining, reset time and the headings: one line each, at both widths.
+    for (const [on] of widths()) {
+      if (on === phone) await phone.reload();
+      await row('chat-app', on).getByText('Limit reached').waitFor({ timeout: 20_000 });
+      expect(await wrappedCells(on.locator('table.keys'))).toEqual([]);
+    }
     await screenshot(page, 'api-keys-limit-reached');
     expect(await accessibilityProblems(page)).toEqual([]);
+  });
 
-    await page.getByRole('link', { name: 'chat-app' }).click();
-    await page.getByRole('heading', { name: /chat-app/ }).waitFor();
-    await page.getByText('Limit reached: calls blocked').waitFor({ timeout: 20_000 });
-    expect(
-      await page.getByRole('img', { name: /Spend per day for the last 30 days: \$5\.25 in all/ }).count(),
-    ).toBe(1);
-    const perModel = page.getByRole('table', { name: /Spend and tokens per model/ });
-    await expect
-      .poll(() => perModel.getByRole('row', { name: /openai\/gpt-5/ }).textContent(), { timeout: 20_000 })
-      .toMatch(/\$5\.25.*2.*2,000 \/ 400/);
-    await page.getByText(/Created.*by you/).waitFor();
-    await screenshot(page, 'api-key-page');
-    expect(await accessibilityProblems(page)).toEqual([]);
-    await page.getByRole('link', { name: '← API keys' }).click();
-
-    await row('chat-app').getByRole('button', { name: 'Edit chat-app' }).click();
+  it("opens the edit dialog from the list with its text whole, and raises the limit and the key's endpoints", async () => {
+    for (const [on] of widths()) {
+      await row('chat-app', on).getByRole('button', { name: 'Edit chat-app' }).click();
+      const edit = on.getByRole('dialog', { name: 'Edit chat-app' });
+      await edit.getByText('until the period resets').waitFor();
+      expect(await textCutIn(edit)).toEqual([]);
+      if (on === phone) await edit.getByRole('button', { name: 'Cancel' }).click();
+    }
     const edit = page.getByRole('dialog', { name: 'Edit chat-app' });
     expect(await edit.getByLabel('Limit amount (USD)').inputValue()).toBe('5');
     await edit.getByLabel('Limit amount (USD)').fill('20');
+    await edit.getByLabel(/^Images/).check();
     await edit.getByRole('button', { name: 'Save changes' }).click();
     await row('chat-app').getByText('Active').waitFor();
     expect(await row('chat-app').textContent()).toContain('$5.25 of $20.00');
     expect((await verify(secret)).valid).toBe(true);
   });
 
-  it('says in words what is wrong with a bad limit, and changes nothing', async () => {
+  it("shows a key's page: spend per day on a dollar axis with its days, and history in the card's words", async () => {
+    const today = new Intl.DateTimeFormat('en-GB', {
+      day: 'numeric',
+      month: 'short',
+      timeZone: 'UTC',
+    }).format(new Date());
+    for (const [on, width] of widths()) {
+      if (on === page) await page.getByRole('link', { name: 'chat-app' }).click();
+      else await phone.goto(`${system.baseUrl}/app/keys/api/${secret.slice(0, 8)}`);
+      await on.getByRole('heading', { name: /chat-app/ }).waitFor();
+      await on.getByText('Limit reached: calls blocked').waitFor({ timeout: 20_000 });
+      expect(
+        await on.getByRole('img', { name: /Spend per day for the last 30 days: \$5\.25 in all/ }).count(),
+      ).toBe(1);
+      if (on === page) {
+        const perModel = page.getByRole('table', { name: /Spend and tokens per model/ });
+        await expect
+          .poll(() => perModel.getByRole('row', { name: /openai\/gpt-5/ }).textContent(), { timeout: 20_000 })
+          .toMatch(/\$5\.25.*2.*2,000 \/ 400/);
+      }
+      const chart = on.locator('figure.chart');
+      expect(await chart.locator('.chart-values span').allTextContents()).toEqual([
+        '$10.00',
+        '$5.00',
+        '$0.00',
+      ]);
+      const days = await chart.locator('.chart-days span').allTextContents();
+      expect(days).toHaveLength(4);
+      expect(days.at(-1)).toBe(today);
+      const inside = await chart.evaluate((figure) => {
+        const box = figure.getBoundingClientRect();
+        return [...figure.querySelectorAll('.chart-values span, .chart-days span')].every((label) => {
+          const own = label.getBoundingClientRect();
+          return own.left >= box.left && own.right <= box.right;
+        });
+      });
+      expect(inside, `axis labels inside the chart at ${width} px`).toBe(true);
+      // The card says "Chat, Images"; the history says it in the same words, never the raw scope ids.
+      expect(await on.locator('.facts').textContent()).toContain('Chat, Images');
+      const history = on.locator('ol.history');
+      await history.getByText('endpoints Chat → Chat, Images').waitFor();
+      expect(await history.textContent()).not.toContain('model:');
+      expect(
+        await on.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+      ).toBeLessThanOrEqual(0);
+    }
+    await page.getByText(/Created.*by you/).waitFor();
+    await screenshot(page, 'api-key-page');
+    await screenshot(phone, 'api-key-page-phone');
+    expect(await accessibilityProblems(page)).toEqual([]);
+    expect(await accessibilityProblems(phone)).toEqual([]);
+    await page.getByRole('link', { name: '← API keys' }).click();
+    await row('chat-app').waitFor();
+  });
+
+  it('says under the field what the API refused, and changes nothing', async () => {
     await row('chat-app').getByRole('button', { name: 'Edit chat-app' }).click();
     const edit = page.getByRole('dialog', { name: 'Edit chat-app' });
-    await edit.getByLabel('Limit amount (USD)').fill('twenty');
+    const amount = edit.getByLabel('Limit amount (USD)');
+    await amount.fill('twenty');
     await edit.getByRole('button', { name: 'Save changes' }).click();
-    await edit.getByRole('alert').filter({ hasText: 'Enter the limit as an amount in dollars' }).waitFor();
-    await edit.getByLabel('Limit amount (USD)').fill('2000000000');
+    await expectErrorUnder(amount, /positive amount of dollars, such as 5 or 12\.50/);
+    await amount.fill('2000000000');
+    await expectNoErrorOn(amount);
     await edit.getByRole('button', { name: 'Save changes' }).click();
-    await edit
-      .getByRole('alert')
-      .filter({ hasText: /^Limit amount: / })
-      .waitFor();
+    await expectErrorUnder(amount, /larger than 1,000,000,000 USD/);
+    expect(await edit.locator('p.error').count()).toBe(0); // said once, under the field
+    await amount.fill('30');
+    await expectNoErrorOn(amount);
     await edit.getByRole('button', { name: 'Cancel' }).click();
     expect(await row('chat-app').textContent()).toContain('Weekly $20.00');
   });
@@ -199,19 +365,31 @@ describe('the dashboard in Chromium', () => {
     await create.focus();
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'Create API key' });
-    await dialog.getByLabel('Name').fill('temporary');
+    await dialog.getByLabel('Name', { exact: true }).fill('temporary');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Create API key');
 
     await create.click();
-    await dialog.getByLabel('Name').fill('temporary');
+    await dialog.getByLabel('Name', { exact: true }).fill('temporary');
     await dialog.getByRole('button', { name: 'Create key' }).click();
     await page.getByRole('button', { name: 'I have stored it' }).click();
     await row('temporary').getByRole('button', { name: 'Disable temporary' }).click();
     await row('temporary').getByText('Disabled').waitFor();
     await row('temporary').getByRole('button', { name: 'Enable temporary' }).click();
     await row('temporary').getByText('Active').waitFor();
+
+    // The confirmation opened from the list wraps its text inside the dialog, at both widths.
+    await phone.goto(`${system.baseUrl}/app/keys`);
+    for (const [on] of widths()) {
+      await row('temporary', on).getByRole('button', { name: 'Delete temporary' }).click();
+      const confirm = on.getByRole('dialog', { name: 'Delete API key?' });
+      await confirm.getByText('stops working at once, for good').waitFor();
+      expect(await textCutIn(confirm)).toEqual([]);
+      if (on === page) await screenshot(page, 'delete-api-key', { fullPage: false });
+      await confirm.getByRole('button', { name: 'Cancel' }).click();
+      await confirm.waitFor({ state: 'hidden' });
+    }
 
     // The same actions on the key's own page; deleting there goes back to the list.
     await page.getByRole('link', { name: 'temporary' }).click();
@@ -223,7 +401,7 @@ describe('the dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Delete temporary' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete API key?' });
     await confirm.getByText('stops working at once').waitFor();
-    await screenshot(page, 'delete-api-key', { fullPage: false });
+    expect(await textCutIn(confirm)).toEqual([]);
     await confirm.getByRole('button', { name: 'Delete key' }).click();
     await page.getByRole('heading', { name: 'Keys' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/app/keys');
@@ -232,12 +410,21 @@ describe('the dashboard in Chromium', () => {
   });
 
   it('creates a management key shown once, and revokes it so the API refuses it', async () => {
-    await page.getByRole('tab', { name: 'Management Keys' }).click();
-    expect(new URL(page.url()).pathname).toBe('/app/keys/management');
-    await page.getByRole('row').filter({ hasText: 'e2e' }).waitFor(); // the one the operator made
+    for (const [on] of widths()) {
+      if (on === phone) await phone.goto(`${system.baseUrl}/app/keys/management`);
+      else await page.getByRole('tab', { name: 'Management Keys' }).click();
+      expect(new URL(on.url()).pathname).toBe('/app/keys/management');
+      // Where management keys come from, as the README does it: here, or an operator's CLI.
+      await on.getByText('Create them here, or an operator creates one with the CLI').waitFor();
+      await on.getByRole('row').filter({ hasText: 'e2e' }).waitFor(); // the one the operator made
+      expect(await wrappedCells(on.locator('table.keys'))).toEqual([]);
+    }
     await page.getByRole('button', { name: 'Create management key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Create management key' });
+    await dialog.getByRole('button', { name: 'Create key' }).click();
+    await expectErrorUnder(dialog.getByLabel('Name'), /Give the key a name/);
     await dialog.getByLabel('Name').fill('ci-pipeline');
+    await expectNoErrorOn(dialog.getByLabel('Name'));
     await dialog.getByRole('button', { name: 'Create key' }).click();
     const shown = page.getByRole('dialog', { name: 'Management key ci-pipeline created' });
     const managementSecret = await shown.getByLabel('Your new key').inputValue();
@@ -253,10 +440,12 @@ describe('the dashboard in Chromium', () => {
     await ciRow.waitFor();
     expect(await page.content()).not.toContain(managementSecret);
     expect(await ciRow.textContent()).not.toContain('Never'); // it was just used
+    expect(await wrappedCells(page.locator('table.keys'))).toEqual([]);
     await screenshot(page, 'management-keys');
 
     await ciRow.getByRole('button', { name: 'Revoke ci-pipeline' }).click();
     const confirm = page.getByRole('dialog', { name: 'Revoke management key?' });
+    expect(await textCutIn(confirm)).toEqual([]);
     await confirm.getByRole('button', { name: 'Revoke key' }).click();
     await ciRow.waitFor({ state: 'detached' });
     await page.getByText('The API refuses it from now on').waitFor();
@@ -273,15 +462,35 @@ describe('the dashboard in Chromium', () => {
   });
 
   it('fits a phone-width screen', async () => {
-    const phone = await context.newPage();
-    await phone.setViewportSize({ width: 390, height: 844 });
     await phone.goto(`${system.baseUrl}/app/keys`);
-    await phone.getByRole('row').filter({ hasText: 'chat-app' }).waitFor();
+    await row('chat-app', phone).waitFor();
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+    expect(await wrappedCells(phone.locator('table.keys'))).toEqual([]);
     await screenshot(phone, 'api-keys-phone');
     expect(await accessibilityProblems(phone)).toEqual([]);
-    await phone.close();
+  });
+
+  it('serves an API reference with believable example times and no missing icon', async () => {
+    const docs = await context.newPage();
+    const missing: string[] = [];
+    docs.on('response', (response) => {
+      if (response.status() >= 400) missing.push(`${response.status()} ${response.url()}`);
+    });
+    try {
+      // Swagger UI's deep link opens the operation, with its answer's example.
+      await docs.goto(`${system.baseUrl}/docs#/keys/listKeys`);
+      const example = docs
+        .locator('#operations-keys-listKeys .microlight', { hasText: 'created_at' })
+        .first();
+      await example.waitFor({ timeout: 30_000 });
+      const text = (await example.textContent()) ?? '';
+      expect(text).toContain('"created_at": "2026-12-01T09:30:00.000Z"');
+      expect(text).not.toMatch(/"(?!2026-)\d{4}-\d\d-\d\dT/); // no year made up from the pattern
+      expect(missing).toEqual([]);
+    } finally {
+      await docs.close();
+    }
   });
 
   it('signs out, and the session is gone after a reload', async () => {

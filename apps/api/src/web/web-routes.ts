@@ -9,10 +9,12 @@ export const DASHBOARD_PATH = '/app';
 /**
  * The dashboard (the Vite build of apps/web) under `/app`: hashed assets cached for a year, every other
  * path answered with index.html so that the dashboard's own routes survive a reload. Without a build,
- * `/app` says how to make one.
+ * `/app` says how to make one. `GET /` redirects to the dashboard.
  */
 export function createWebRoutes(webRoot: string | undefined): Router {
   const router = Router();
+  // The API has nothing at its root; a person who opens it in a browser wants the dashboard.
+  router.get('/', (_req: Request, res: Response) => res.redirect(302, `${DASHBOARD_PATH}/`));
   const indexFile = webRoot === undefined ? undefined : join(webRoot, 'index.html');
   if (webRoot === undefined || indexFile === undefined || !existsSync(indexFile)) {
     router.use(DASHBOARD_PATH, (_req: Request, res: Response) => {

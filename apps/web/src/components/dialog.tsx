@@ -1,8 +1,11 @@
 import { type ReactNode, useEffect, useId, useRef } from 'react';
+import { createPortal } from 'react-dom';
 
 /**
  * A modal dialog on the native <dialog>: the browser keeps focus inside it, Escape closes it, and focus
  * goes back to what opened it. The first field (or the element marked data-autofocus) gets focus on open.
+ * It is rendered into <body>, so it inherits nothing from where it was opened (a table cell's nowrap cut its
+ * text at the dialog's edge when opened from the keys list).
  */
 export function Dialog({
   title,
@@ -30,7 +33,7 @@ export function Dialog({
       opener?.focus();
     };
   }, []);
-  return (
+  return createPortal(
     <dialog
       ref={ref}
       aria-labelledby={titleId}
@@ -41,7 +44,8 @@ export function Dialog({
     >
       <h2 id={titleId}>{title}</h2>
       {children}
-    </dialog>
+    </dialog>,
+    document.body,
   );
 }
 
@@ -84,6 +88,16 @@ export function ErrorMessage({ message }: { message: string | null }) {
   if (message === null) return null;
   return (
     <p className="error" role="alert">
+      {message}
+    </p>
+  );
+}
+
+/** What is wrong with one field, right under it; the field points at it with aria-describedby. */
+export function FieldError({ id, message }: { id: string; message: string | undefined }) {
+  if (message === undefined) return null;
+  return (
+    <p className="field-error" id={id} role="alert">
       {message}
     </p>
   );

@@ -21,7 +21,10 @@ export function KeyActions({
   onNotice: (notice: string) => void;
   onDeleted?: () => void;
 }) {
-  const { dialog, setDialog, busy, error, close, run } = useDialogs<ActionDialog>({ kind: 'none' }, reload);
+  const { dialog, setDialog, busy, error, fieldErrors, close, run } = useDialogs<ActionDialog>(
+    { kind: 'none' },
+    reload,
+  );
   const label = apiKey.name || apiKey.prefix;
 
   const edit = (settings: KeySettings) =>
@@ -82,6 +85,7 @@ export function KeyActions({
             onSubmit={edit}
             onCancel={close}
             error={error}
+            fieldErrors={fieldErrors}
             busy={busy}
           />
         </Dialog>

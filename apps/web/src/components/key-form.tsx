@@ -1,13 +1,13 @@
 import { type FormEvent, useId, useState } from 'react';
-import { parseUsd } from '../format.ts';
-import { type ApiKey, RETENTION_LABELS, type Retention, SCOPES } from '../types.ts';
-import { ErrorMessage } from './dialog.tsx';
+import { limitAmountProblem, parseUsd } from '../format.ts';
+import { type ApiKey, RETENTION_LABELS, type Retention, SCOPE_LABELS, SCOPES, type Scope } from '../types.ts';
+import { ErrorMessage, FieldError } from './dialog.tsx';
 
 /** What the API takes to create or change a key. */
 export interface KeySettings {
   name: string;
   limit: { retention: Retention; threshold: number } | null;
-  scopes: string[] | null;
+  scopes: Scope[] | null;
 }
 
 const LIMIT_CHOICES: { value: Retention | 'none'; label: string }[] = [
@@ -18,13 +18,32 @@ const LIMIT_CHOICES: { value: Retention | 'none'; label: string }[] = [
   { value: 'no_reset', label: `${RETENTION_LABELS.no_reset} (a lifetime budget)` },
 ];
 
-/** The fields of an API key: name, spending limit, endpoint permissions. */
+type Field = 'name' | 'threshold' | 'scopes';
+
+const NO_FIELD_ERRORS: Readonly<Record<string, string>> = {};
+
+/** Which form field an API refusal's path (`body.limit.threshold`) belongs to. */
+const FIELD_OF_PATH: Record<string, Field> = {
+  'body.name': 'name',
+  'body.limit': 'threshold',
+  'body.limit.threshold': 'threshold',
+  'body.scopes': 'scopes',
+};
+
+const nameProblem = (name: string) =>
+  name.trim() === '' ? 'Give the key a name, so you can tell it apart later (up to 256 characters).' : null;
+
+/**
+ * The fields of an API key: name, spending limit, endpoint permissions. Each problem is shown under its field,
+ * says what is allowed, and goes away as soon as the field holds an allowed value.
+ */
 export function KeyForm({
   initial,
   submitLabel,
   onSubmit,
   onCancel,
   error,
+  fieldErrors = NO_FIELD_ERRORS,
   busy,
 }: {
   initial?: ApiKey;
@@ -32,6 +51,8 @@ export function KeyForm({
   onSubmit: (settings: KeySettings) => void;
   onCancel: () => void;
   error: string | null;
+  /** The API's refusal per field path, from the last submit. */
+  fieldErrors?: Readonly<Record<string, string>>;
   busy: boolean;
 }) {
   const id = useId();
@@ -41,28 +62,57 @@ export function KeyForm({
     initial?.limit === null || initial?.limit === undefined ? '' : String(initial.limit.threshold),
   );
   const [allScopes, setAllScopes] = useState(initial === undefined || initial.scopes === null);
-  const [scopes, setScopes] = useState<Set<string>>(new Set(initial?.scopes ?? []));
-  const [problem, setProblem] = useState<string | null>(null);
+  const [scopes, setScopes] = useState<Set<Scope>>(new Set(initial?.scopes ?? []));
+  const [problems, setProblems] = useState<Partial<Record<Field, string>>>({});
+  // The API's refusals, until the field they name is edited.
+  const [edited, setEdited] = useState<ReadonlySet<Field>>(new Set());
+  const [seenErrors, setSeenErrors] = useState(fieldErrors);
+  if (seenErrors !== fieldErrors) {
+    setSeenErrors(fieldErrors);
+    setEdited(new Set());
+  }
+  const apiProblems: Partial<Record<Field, string>> = {};
+  for (const [path, message] of Object.entries(fieldErrors)) {
+    const field = FIELD_OF_PATH[path];
+    if (field !== undefined && !edited.has(field)) apiProblems[field] ??= message;
+  }
+  const shown = (field: Field) => problems[field] ?? apiProblems[field];
+  const unplaced = Object.keys(fieldErrors).some((path) => FIELD_OF_PATH[path] === undefined);
+
+  /** Re-checks a field as it is edited, once it has shown a problem. */
+  const edit = (field: Field, problem: string | null) => {
+    setEdited((previous) => new Set(previous).add(field));
+    setProblems((previous) => {
+      if (previous[field] === undefined) return previous;
+      const { [field]: _gone, ...rest } = previous;
+      return problem === null ? rest : { ...rest, [field]: problem };
+    });
+  };
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    let limit: KeySettings['limit'] = null;
-    if (retention !== 'none') {
-      const amount = parseUsd(threshold);
-      if (amount === null) {
-        setProblem('Enter the limit as an amount in dollars, such as 5 or 12.50.');
-        document.getElementById(`${id}-threshold`)?.focus();
-        return;
-      }
-      limit = { retention, threshold: amount };
+    const found: Partial<Record<Field, string>> = {};
+    const badName = nameProblem(name);
+    if (badName !== null) found.name = badName;
+    const badAmount = retention === 'none' ? null : limitAmountProblem(threshold);
+    if (badAmount !== null) found.threshold = badAmount;
+    setProblems(found);
+    const first = Object.keys(found)[0];
+    if (first !== undefined) {
+      document.getElementById(`${id}-${first}`)?.focus();
+      return;
     }
-    setProblem(null);
+    const amount = parseUsd(threshold);
     onSubmit({
       name: name.trim(),
-      limit,
-      scopes: allScopes ? null : SCOPES.map((s) => s.id).filter((s) => scopes.has(s)),
+      limit: retention === 'none' || amount === null ? null : { retention, threshold: amount },
+      scopes: allScopes ? null : SCOPES.filter((scope) => scopes.has(scope)),
     });
   };
+
+  const describedBy = (field: Field, hint?: string) =>
+    [hint, shown(field) === undefined ? undefined : `${id}-${field}-error`].filter(Boolean).join(' ') ||
+    undefined;
 
   return (
     <form onSubmit={submit} noValidate>
@@ -71,16 +121,25 @@ export function KeyForm({
         id={`${id}-name`}
         value={name}
         maxLength={256}
-        onChange={(event) => setName(event.target.value)}
+        onChange={(event) => {
+          setName(event.target.value);
+          edit('name', nameProblem(event.target.value));
+        }}
         placeholder="e.g. production backend"
         autoComplete="off"
+        aria-invalid={shown('name') !== undefined}
+        aria-describedby={describedBy('name')}
       />
+      <FieldError id={`${id}-name-error`} message={shown('name')} />
 
       <label htmlFor={`${id}-retention`}>Spending limit</label>
       <select
         id={`${id}-retention`}
         value={retention}
-        onChange={(event) => setRetention(event.target.value as Retention | 'none')}
+        onChange={(event) => {
+          setRetention(event.target.value as Retention | 'none');
+          edit('threshold', event.target.value === 'none' ? null : limitAmountProblem(threshold));
+        }}
       >
         {LIMIT_CHOICES.map((choice) => (
           <option key={choice.value} value={choice.value}>
@@ -95,24 +154,33 @@ export function KeyForm({
             id={`${id}-threshold`}
             inputMode="decimal"
             value={threshold}
-            onChange={(event) => setThreshold(event.target.value)}
+            onChange={(event) => {
+              setThreshold(event.target.value);
+              edit('threshold', limitAmountProblem(event.target.value));
+            }}
             placeholder="5.00"
-            aria-describedby={`${id}-threshold-hint`}
+            aria-invalid={shown('threshold') !== undefined}
+            aria-describedby={describedBy('threshold', `${id}-threshold-hint`)}
           />
+          <FieldError id={`${id}-threshold-error`} message={shown('threshold')} />
           <p className="hint" id={`${id}-threshold-hint`}>
-            Calls are refused once the spend in the period reaches this amount, until the period resets.
+            A positive amount in US dollars, such as 5 or 12.50. Calls are refused once the spend in the
+            period reaches it, until the period resets.
           </p>
         </>
       )}
 
-      <fieldset>
+      <fieldset aria-describedby={describedBy('scopes')}>
         <legend>Endpoint permissions</legend>
         <label className="check">
           <input
             type="radio"
             name={`${id}-scope-mode`}
             checked={allScopes}
-            onChange={() => setAllScopes(true)}
+            onChange={() => {
+              setAllScopes(true);
+              edit('scopes', null);
+            }}
           />
           All endpoints
         </label>
@@ -121,26 +189,30 @@ export function KeyForm({
             type="radio"
             name={`${id}-scope-mode`}
             checked={!allScopes}
-            onChange={() => setAllScopes(false)}
+            onChange={() => {
+              setAllScopes(false);
+              edit('scopes', null);
+            }}
           />
           Only these:
         </label>
         <div className="scopes" aria-disabled={allScopes}>
           {SCOPES.map((scope) => (
-            <label key={scope.id} className="check" title={scope.hint}>
+            <label key={scope} className="check" title={scope}>
               <input
                 type="checkbox"
                 disabled={allScopes}
-                checked={!allScopes && scopes.has(scope.id)}
+                checked={!allScopes && scopes.has(scope)}
                 onChange={(event) => {
                   const next = new Set(scopes);
-                  if (event.target.checked) next.add(scope.id);
-                  else next.delete(scope.id);
+                  if (event.target.checked) next.add(scope);
+                  else next.delete(scope);
                   setScopes(next);
+                  edit('scopes', null);
                 }}
               />
               <span>
-                {scope.label} <span className="muted">{scope.id}</span>
+                {SCOPE_LABELS[scope].label} <span className="muted">{SCOPE_LABELS[scope].description}</span>
               </span>
             </label>
           ))}
@@ -148,9 +220,10 @@ export function KeyForm({
         {!allScopes && scopes.size === 0 && (
           <p className="hint">With no endpoint chosen, the key can call nothing.</p>
         )}
+        <FieldError id={`${id}-scopes-error`} message={shown('scopes')} />
       </fieldset>
 
-      <ErrorMessage message={problem ?? error} />
+      <ErrorMessage message={Object.keys(fieldErrors).length === 0 || unplaced ? error : null} />
       <div className="actions">
         <button type="button" className="secondary" onClick={onCancel}>
           Cancel

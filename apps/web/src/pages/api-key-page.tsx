@@ -11,7 +11,7 @@ import { Time } from '../components/time.tsx';
 import { formatUsd, limitLabel } from '../format.ts';
 import { linkProps, navigate } from '../router.ts';
 import { useSignedInUser } from '../session-context.ts';
-import { type ApiKey, type AuditEntry, type DailySpend, SCOPES } from '../types.ts';
+import { type ApiKey, type AuditEntry, type DailySpend, scopeLabel } from '../types.ts';
 import { useLoad } from '../use-load.ts';
 
 interface KeyDetails {
@@ -101,7 +101,7 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
               ? 'All endpoints'
               : key.scopes.length === 0
                 ? 'None'
-                : key.scopes.map((scope) => SCOPES.find((s) => s.id === scope)?.label ?? scope).join(', ')}
+                : key.scopes.map(scopeLabel).join(', ')}
           </dd>
         </div>
         <div>

@@ -21,7 +21,7 @@ type Dialogs = { kind: 'none' } | { kind: 'create' } | { kind: 'secret'; secret:
 
 export function ApiKeysTab() {
   const [keys, reload] = useLoad(() => api<ApiKey[]>('GET', '/v1/keys'), REFRESH_MS);
-  const { dialog, setDialog, busy, error, notice, setNotice, close, run } = useDialogs<Dialogs>(
+  const { dialog, setDialog, busy, error, fieldErrors, notice, setNotice, close, run } = useDialogs<Dialogs>(
     { kind: 'none' },
     reload,
   );
@@ -98,7 +98,14 @@ export function ApiKeysTab() {
 
       {dialog.kind === 'create' && (
         <Dialog title="Create API key" onClose={close}>
-          <KeyForm submitLabel="Create key" onSubmit={create} onCancel={close} error={error} busy={busy} />
+          <KeyForm
+            submitLabel="Create key"
+            onSubmit={create}
+            onCancel={close}
+            error={error}
+            fieldErrors={fieldErrors}
+            busy={busy}
+          />
         </Dialog>
       )}
       {dialog.kind === 'secret' && (

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { api } from '../api.ts';
 import { actorLabel, describeEntry } from '../audit.ts';
-import { ConfirmDialog, Dialog, ErrorMessage } from '../components/dialog.tsx';
+import { ConfirmDialog, Dialog, ErrorMessage, FieldError } from '../components/dialog.tsx';
 import { ListHeader } from '../components/list-header.tsx';
 import { LoadedList } from '../components/loaded-list.tsx';
 import { SecretDialog } from '../components/secret-dialog.tsx';
@@ -25,7 +25,8 @@ export function ManagementKeysTab() {
   const reload = () => Promise.all([reloadKeys(), reloadHistory()]).then(() => undefined);
   const self = useSignedInUser();
   const [name, setName] = useState('');
-  const { dialog, setDialog, busy, error, setError, notice, setNotice, close, run } = useDialogs<Dialogs>(
+  const [nameProblem, setNameProblem] = useState<string | undefined>(undefined);
+  const { dialog, setDialog, busy, error, notice, setNotice, close, run } = useDialogs<Dialogs>(
     { kind: 'none' },
     reload,
   );
@@ -33,7 +34,8 @@ export function ManagementKeysTab() {
   const create = (event: FormEvent) => {
     event.preventDefault();
     if (name.trim() === '') {
-      setError('Give the key a name, so you can tell later where it is used.');
+      setNameProblem('Give the key a name, so you can tell later where it is used (up to 256 characters).');
+      document.getElementById('management-key-name')?.focus();
       return;
     }
     void run(async () => {
@@ -54,9 +56,12 @@ export function ManagementKeysTab() {
   return (
     <>
       <ListHeader
-        description="Management keys call the key-management API (create, change and delete API keys) for this account. They cannot call models. They can be created only here."
+        description="Management keys call the key-management API (create, change and delete API keys) for this account. They cannot call models. Create them here, or an operator creates one with the CLI (keyfence management-key create)."
         createLabel="Create management key"
-        onCreate={() => setDialog({ kind: 'create' })}
+        onCreate={() => {
+          setNameProblem(undefined);
+          setDialog({ kind: 'create' });
+        }}
         notice={notice}
         error={dialog.kind === 'none' ? error : null}
       />
@@ -135,10 +140,16 @@ export function ManagementKeysTab() {
               id="management-key-name"
               value={name}
               maxLength={256}
-              onChange={(event) => setName(event.target.value)}
+              onChange={(event) => {
+                setName(event.target.value);
+                if (event.target.value.trim() !== '') setNameProblem(undefined);
+              }}
               placeholder="e.g. CI pipeline"
               autoComplete="off"
+              aria-invalid={nameProblem !== undefined}
+              aria-describedby={nameProblem === undefined ? undefined : 'management-key-name-error'}
             />
+            <FieldError id="management-key-name-error" message={nameProblem} />
             <ErrorMessage message={error} />
             <div className="actions">
               <button type="button" className="secondary" onClick={close}>

@@ -4,6 +4,19 @@ import { quoteIdentifier } from '../connection-string.ts';
 import { applyMigrations } from '../migrator.ts';
 import { openStore, type Store } from '../store.ts';
 
+const run = process.env.KEYFENCE_TEST_RUN;
+/**
+ * The suite run this process belongs to: `pnpm test` (scripts/test.mjs) sets KEYFENCE_TEST_RUN, and every
+ * schema and queue prefix a test makes carries it, so the check at the end of the suite finds what this run
+ * left behind, and nothing of another run beside it.
+ */
+export const TEST_RUN = run !== undefined && /^[0-9a-z]{1,16}$/.test(run) ? run : 'local';
+
+/** A fresh name for something a test creates: `kf_test_<run>_<random>` (or with `-` for a queue prefix). */
+export function testResourceName(kind: string, separator: '_' | '-' = '_'): string {
+  return ['kf', kind, TEST_RUN, randomBytes(5).toString('hex')].join(separator);
+}
+
 /** The database tests use: the machine's `test` database unless KEYFENCE_TEST_DATABASE_URL says otherwise. */
 export const TEST_DATABASE_URL =
   process.env.KEYFENCE_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -23,7 +36,7 @@ export interface TestDatabase {
  * never share rows, so they run in any order and in parallel.
  */
 export async function createTestDatabase(connectionString = TEST_DATABASE_URL): Promise<TestDatabase> {
-  const schema = `kf_test_${randomBytes(6).toString('hex')}`;
+  const schema = testResourceName('test');
   await applyMigrations({ connectionString, schema });
   const store = openStore({ connectionString, schema, maxConnections: 5 });
   // The tests' own connections, for looking under the repositories.
