@@ -56,7 +56,7 @@ describe('an idempotent replay goes only to whoever made the create', () => {
       });
 
     const first = await create({}, managementKey);
-    expect(first.status).toBe(201);
+    expect(first.status).toBe(200);
     const replay = await create({}, managementKey);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body.data.key).toBe(first.body.data.key);
@@ -64,7 +64,7 @@ describe('an idempotent replay goes only to whoever made the create', () => {
     const byOtherKey = await create({}, second.secret);
     const byUser = await create(browser.headers);
     for (const other of [byOtherKey, byUser]) {
-      expect(other.status).toBe(201);
+      expect(other.status).toBe(200);
       expect(other.headers.get('idempotent-replayed')).toBeNull();
       expect(other.body.data.key).not.toBe(first.body.data.key);
       expect(other.text).not.toContain(first.body.data.key);
@@ -89,8 +89,8 @@ describe('an account has at most 1,000 live keys, and GET /v1/keys answers them 
         h.call('POST', '/v1/keys', { auth: managementKey, json: { name: `race ${i}` } }),
       ),
     );
-    expect(raced.filter((r) => r.status === 201)).toHaveLength(3);
-    const refused = raced.find((r) => r.status !== 201);
+    expect(raced.filter((r) => r.status === 200)).toHaveLength(3);
+    const refused = raced.find((r) => r.status !== 200);
     expect(refused).toBeDefined();
     const body = expectError(refused as NonNullable<typeof refused>, 409, 'TOO_MANY_KEYS');
     expect(body.message).toContain('1000');
@@ -105,7 +105,7 @@ describe('an account has at most 1,000 live keys, and GET /v1/keys answers them 
     const prefix = listed.body.data[0].prefix as string;
     expect((await h.call('DELETE', `/v1/keys/${prefix}`, { auth: managementKey })).status).toBe(200);
     expect((await h.call('POST', '/v1/keys', { auth: managementKey, json: { name: 'room' } })).status).toBe(
-      201,
+      200,
     );
     expect((await h.call('POST', '/v1/keys', { auth: managementKey, json: {} })).status).toBe(409);
   });

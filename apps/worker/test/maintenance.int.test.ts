@@ -19,8 +19,8 @@ const now = new Date('2026-11-26T10:00:00.000Z');
 
 async function insertRecord(key: string, expiresAt: Date): Promise<void> {
   await db.query(
-    `INSERT INTO idempotency_records (account_id, idempotency_key, request_hash, api_key_id, response_status, response_sealed, expires_at)
-     VALUES (gen_random_uuid(), $1, repeat('a', 64), gen_random_uuid(), 201, '\\x00', $2)`,
+    `INSERT INTO idempotency_records (account_id, actor_type, actor_id, idempotency_key, request_hash, api_key_id, response_status, response_sealed, expires_at)
+     VALUES (gen_random_uuid(), 'management_key', gen_random_uuid()::text, $1, repeat('a', 64), gen_random_uuid(), 201, '\\x00', $2)`,
     [key, expiresAt],
   );
 }
