@@ -37,7 +37,8 @@ export class TransactionConflictError extends DatabaseError {
   }
 }
 
-const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+// P2028: a transaction could not start in time (every pooled connection busy): retry later, as for P2024.
+const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);
 const UNAVAILABLE_NODE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -93,7 +94,9 @@ export function translateDatabaseError(error: unknown): unknown {
     adapterKind === 'DatabaseNotReachable' ||
     adapterKind === 'ConnectionClosed' ||
     adapterKind === 'SocketTimeout' ||
-    /Connection terminated|connect ECONNREFUSED|Can't reach database server/i.test(message)
+    /Connection terminated|connect ECONNREFUSED|Can't reach database server|Unable to start a transaction in the given time/i.test(
+      message,
+    )
   ) {
     return new DatabaseUnavailableError(message, { cause: error });
   }
