@@ -12,7 +12,7 @@ const env = process.env;
 const store = openStore({ connectionString: env.DATABASE_URL as string, maxConnections: 10 });
 const runtime = await startApiRuntime({
   store,
-  redisUrl: env.REDIS_URL as string,
+  redis: { url: env.REDIS_URL as string },
   queuePrefix: env.QUEUE_PREFIX as string,
   logger: pino({ level: 'error' }),
   clock: () => new Date(),

@@ -260,7 +260,7 @@ describe('failed authentications are counted per address, never per prefix alone
   it('a refusal learned on one replica holds on another after one failure there (counted in Redis)', async () => {
     const replica = await startApiRuntime({
       store: h.db.store,
-      redisUrl: TEST_REDIS_URL,
+      redis: { url: TEST_REDIS_URL },
       queuePrefix: h.queuePrefix,
       logger: pino({ level: 'silent' }),
       clock: () => h.now,
