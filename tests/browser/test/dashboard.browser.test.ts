@@ -307,7 +307,7 @@ describe('the dashboard in Chromium', () => {
           .poll(() => perModel.getByRole('row', { name: /openai\/gpt-5/ }).textContent(), { timeout: 20_000 })
           .toMatch(/\$5\.25.*2.*2,000 \/ 400/);
       }
-      const chart = on.locator('figure.chart');
+      const chart = on.locator('figure.chart:not(.model-usage)');
       expect(await chart.locator('.chart-values span').allTextContents()).toEqual([
         '$10.00',
         '$5.00',
