@@ -65,11 +65,16 @@ describe('holds across two API replicas and a worker', () => {
     const reported = new Set<string>();
     const counts = { held: 0, released: 0, expired: 0, early: 0, refusedWithRoom: 0 };
 
+    // Every call takes the next number: its id, its replicas and what it does (hold, release, expire, late
+    // hold) follow from it, so each kind happens whatever the machine's speed.
+    let sequence = 0;
     const client = async (clientId: number) => {
-      for (let n = 0; ; n += 1) {
+      for (;;) {
+        const n = sequence;
+        sequence += 1;
         const id = `c${clientId}-${n}`;
-        const replica = replicas[(clientId + n) % 2] ?? target.baseUrl;
-        const other = replicas[(clientId + n + 1) % 2] ?? target.baseUrl;
+        const replica = replicas[n % 2] ?? target.baseUrl;
+        const other = replicas[(n + 1) % 2] ?? target.baseUrl;
         const kind = n % 10;
         const verdict = await post(replica, '/internal/v1/verify', target.serviceToken, {
           key: key.key,
