@@ -221,6 +221,7 @@ export class LedgerRepository {
       buckets.push(usageBucketStartOf(event.occurredAtMs));
     }
     const client = await translatingErrors(() => this.pool.connect());
+    let failure: unknown;
     try {
       await client.query('BEGIN');
       const result = await client.query<{
@@ -254,9 +255,11 @@ export class LedgerRepository {
       return row?.inserted ?? 0;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
+      // A connection that failed mid-transaction (PostgreSQL restarted) must not go back to the pool.
+      failure = error;
       throw error;
     } finally {
-      client.release();
+      client.release(failure === undefined ? undefined : true);
     }
   }
 
