@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { translateDatabaseError, translatingErrors } from './errors.ts';
 import { arrayLiteral, quoteArrayElement } from './pg-array-literal.ts';
 import { pgQueryable } from './queryable.ts';
+import { inTransaction } from './transaction.ts';
 
 /** One usage event as the ledger stores it. */
 export interface LedgerEvent {
@@ -220,11 +221,8 @@ export class LedgerRepository {
       serviceTokenIds.push(event.serviceTokenId == null ? 'NULL' : quoteArrayElement(event.serviceTokenId));
       buckets.push(usageBucketStartOf(event.occurredAtMs));
     }
-    const client = await translatingErrors(() => this.pool.connect());
-    let failure: unknown;
-    try {
-      await client.query('BEGIN');
-      const result = await client.query<{
+    return inTransaction(this.pool, async (client) => {
+      const [row] = await client.query<{
         inserted: number;
         limited_rows: WrittenRow[];
         limited_keys: string[];
@@ -245,22 +243,13 @@ export class LedgerRepository {
         arrayLiteral(buckets),
         UNKNOWN_MODEL,
       ]);
-      const row = result.rows[0];
       await hooks.beforeCommit?.({
         rows: row?.limited_rows ?? [],
         limitedKeyIds: row?.limited_keys ?? [],
         partial,
       });
-      await client.query('COMMIT');
       return row?.inserted ?? 0;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      // A connection that failed mid-transaction (PostgreSQL restarted) must not go back to the pool.
-      failure = error;
-      throw error;
-    } finally {
-      client.release(failure === undefined ? undefined : true);
-    }
+    });
   }
 
   private async setAside(event: LedgerEvent, error: { code: string; message: string }, jobId?: string) {

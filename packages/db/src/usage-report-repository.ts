@@ -1,6 +1,7 @@
 import { localDaysOf, type UsageWindow } from '@keyfence/domain';
 import type pg from 'pg';
-import { translateDatabaseError, translatingErrors } from './errors.ts';
+import { translatingErrors } from './errors.ts';
+import { inTransaction } from './transaction.ts';
 
 /** Spend, calls and tokens of some usage. */
 export interface UsageTotals {
@@ -133,20 +134,17 @@ export class UsageReportRepository {
    * how few days and models they make, sorts them for the GROUP BY and spills the sort to disk at the
    * default 4 MB of work_mem. With 16 MB for this statement only it hashes them in memory (~1 MB used).
    */
-  private async sums(sql: string, params: unknown[]): Promise<ReportRow[]> {
-    const client = await translatingErrors(() => this.pool.connect());
-    try {
-      await client.query('BEGIN READ ONLY');
-      await client.query("SET LOCAL work_mem = '16MB'");
-      const { rows } = await client.query<ReportRow>(sql, params);
-      await client.query('COMMIT');
-      return rows;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw translateDatabaseError(error);
-    } finally {
-      client.release();
-    }
+  private async sums(sql: string, params: unknown[]): Promise<readonly ReportRow[]> {
+    return translatingErrors(() =>
+      inTransaction(
+        this.pool,
+        async (client) => {
+          await client.query("SET LOCAL work_mem = '16MB'", []);
+          return client.query<ReportRow>(sql, params);
+        },
+        'BEGIN READ ONLY',
+      ),
+    );
   }
 }
 
