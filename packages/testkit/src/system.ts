@@ -241,7 +241,8 @@ export async function waitFor<T>(
   for (;;) {
     const value = await probe();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(
+    if (Date.now() > deadline)
+      throw new Error(
         `timed out; last value ${JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v))} ${explain()}`,
       );
     await new Promise((resolve) => setTimeout(resolve, 25));
