@@ -52,6 +52,7 @@ describe('GET /v1/audit-log', () => {
         disabled: false,
         scopes: null,
         limit: { retention: 'day', threshold: '0.5' },
+        alert_thresholds: [50, 80, 100],
       },
       details: null,
       request_id: 'req-create',

@@ -5,6 +5,7 @@ import {
   type AuditAction,
   auditActionFor,
   auditedSettings,
+  DEFAULT_ALERT_THRESHOLDS,
   type GeneratedCredential,
   isScope,
   settingsOf,
@@ -14,6 +15,7 @@ import { translatingErrors, UniqueConstraintError } from './errors.ts';
 import type { ApiKey as ApiKeyRow, Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { LAST_USED_RESOLUTION_MS, lastUsedIsStale } from './last-used.ts';
 import { prismaQueryable } from './queryable.ts';
+import { enqueueKeyEvent } from './webhook-outbox.ts';
 
 type Transaction = Prisma.TransactionClient;
 
@@ -77,6 +79,7 @@ export type ApiKeyColumns = Pick<
   | 'createdAt'
   | 'updatedAt'
   | 'lastUsedAt'
+  | 'alertThresholds'
 >;
 
 /** An API key from its columns: the one place that reads scopes and limits off a row. */
@@ -95,6 +98,7 @@ export function toApiKey(row: ApiKeyColumns): ApiKey {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     lastUsedAt: row.lastUsedAt,
+    alertThresholds: row.alertThresholds,
   };
 }
 
@@ -106,6 +110,7 @@ function settingsColumns(settings: ApiKeySettings) {
     limitRetention: settings.limit?.retention ?? null,
     limitThreshold: settings.limit?.thresholdUnits ?? null,
     disabled: settings.disabled,
+    alertThresholds: [...(settings.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS)],
   };
 }
 
@@ -143,6 +148,28 @@ async function recordAudit(
       createdAt: entry.now,
     },
   });
+  await enqueueKeyEvent(prismaQueryable(tx), {
+    accountId: entry.key.accountId,
+    apiKeyId: entry.key.id,
+    type: webhookTypeOf(entry.action),
+    data: {
+      key: {
+        prefix: entry.key.prefix,
+        ...auditedSettings(entry.after ?? entry.before ?? settingsOf(entry.key)),
+      },
+      ...(entry.action === 'key.created' || entry.action === 'key.deleted' || entry.before === null
+        ? {}
+        : { previous_attributes: auditedSettings(entry.before) }),
+      actor: { type: entry.actor.type, id: entry.actor.id },
+    },
+    at: entry.now,
+  });
+}
+
+/** The alert a key's audited change sends: a disable or an enable is an update. */
+function webhookTypeOf(action: AuditAction): 'key.created' | 'key.updated' | 'key.deleted' {
+  if (action === 'key.created' || action === 'key.deleted') return action;
+  return 'key.updated';
 }
 
 /** Whose an idempotency record is: the account and the actor that made the create. */

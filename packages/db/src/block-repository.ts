@@ -14,6 +14,7 @@ import { translatingErrors } from './errors.ts';
 import { pgQueryable, type Queryable } from './queryable.ts';
 import { inTransaction } from './transaction.ts';
 import { readCurrentUsage } from './usage-repository.ts';
+import { enqueueKeyEvent } from './webhook-outbox.ts';
 
 /** A block set or lifted, for the audit log, metrics and cache invalidation. */
 export interface BlockChange {
@@ -204,26 +205,28 @@ async function insertBlockAudit(
   now: Date,
   reason: string,
 ): Promise<void> {
+  const details = {
+    reason,
+    window: {
+      kind: change.window.kind,
+      start: change.window.start.toISOString(),
+      end: change.window.end?.toISOString() ?? null,
+    },
+    spend: formatUsd(change.spendUnits),
+    threshold: formatUsd(change.thresholdUnits),
+  };
+  // The alert goes in the same transaction as the block and its audit row: once, exactly when they are.
+  await enqueueKeyEvent(client, {
+    accountId: change.accountId,
+    apiKeyId: change.apiKeyId,
+    type: action,
+    data: { key: { prefix: change.keyPrefix }, ...details },
+    at: now,
+  });
   await client.query(
     `INSERT INTO audit_log (account_id, api_key_id, key_prefix, actor_type, actor_id, action, details, created_at)
      VALUES ($1::uuid, $2::uuid, $3, 'system', NULL, $4, $5::jsonb, $6::timestamptz) RETURNING 1`,
-    [
-      change.accountId,
-      change.apiKeyId,
-      change.keyPrefix,
-      action,
-      JSON.stringify({
-        reason,
-        window: {
-          kind: change.window.kind,
-          start: change.window.start.toISOString(),
-          end: change.window.end?.toISOString() ?? null,
-        },
-        spend: formatUsd(change.spendUnits),
-        threshold: formatUsd(change.thresholdUnits),
-      }),
-      now,
-    ],
+    [change.accountId, change.apiKeyId, change.keyPrefix, action, JSON.stringify(details), now],
   );
 }
 

@@ -26,7 +26,10 @@ export {
 } from './ledger-repository.ts';
 export * from './management-key-repository.ts';
 export { applyMigrations, ensureDatabaseExists, pendingMigrations, readMigrations } from './migrator.ts';
+export { SecretCipher } from './secret-cipher.ts';
 export * from './service-token-repository.ts';
 export { openStore, type Store } from './store.ts';
 export * from './usage-report-repository.ts';
 export { type DailySpend, UsageRepository } from './usage-repository.ts';
+export * from './webhook-outbox.ts';
+export * from './webhook-repository.ts';

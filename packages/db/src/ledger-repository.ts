@@ -1,4 +1,4 @@
-import { UNKNOWN_MODEL, usageBucketStartOf, windowStartsOf } from '@keyfence/domain';
+import { UNKNOWN_MODEL, usageBucketStartOf, windowBoundsOf, windowStartsOf } from '@keyfence/domain';
 import type pg from 'pg';
 import { translateDatabaseError, translatingErrors } from './errors.ts';
 import { arrayLiteral, quoteArrayElement } from './pg-array-literal.ts';
@@ -78,8 +78,74 @@ WITH input AS (
                 failed = m.failed + EXCLUDED.failed, input_tokens = m.input_tokens + EXCLUDED.input_tokens,
                 output_tokens = m.output_tokens + EXCLUDED.output_tokens
   RETURNING 1
+), alert_keys AS (
+  -- Alerts: keys of this batch with a limit, thresholds and an account with a live webhook endpoint, with
+  -- the bounds of their limit's window at the worker's now ($22).
+  SELECT k.id, k.account_id, k.prefix, k.limit_retention::text AS retention, k.limit_threshold, k.alert_thresholds,
+         (CASE k.limit_retention WHEN 'day' THEN $16::bigint WHEN 'week' THEN $17::bigint
+                                WHEN 'month' THEN $18::bigint ELSE 0 END)
+           AS start_ms,
+         (CASE k.limit_retention WHEN 'day' THEN $19::bigint WHEN 'week' THEN $20::bigint
+                                WHEN 'month' THEN $21::bigint END) AS end_ms
+    FROM api_keys k
+   WHERE k.id IN (SELECT api_key_id FROM counted)
+     AND k.limit_threshold IS NOT NULL AND k.deleted_at IS NULL AND cardinality(k.alert_thresholds) > 0
+     AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.account_id = k.account_id AND e.deleted_at IS NULL)
+), alert_touched AS (
+  -- Only keys whose current window this batch added spend to: late events of a past window announce nothing.
+  SELECT a.* FROM alert_keys a
+   WHERE EXISTS (SELECT 1 FROM counted c
+                  WHERE c.api_key_id = a.id AND c.cost > 0
+                    AND c.occurred_ms >= a.start_ms AND (a.end_ms IS NULL OR c.occurred_ms < a.end_ms))
+), alert_rows AS (
+  -- Those keys' aggregate rows as this statement leaves them: the upserted rows' new values (read under
+  -- their row lock, so a concurrent batch of the same key committed first and is included), the others as read.
+  SELECT u.api_key_id, u.window_kind, u.window_start, u.spend
+    FROM upserted u WHERE u.api_key_id IN (SELECT id FROM alert_touched)
+  UNION ALL
+  SELECT ku.api_key_id, ku.window_kind, ku.window_start, ku.spend
+    FROM key_usage ku
+   WHERE ku.api_key_id IN (SELECT id FROM alert_touched)
+     AND NOT EXISTS (SELECT 1 FROM upserted u WHERE u.api_key_id = ku.api_key_id
+                        AND u.window_kind = ku.window_kind AND u.window_start = ku.window_start)
+), alert_spend AS (
+  -- Spend in the limit's window: a day or a month is its row, a week the sum of its days, no_reset every month.
+  SELECT t.*, (SELECT coalesce(sum(r.spend), 0) FROM alert_rows r
+                WHERE r.api_key_id = t.id
+                  AND r.window_kind = CASE WHEN t.retention IN ('day', 'week') THEN 'day' ELSE 'month' END
+                  AND r.window_start >= to_timestamp(t.start_ms / 1000.0)
+                  AND (t.end_ms IS NULL OR r.window_start < to_timestamp(t.end_ms / 1000.0)))::numeric AS spend
+    FROM alert_touched t
+), crossings AS (
+  -- One row per key, percentage and window whatever the workers, retries and batches: the dedupe key is
+  -- unique, a concurrent insert of the same crossing waits for the first and does nothing. The comparison
+  -- is the domain's isThresholdReached.
+  INSERT INTO webhook_events (account_id, api_key_id, type, dedupe_key, payload, created_at)
+  SELECT s.account_id, s.id, 'key.threshold_crossed',
+         concat_ws(':', 'threshold', s.id, p.percent, s.retention, s.start_ms),
+         jsonb_build_object(
+           'type', 'key.threshold_crossed',
+           'timestamp', to_char(to_timestamp($22::bigint / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+           'data', jsonb_build_object(
+             'key', jsonb_build_object('prefix', s.prefix),
+             'threshold_percent', p.percent,
+             'limit', jsonb_build_object('retention', s.retention,
+                                         'threshold', trim_scale(s.limit_threshold::numeric / 1000000000)::text),
+             'spend', trim_scale(s.spend / 1000000000)::text,
+             'window', jsonb_build_object(
+               'kind', CASE s.retention WHEN 'no_reset' THEN 'lifetime' ELSE s.retention END,
+               'start', to_char(to_timestamp(s.start_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+               'end', CASE WHEN s.end_ms IS NULL THEN NULL ELSE
+                        to_char(to_timestamp(s.end_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') END))),
+         to_timestamp($22::bigint / 1000.0)
+    FROM alert_spend s CROSS JOIN LATERAL unnest(s.alert_thresholds) AS p(percent)
+   WHERE s.spend * 100 >= s.limit_threshold::numeric * p.percent
+   ORDER BY s.id, p.percent
+  ON CONFLICT (dedupe_key) DO NOTHING
+  RETURNING 1
 )
 SELECT (SELECT count(*) FROM inserted)::int AS inserted,
+       (SELECT count(*) FROM crossings)::int AS crossings,
        (SELECT coalesce(json_agg(json_build_array(w.api_key_id, w.window_kind,
                  (extract(epoch FROM w.window_start) * 1000)::bigint, w.spend::text)), '[]'::json)
           FROM upserted w JOIN api_keys k ON k.id = w.api_key_id
@@ -124,6 +190,11 @@ export interface RecordHooks {
   }) => Promise<void>;
   /** Named in dead letters, so an operator can tell which job set them aside. */
   readonly jobId?: string;
+  /**
+   * The instant whose windows threshold alerts are decided in (spend added to any other window announces
+   * nothing). @defaultValue the wall clock when the batch is written
+   */
+  readonly nowMs?: number;
 }
 
 export interface RecordOutcome {
@@ -133,6 +204,8 @@ export interface RecordOutcome {
   readonly deadLettered: readonly LedgerEvent[];
   /** True when the batch had to be split (some part was refused). */
   readonly split: boolean;
+  /** Threshold crossings this batch announced (outbox rows written). */
+  readonly crossings: number;
 }
 
 /** SQLSTATE classes of errors that a row's own values cause: data exceptions (22) and integrity (23). */
@@ -161,7 +234,7 @@ export class LedgerRepository {
    * letters and everything else is written, so one bad event never holds back other accounts' events.
    */
   async recordEvents(events: readonly LedgerEvent[], hooks: RecordHooks = {}): Promise<RecordOutcome> {
-    const outcome = { inserted: 0, deadLettered: [] as LedgerEvent[], split: false };
+    const outcome = { inserted: 0, deadLettered: [] as LedgerEvent[], split: false, crossings: 0 };
     if (events.length > 0) await this.writeOrSplit(events, hooks, false, outcome);
     return outcome;
   }
@@ -170,10 +243,12 @@ export class LedgerRepository {
     events: readonly LedgerEvent[],
     hooks: RecordHooks,
     partial: boolean,
-    outcome: { inserted: number; deadLettered: LedgerEvent[]; split: boolean },
+    outcome: { inserted: number; deadLettered: LedgerEvent[]; split: boolean; crossings: number },
   ): Promise<void> {
     try {
-      outcome.inserted += await this.writeBatch(events, hooks, partial);
+      const written = await this.writeBatch(events, hooks, partial);
+      outcome.inserted += written.inserted;
+      outcome.crossings += written.crossings;
     } catch (error) {
       if (!isRowError(error)) throw translateDatabaseError(error);
       const [only] = events;
@@ -221,9 +296,14 @@ export class LedgerRepository {
       serviceTokenIds.push(event.serviceTokenId == null ? 'NULL' : quoteArrayElement(event.serviceTokenId));
       buckets.push(usageBucketStartOf(event.occurredAtMs));
     }
+    const nowMs = hooks.nowMs ?? Date.now();
+    const day = windowBoundsOf('day', nowMs);
+    const week = windowBoundsOf('week', nowMs);
+    const month = windowBoundsOf('month', nowMs);
     return inTransaction(this.pool, async (client) => {
       const [row] = await client.query<{
         inserted: number;
+        crossings: number;
         limited_rows: WrittenRow[];
         limited_keys: string[];
       }>(RECORD_EVENTS_SQL, [
@@ -242,13 +322,20 @@ export class LedgerRepository {
         arrayLiteral(serviceTokenIds),
         arrayLiteral(buckets),
         UNKNOWN_MODEL,
+        day.startMs,
+        week.startMs,
+        month.startMs,
+        day.endMs,
+        week.endMs,
+        month.endMs,
+        nowMs,
       ]);
       await hooks.beforeCommit?.({
         rows: row?.limited_rows ?? [],
         limitedKeyIds: row?.limited_keys ?? [],
         partial,
       });
-      return row?.inserted ?? 0;
+      return { inserted: row?.inserted ?? 0, crossings: row?.crossings ?? 0 };
     });
   }
 

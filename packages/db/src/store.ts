@@ -12,6 +12,7 @@ import { pendingMigrations } from './migrator.ts';
 import { ServiceTokenRepository } from './service-token-repository.ts';
 import { UsageReportRepository } from './usage-report-repository.ts';
 import { UsageRepository } from './usage-repository.ts';
+import { WebhookRepository } from './webhook-repository.ts';
 
 /** Every repository over one connection pool. */
 export interface Store {
@@ -31,6 +32,8 @@ export interface Store {
   readonly ledger: LedgerRepository;
   /** Keys blocked at their limit, per window. */
   readonly blocks: BlockRepository;
+  /** Alerts: webhook endpoints, the outbox relay, the delivery log. */
+  readonly webhooks: WebhookRepository;
   /** True when PostgreSQL answers a trivial query. */
   ping(): Promise<boolean>;
   /** Migrations on disk not yet applied to this database. */
@@ -54,6 +57,7 @@ export function openStore(options: PrismaOptions): Store {
     dashboard: new DashboardRepository(prisma),
     ledger: new LedgerRepository(pool),
     blocks: new BlockRepository(pool),
+    webhooks: new WebhookRepository(pool),
     async ping() {
       try {
         await pool.query('SELECT 1');

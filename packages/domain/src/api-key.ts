@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_ALERT_THRESHOLDS } from './alerts.ts';
 import type { SpendLimit } from './limit-decision.ts';
 import { usdAmountSchema } from './money.ts';
 import { RETENTIONS } from './periods.ts';
@@ -17,6 +18,8 @@ export interface ApiKey {
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly lastUsedAt: Date | null;
+  /** Percentages of the limit announced by alerts. @defaultValue DEFAULT_ALERT_THRESHOLDS */
+  readonly alertThresholds?: readonly number[];
 }
 
 /** The fields a client may set on a key. */
@@ -25,10 +28,18 @@ export interface ApiKeySettings {
   readonly scopes: readonly Scope[] | null;
   readonly limit: SpendLimit | null;
   readonly disabled: boolean;
+  /** @defaultValue DEFAULT_ALERT_THRESHOLDS */
+  readonly alertThresholds?: readonly number[];
 }
 
 /** Settings of a key nobody configured: unnamed, every endpoint, no limit, enabled. */
-export const DEFAULT_KEY_SETTINGS: ApiKeySettings = { name: '', scopes: null, limit: null, disabled: false };
+export const DEFAULT_KEY_SETTINGS: ApiKeySettings = {
+  name: '',
+  scopes: null,
+  limit: null,
+  disabled: false,
+  alertThresholds: DEFAULT_ALERT_THRESHOLDS,
+};
 
 /** Longest key name, in characters. */
 export const MAX_KEY_NAME_LENGTH = 256;
@@ -68,7 +79,13 @@ export const spendLimitSchema = z
 
 /** The auditable view of a key's settings: everything a change can touch, no secret. */
 export function settingsOf(key: ApiKey): ApiKeySettings {
-  return { name: key.name, scopes: key.scopes, limit: key.limit, disabled: key.disabled };
+  return {
+    name: key.name,
+    scopes: key.scopes,
+    limit: key.limit,
+    disabled: key.disabled,
+    alertThresholds: key.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS,
+  };
 }
 
 /** A partial change of settings, as PATCH carries it; an absent (undefined) field keeps its value. */
@@ -81,5 +98,6 @@ export function applySettingsPatch(base: ApiKeySettings, patch: SettingsPatch): 
     scopes: patch.scopes === undefined ? base.scopes : patch.scopes,
     limit: patch.limit === undefined ? base.limit : patch.limit,
     disabled: patch.disabled ?? base.disabled,
+    alertThresholds: patch.alertThresholds ?? base.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS,
   };
 }

@@ -30,6 +30,7 @@ describe('auditedSettings', () => {
       disabled: false,
       scopes: ['model:ocr'],
       limit: { retention: 'day', threshold: '1.000000001' },
+      alert_thresholds: [50, 80, 100],
     });
   });
 });

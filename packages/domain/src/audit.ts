@@ -1,3 +1,4 @@
+import { DEFAULT_ALERT_THRESHOLDS } from './alerts.ts';
 import type { ApiKeySettings } from './api-key.ts';
 import { formatUsd } from './money.ts';
 
@@ -30,6 +31,7 @@ export interface AuditedSettings {
   readonly disabled: boolean;
   readonly scopes: readonly string[] | null;
   readonly limit: { readonly retention: string; readonly threshold: string } | null;
+  readonly alert_thresholds: readonly number[];
 }
 
 /** One change to a key. */
@@ -56,6 +58,7 @@ export function auditedSettings(settings: ApiKeySettings): AuditedSettings {
       settings.limit === null
         ? null
         : { retention: settings.limit.retention, threshold: formatUsd(settings.limit.thresholdUnits) },
+    alert_thresholds: [...(settings.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS)],
   };
 }
 

@@ -1,4 +1,5 @@
 export * from './admission.ts';
+export * from './alerts.ts';
 export * from './api-key.ts';
 export * from './audit.ts';
 export * from './dashboard-user.ts';
