@@ -33,6 +33,39 @@ const configSchema = z.object({
     })
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Opens webhook signing secrets (the API seals them with it); 32 bytes, base64. Without it no webhook is
+   * delivered (a warning says so).
+   */
+  KEYFENCE_ENCRYPTION_KEY: z
+    .string()
+    .refine((text) => Buffer.from(text, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+    .transform((text) => Buffer.from(text, 'base64'))
+    .optional(),
+  /**
+   * Webhook destinations allowed although loopback, private or link-local: comma-separated host names,
+   * addresses and CIDR ranges. @defaultValue none
+   */
+  KEYFENCE_WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
+  /** One delivery attempt's limit, answer included (ms). @defaultValue 10000 */
+  KEYFENCE_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /**
+   * The delays before each retry (ms, comma-separated). @defaultValue 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+   * 10 h (27.5 h in all)
+   */
+  KEYFENCE_WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds')
+    .transform((text) => text.split(',').map(Number))
+    .optional(),
+  /** An endpoint failing for this long is disabled (ms). @defaultValue 5 days */
+  KEYFENCE_WEBHOOK_DISABLE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(5 * 24 * 3_600_000),
+  /** Deliveries sent at once by this process (each waits on a receiver). @defaultValue 50 */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(50),
 });
 
 export type WorkerConfig = z.output<typeof configSchema>;

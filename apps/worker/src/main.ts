@@ -4,6 +4,7 @@ import { openRedis } from '@keyfence/jobs';
 import { pino } from 'pino';
 import { loadConfig } from './config.ts';
 import { serveWorkerMetrics, WorkerMetrics } from './metrics.ts';
+import { parseAllowedHosts } from './webhooks/address-policy.ts';
 import { startWorkers } from './workers.ts';
 
 const config = loadConfig();
@@ -38,6 +39,20 @@ const running = await startWorkers({
   logger,
   usageConcurrency: config.USAGE_CONCURRENCY,
   lockDurationMs: config.WORKER_LOCK_DURATION_MS,
+  ...(config.KEYFENCE_ENCRYPTION_KEY === undefined
+    ? {}
+    : {
+        webhooks: {
+          encryptionKey: config.KEYFENCE_ENCRYPTION_KEY,
+          policy: parseAllowedHosts(config.KEYFENCE_WEBHOOK_ALLOWED_HOSTS),
+          timeoutMs: config.KEYFENCE_WEBHOOK_TIMEOUT_MS,
+          disableAfterMs: config.KEYFENCE_WEBHOOK_DISABLE_AFTER_MS,
+          concurrency: config.WEBHOOK_CONCURRENCY,
+          ...(config.KEYFENCE_WEBHOOK_RETRY_SCHEDULE_MS === undefined
+            ? {}
+            : { retryDelaysMs: config.KEYFENCE_WEBHOOK_RETRY_SCHEDULE_MS }),
+        },
+      }),
 });
 logger.info({ queues: running.workers.map((worker) => worker.name) }, 'keyfence workers running');
 

@@ -37,6 +37,24 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly webhookDeliveries = new Counter({
+    name: 'keyfence_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: succeeded, retried (failed, will retry), failed (gave up), skipped',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookLag = new Histogram({
+    name: 'keyfence_webhook_delivery_lag_seconds',
+    help: 'Time from an alert event being written (the crossing, block or change) to its first successful delivery',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400],
+    registers: [this.registry],
+  });
+  readonly webhookEndpointsDisabled = new Counter({
+    name: 'keyfence_webhook_endpoints_disabled_total',
+    help: 'Webhook endpoints disabled because every delivery failed for 5 days',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'keyfence_worker_' });
   }

@@ -1,5 +1,5 @@
 import { AdmissionStore } from '@keyfence/admission';
-import type { Store } from '@keyfence/db';
+import { SecretCipher, type Store } from '@keyfence/db';
 import {
   duplicateRedis,
   liftBlocksJob,
@@ -17,6 +17,9 @@ import type { WorkerMetrics } from './metrics.ts';
 import { createLimitsProcessor, liftEndedBlocks } from './processors/limits-processor.ts';
 import { createMaintenanceProcessor } from './processors/maintenance-processor.ts';
 import { createUsageProcessor } from './processors/usage-processor.ts';
+import { createWebhookProcessor, webhookBackoff } from './processors/webhook-processor.ts';
+import { type AddressPolicy, STRICT_POLICY } from './webhooks/address-policy.ts';
+import { OutboxRelay } from './webhooks/outbox-relay.ts';
 
 export interface WorkerDeps {
   readonly store: Store;
@@ -33,6 +36,26 @@ export interface WorkerDeps {
   /** @defaultValue 30000 */
   readonly lockDurationMs?: number;
   readonly metrics?: WorkerMetrics;
+  /** Alerts: without an encryption key, no webhook is delivered (secrets cannot be opened). */
+  readonly webhooks?: WebhookSettings;
+}
+
+/** How alerts are delivered. */
+export interface WebhookSettings {
+  /** The key webhook secrets are sealed with (the API's `KEYFENCE_ENCRYPTION_KEY`). */
+  readonly encryptionKey: Uint8Array;
+  /** @defaultValue STRICT_POLICY */
+  readonly policy?: AddressPolicy;
+  /** @defaultValue 10000 */
+  readonly timeoutMs?: number;
+  /** @defaultValue WEBHOOK_RETRY_DELAYS_MS */
+  readonly retryDelaysMs?: readonly number[];
+  /** @defaultValue 5 days */
+  readonly disableAfterMs?: number;
+  /** @defaultValue 50 */
+  readonly concurrency?: number;
+  /** The relay's poll interval. @defaultValue 200 */
+  readonly relayIntervalMs?: number;
 }
 
 export interface RunningWorkers {
@@ -93,6 +116,41 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     start(QUEUES.limits, createLimitsProcessor({ ...deps, publisher }), 1),
     start(QUEUES.maintenance, createMaintenanceProcessor(deps), 1),
   ];
+  const webhooksQueue = new Queue(QUEUES.webhooks, { connection, prefix });
+  let relay: OutboxRelay | undefined;
+  if (deps.webhooks === undefined) {
+    deps.logger.warn('KEYFENCE_ENCRYPTION_KEY is not set: webhook alerts are not delivered by this worker');
+  } else {
+    const settings = deps.webhooks;
+    workers.push(
+      new Worker(
+        QUEUES.webhooks,
+        createWebhookProcessor({
+          store: deps.store,
+          cipher: new SecretCipher(settings.encryptionKey),
+          policy: settings.policy ?? STRICT_POLICY,
+          clock: deps.clock,
+          logger: deps.logger,
+          ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
+          ...(settings.retryDelaysMs === undefined ? {} : { retryDelaysMs: settings.retryDelaysMs }),
+          ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
+          ...(settings.disableAfterMs === undefined ? {} : { disableAfterMs: settings.disableAfterMs }),
+        }),
+        {
+          connection,
+          prefix,
+          concurrency: settings.concurrency ?? 50,
+          lockDuration,
+          stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
+          settings: { backoffStrategy: webhookBackoff },
+        },
+      ),
+    );
+    relay = new OutboxRelay(deps.store, webhooksQueue, deps.clock, deps.logger, {
+      ...(settings.relayIntervalMs === undefined ? {} : { intervalMs: settings.relayIntervalMs }),
+    });
+    relay.start();
+  }
   for (const worker of workers) {
     worker.on('failed', (job, error) =>
       deps.logger.warn(
@@ -113,8 +171,9 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   return {
     workers,
     async close() {
+      await relay?.stop();
       await Promise.all(workers.map((worker) => worker.close()));
-      await Promise.all([limitsQueue.close(), maintenanceQueue.close()]);
+      await Promise.all([limitsQueue.close(), maintenanceQueue.close(), webhooksQueue.close()]);
       await admissionRedis.quit().catch(() => admissionRedis.disconnect());
     },
   };

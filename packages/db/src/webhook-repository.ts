@@ -342,9 +342,10 @@ export class WebhookRepository {
   /**
    * The relay: takes up to `limit` events not yet relayed (oldest first; rows another worker holds are
    * skipped), makes one delivery per event and subscribed, enabled endpoint, marks the events relayed,
-   * and calls `enqueue` with the new deliveries before it commits. If the commit fails the events stay
-   * unrelayed and are taken again; `enqueue` must therefore be idempotent (job id = event and endpoint).
-   * Returns how many events it relayed.
+   * commits, and then calls `enqueue` with the new deliveries (after the commit, so a delivery job never
+   * runs before its row is visible). A crash between the commit and `enqueue` leaves deliveries pending
+   * with no job: {@link unqueuedDeliveries} finds them for the sweep. `enqueue` must be idempotent (job id
+   * = event and endpoint). Returns how many events it relayed.
    */
   async relayEvents(
     limit: number,
@@ -374,10 +375,38 @@ export class WebhookRepository {
           [limit, now],
         );
         const deliveries = (row?.deliveries ?? []).map(([eventId, endpointId]) => ({ eventId, endpointId }));
-        if (deliveries.length > 0) await enqueue(deliveries);
-        return row?.relayed ?? 0;
+        return { relayed: row?.relayed ?? 0, deliveries };
       }),
+    ).then(async ({ relayed, deliveries }) => {
+      if (deliveries.length > 0) await enqueue(deliveries);
+      return relayed;
+    });
+  }
+
+  /**
+   * Deliveries never attempted and created before `before`, oldest first, after `after` (paging): those a
+   * relay that stopped between its commit and its enqueue left without a job (and those still waiting in
+   * a long queue: re-adding them under the same job id adds nothing).
+   */
+  async unqueuedDeliveries(
+    before: Date,
+    options: { limit: number; after?: { createdAt: Date; id: string } | undefined },
+  ): Promise<(DeliveryRef & { createdAt: Date; id: string })[]> {
+    const rows = await translatingErrors(() =>
+      pgQueryable(this.pool).query<{ id: string; event_id: string; endpoint_id: string; created_at: Date }>(
+        `SELECT id::text, event_id::text, endpoint_id::text, created_at FROM webhook_deliveries
+          WHERE status = 'pending' AND attempts = 0 AND created_at < $1
+            AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
+          ORDER BY created_at, id LIMIT $4`,
+        [before, options.after?.createdAt ?? null, options.after?.id ?? null, options.limit],
+      ),
     );
+    return rows.map((row) => ({
+      id: row.id,
+      eventId: row.event_id,
+      endpointId: row.endpoint_id,
+      createdAt: row.created_at,
+    }));
   }
 
   /** A delivery with what sending it needs; null when the endpoint or the event is gone. */

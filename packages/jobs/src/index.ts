@@ -4,3 +4,4 @@ export * from './maintenance-jobs.ts';
 export * from './queues.ts';
 export * from './redis-connection.ts';
 export * from './usage-jobs.ts';
+export * from './webhook-jobs.ts';

@@ -8,6 +8,8 @@ export const QUEUES = {
   limits: 'limits',
   /** Housekeeping on a schedule: erasing expired idempotency answers. */
   maintenance: 'maintenance',
+  /** Alert deliveries: one event to one webhook endpoint per job, signed, retried for about a day. */
+  webhooks: 'webhooks',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

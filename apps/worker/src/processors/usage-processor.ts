@@ -90,6 +90,7 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
     const nowMs = deps.clock().getTime();
     const { inserted, deadLettered, split } = await deps.store.ledger.recordEvents(events, {
       jobId,
+      nowMs,
       beforeCommit: ({ rows, limitedKeyIds, partial }) =>
         deps.admission.settle(jobId, rowsByKey(rows, limitedKeyIds), { dropPending: !partial, nowMs }),
     });

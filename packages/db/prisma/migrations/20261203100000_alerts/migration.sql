@@ -69,3 +69,5 @@ CREATE TABLE "webhook_deliveries" (
 );
 CREATE UNIQUE INDEX "webhook_deliveries_endpoint_id_event_id_key" ON "webhook_deliveries"("endpoint_id", "event_id");
 CREATE INDEX "webhook_deliveries_endpoint_id_created_at_idx" ON "webhook_deliveries"("endpoint_id", "created_at");
+-- The relay's sweep: deliveries never attempted (a relay that stopped between its commit and its enqueue).
+CREATE INDEX "webhook_deliveries_unattempted_idx" ON "webhook_deliveries"("created_at", "id") WHERE "status" = 'pending' AND "attempts" = 0;
