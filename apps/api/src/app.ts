@@ -12,6 +12,7 @@ import { createOperatorRoutes } from './operator/operator-routes.ts';
 import { createUsageRoutes } from './usage/usage-routes.ts';
 import { createVerifyRoutes } from './verify/verify-routes.ts';
 import { createWebRoutes } from './web/web-routes.ts';
+import { createWebhookRoutes } from './webhooks/webhook-routes.ts';
 
 /** Builds the API without listening; main.ts listens, tests call it in-process. */
 export function createApp(deps: AppDeps): Express {
@@ -34,6 +35,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(createWebRoutes(deps.webRoot));
   app.use(createKeyRoutes(deps));
   app.use(createAuditRoutes(deps));
+  app.use(createWebhookRoutes(deps));
   app.use(createDashboardRoutes(deps));
   app.use(createUsageRoutes(deps));
   app.use(routeNotFound);

@@ -21,6 +21,13 @@ export interface AppDeps {
   readonly logger: Logger;
   /** Where accepted usage events go. */
   readonly usageQueue: Queue;
+  /** Alerts: manual redeliveries go here. Without it, redeliveries are only marked (tests). */
+  readonly webhookQueue?: Queue;
+  /**
+   * Seals webhook signing secrets; the workers open them with the same key. Absent when the operator set
+   * no KEYFENCE_ENCRYPTION_KEY: endpoints cannot be created then (a per-process key would lose them).
+   */
+  readonly webhookCipher?: ResponseCipher | undefined;
   /** Announces key changes to every replica's verify cache. */
   readonly keyEvents: { publish(keyIds: readonly string[]): Promise<void> };
   /** This replica's verify cache. */

@@ -18,7 +18,7 @@ let encryptionKey = config.KEYFENCE_ENCRYPTION_KEY;
 if (encryptionKey === undefined) {
   encryptionKey = randomBytes(32);
   logger.warn(
-    'KEYFENCE_ENCRYPTION_KEY is not set: using a key for this process only, so idempotent creates cannot be replayed after a restart',
+    'KEYFENCE_ENCRYPTION_KEY is not set: using a key for this process only, so idempotent creates cannot be replayed after a restart, and webhook endpoints cannot be created',
   );
 }
 
@@ -31,6 +31,7 @@ const runtime = await startApiRuntime({
   clock: () => new Date(),
   randomBytes,
   encryptionKey,
+  encryptionKeyConfigured: config.KEYFENCE_ENCRYPTION_KEY !== undefined,
   operatorToken: config.KEYFENCE_OPERATOR_TOKEN,
   webRoot: config.KEYFENCE_WEB_ROOT,
   admission: {

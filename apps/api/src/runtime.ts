@@ -24,6 +24,8 @@ export interface RuntimeOptions {
   readonly clock: () => Date;
   readonly randomBytes: RandomBytes;
   readonly encryptionKey: Uint8Array;
+  /** True when `encryptionKey` is the operator's (not a per-process key): webhook secrets need it. */
+  readonly encryptionKeyConfigured?: boolean;
   readonly eventTimePolicy?: EventTimePolicy;
   readonly keyCache?: KeyStateCacheOptions;
   /** Hold lifetimes and how long accepted spend counts as pending. */
@@ -62,10 +64,12 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
 
   const prefix = queuePrefix(options.queuePrefix);
   const usageQueue = new Queue(QUEUES.usage, { connection: redis, prefix });
+  const webhookQueue = new Queue(QUEUES.webhooks, { connection: redis, prefix });
   const queues = [
     usageQueue,
     new Queue(QUEUES.limits, { connection: redis, prefix }),
     new Queue(QUEUES.maintenance, { connection: redis, prefix }),
+    webhookQueue,
   ];
   const keyStates = new KeyStateCache((hash, now) => store.keyStates.findByHash(hash, now), options.keyCache);
   const bus = new KeyEventBus(redis, subscriber, options.queuePrefix, logger);
@@ -94,6 +98,9 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       responseCipher: new ResponseCipher(options.encryptionKey),
       logger,
       usageQueue,
+      webhookQueue,
+      webhookCipher:
+        options.encryptionKeyConfigured === false ? undefined : new ResponseCipher(options.encryptionKey),
       keyEvents: bus,
       keyStates,
       lastUsed,

@@ -61,6 +61,8 @@ export const START = new Date('2026-11-26T10:00:00.000Z');
 export async function startHarness(
   options: {
     cipherKey?: Uint8Array;
+    /** False: as if the operator set no KEYFENCE_ENCRYPTION_KEY. @defaultValue true */
+    encryptionKeyConfigured?: boolean;
     eventTimePolicy?: EventTimePolicy;
     operatorToken?: string;
     failureLimits?: FailureLimiterOptions;
@@ -91,6 +93,9 @@ export async function startHarness(
     clock: () => harness.now,
     randomBytes,
     encryptionKey: options.cipherKey ?? randomBytes(32),
+    ...(options.encryptionKeyConfigured === undefined
+      ? {}
+      : { encryptionKeyConfigured: options.encryptionKeyConfigured }),
     operatorToken: options.operatorToken,
     ...(options.failureLimits === undefined ? {} : { failureLimits: options.failureLimits }),
     ...(options.signInFailureDelayMs === undefined

@@ -35,6 +35,7 @@ describe('POST /v1/keys', () => {
       limit_reached: false,
       resets_at: '2026-11-30T00:00:00.000Z',
       last_used_at: null,
+      alert_thresholds: [50, 80, 100],
     });
 
     const listed = await h.call('GET', '/v1/keys', { auth: mk });

@@ -53,6 +53,7 @@ describe('operator views', () => {
       'limits',
       'maintenance',
       'usage-events',
+      'webhooks',
     ]);
     expectError(await h.call('GET', '/admin/queues/api/queues'), 401, 'MISSING_CREDENTIALS');
   });

@@ -4,6 +4,7 @@ import { ApiKeyPage } from './pages/api-key-page.tsx';
 import { ApiKeysTab } from './pages/api-keys-tab.tsx';
 import { ManagementKeysTab } from './pages/management-keys-tab.tsx';
 import { SignIn } from './pages/sign-in.tsx';
+import { WebhookDeliveriesPage, WebhooksPage } from './pages/webhooks-page.tsx';
 import { linkProps, navigate, usePath } from './router.ts';
 import { SessionContext } from './session-context.ts';
 import type { Session } from './types.ts';
@@ -73,6 +74,9 @@ export function App() {
           <a {...linkProps('/keys')} aria-current={path.startsWith('/keys') ? 'page' : undefined}>
             Keys
           </a>
+          <a {...linkProps('/webhooks')} aria-current={path.startsWith('/webhooks') ? 'page' : undefined}>
+            Webhooks
+          </a>
         </nav>
         <div className="account">
           <span className="email" title={`Account ${session.session.user.account_id}`}>
@@ -93,6 +97,9 @@ export function App() {
 }
 
 function Page({ path }: { path: string }) {
+  const webhookPage = /^\/webhooks\/([0-9a-f-]{36})$/.exec(path);
+  if (webhookPage?.[1] !== undefined) return <WebhookDeliveriesPage id={webhookPage[1]} />;
+  if (path === '/webhooks') return <WebhooksPage />;
   const keyPage = /^\/keys\/api\/([0-9A-Za-z]{8})$/.exec(path);
   if (keyPage?.[1] !== undefined) return <ApiKeyPage prefix={keyPage[1]} />;
   if (path === '/keys/management') return <KeysSection tab="management" />;

@@ -7,6 +7,8 @@ import type {
   DashboardSession,
   KeyObject,
   ManagementKeyObject,
+  WebhookDeliveryObject,
+  WebhookEndpointObject,
 } from '@keyfence/contracts';
 import type { Retention } from '@keyfence/domain';
 
@@ -16,6 +18,13 @@ export type { DailySpend, Retention };
 export type ApiKey = KeyObject;
 export type ManagementKey = ManagementKeyObject;
 export type Session = DashboardSession;
+export type WebhookEndpoint = WebhookEndpointObject;
+export type WebhookDelivery = WebhookDeliveryObject;
+export {
+  WEBHOOK_EVENT_LABELS,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookEventType,
+} from '@keyfence/domain/webhook-events';
 
 /**
  * A key's settings as the audit log records them (`before` and `after`; the contract types them as open

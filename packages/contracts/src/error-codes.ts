@@ -70,6 +70,8 @@ export const ERROR_CODES = {
     description:
       'Release: the key has no hold with this id (never made, or forgotten 10 minutes after it was posted, released or expired).',
   },
+  WEBHOOK_NOT_FOUND: { status: 404, description: 'The account has no webhook endpoint with this id.' },
+  DELIVERY_NOT_FOUND: { status: 404, description: 'The webhook endpoint has no delivery with this id.' },
   METHOD_NOT_ALLOWED: {
     status: 405,
     description: 'The route exists but not with this method; see the Allow header.',
@@ -96,6 +98,15 @@ export const ERROR_CODES = {
   TOO_MANY_KEYS: {
     status: 409,
     description: 'The account has as many live API keys as it may; delete one first.',
+  },
+  TOO_MANY_WEBHOOKS: {
+    status: 409,
+    description: 'The account has as many webhook endpoints as it may (20); delete one first.',
+  },
+  WEBHOOKS_UNAVAILABLE: {
+    status: 503,
+    description:
+      'Webhook endpoints need KEYFENCE_ENCRYPTION_KEY (their signing secrets are kept encrypted with it); the operator has not set it.',
   },
   SERVICE_UNAVAILABLE: {
     status: 503,

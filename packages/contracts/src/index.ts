@@ -5,3 +5,4 @@ export * from './keys.ts';
 
 export * from './openapi.ts';
 export * from './usage.ts';
+export * from './webhooks.ts';

@@ -1,5 +1,6 @@
 import {
   AUDIT_ACTIONS,
+  alertThresholdsSchema,
   keyNameSchema,
   RETENTIONS,
   SCOPES,
@@ -17,6 +18,7 @@ export const createKeyBodySchema = z
     name: givenNameSchema.optional(),
     limit: spendLimitSchema.optional(),
     scopes: scopesSchema.optional(),
+    alert_thresholds: alertThresholdsSchema.optional(),
   })
   .meta({ id: 'CreateKeyRequest' });
 export type CreateKeyBody = z.output<typeof createKeyBodySchema>;
@@ -28,6 +30,7 @@ export const updateKeyBodySchema = z
     limit: spendLimitSchema.optional(),
     scopes: scopesSchema.optional(),
     disabled: z.boolean({ message: 'disabled must be true or false' }).optional(),
+    alert_thresholds: alertThresholdsSchema.optional(),
   })
   .meta({ id: 'UpdateKeyRequest' });
 export type UpdateKeyBody = z.output<typeof updateKeyBodySchema>;
@@ -98,6 +101,9 @@ export const keyObjectSchema = z
     limit_reached: z.boolean(),
     resets_at: instant.nullable(),
     last_used_at: instant.nullable(),
+    alert_thresholds: z
+      .array(z.number().int())
+      .meta({ description: 'Percentages of the limit at which key.threshold_crossed is sent (alerts)' }),
   })
   .meta({ id: 'Key' });
 export type KeyObject = z.infer<typeof keyObjectSchema>;

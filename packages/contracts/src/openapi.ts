@@ -23,6 +23,7 @@ import {
   keyObjectSchema,
   updateKeyBodySchema,
 } from './keys.ts';
+import { webhookPaths } from './openapi-webhooks.ts';
 import { USAGE_GROUPINGS, usageDetailResultSchema, usageResultSchema } from './usage.ts';
 
 type JsonObject = Record<string, unknown>;
@@ -182,6 +183,7 @@ export function buildOpenApiDocument(): JsonObject {
           'For the web dashboard (session cookie; changes carry X-CSRF-Token). Key routes also take a session.',
       },
       { name: 'operators', description: 'Health and readiness' },
+      { name: 'webhooks', description: 'Alerts: signed webhooks (management key or dashboard session)' },
     ],
     security: [],
     paths: {
@@ -678,6 +680,19 @@ export function buildOpenApiDocument(): JsonObject {
           },
         },
       },
+      ...webhookPaths({
+        errors,
+        json,
+        data,
+        pageOf,
+        ref,
+        idOf,
+        query,
+        security: management,
+        bodyErrors: BODY_ERRORS,
+        authErrors: AUTH_ERRORS,
+        always: ALWAYS,
+      }),
       '/readyz': {
         get: {
           operationId: 'readiness',

@@ -1,20 +1,6 @@
 import { z } from 'zod';
 
-/**
- * Every event type an alert can carry. `key.expired` and `key.rotated` belong to the key lifecycle
- * (issue 15): they are listed so endpoints can subscribe to them, and enter the outbox the same way.
- */
-export const WEBHOOK_EVENT_TYPES = [
-  'key.threshold_crossed',
-  'key.blocked',
-  'key.unblocked',
-  'key.created',
-  'key.updated',
-  'key.deleted',
-  'key.expired',
-  'key.rotated',
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+export { WEBHOOK_EVENT_LABELS, WEBHOOK_EVENT_TYPES, type WebhookEventType } from './webhook-events.ts';
 
 /** The percentages of a key's limit announced when no one chose others. */
 export const DEFAULT_ALERT_THRESHOLDS: readonly number[] = [50, 80, 100];

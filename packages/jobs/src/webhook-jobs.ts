@@ -20,10 +20,10 @@ export type DeliverWebhookPayload = z.infer<typeof deliverWebhookJob.schema>;
 
 /**
  * The job id of a delivery: the event and the endpoint, so the relay queues it once however often it
- * runs (BullMQ ignores an add under an id it holds). A manual redelivery adds when it was asked for.
+ * runs (BullMQ ignores an add under an id it holds). A manual redelivery adds a tag of its own (when it was asked for, and some random bytes).
  */
-export function webhookJobId(ref: { eventId: string; endpointId: string }, redeliveryAtMs?: number): string {
-  return `wh-${ref.eventId}-${ref.endpointId}${redeliveryAtMs === undefined ? '' : `-r${redeliveryAtMs}`}`;
+export function webhookJobId(ref: { eventId: string; endpointId: string }, redelivery?: string): string {
+  return `wh-${ref.eventId}-${ref.endpointId}${redelivery === undefined ? '' : `-r${redelivery}`}`;
 }
 
 /** The backoff type the delivery worker's strategy answers: the processor picks each delay itself. */

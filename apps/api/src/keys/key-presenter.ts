@@ -1,6 +1,7 @@
 import {
   type ApiKey,
   type AuditEntry,
+  DEFAULT_ALERT_THRESHOLDS,
   evaluateLimit,
   formatUsd,
   type InFlight,
@@ -53,6 +54,7 @@ export function presentKey(
     limit_reached: state?.reached ?? false,
     resets_at: state?.resetsAt ?? null,
     last_used_at: key.lastUsedAt,
+    alert_thresholds: [...(key.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS)],
   };
 }
 

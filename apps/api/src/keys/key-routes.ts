@@ -5,6 +5,7 @@ import {
   listKeysQuerySchema,
   MAX_KEYS_PER_PAGE,
   MAX_LIVE_KEYS_PER_ACCOUNT,
+  type UpdateKeyBody,
   updateKeyBodySchema,
 } from '@keyfence/contracts';
 import {
@@ -15,6 +16,7 @@ import {
   generateCredential,
   isKeyPrefix,
   NO_USAGE,
+  type SettingsPatch,
   settingsOf,
 } from '@keyfence/domain';
 import { type Request, type Response, Router } from 'express';
@@ -51,6 +53,12 @@ function prefixOf(req: Request): string {
     throw new ApiError('INVALID_PREFIX', 'a key prefix is 8 characters of 0-9, A-Z and a-z');
   }
   return prefix;
+}
+
+/** A parsed create/update body as a settings patch (the wire's `alert_thresholds` is `alertThresholds`). */
+function settingsPatchOf(input: UpdateKeyBody): SettingsPatch {
+  const { alert_thresholds: alertThresholds, ...rest } = input;
+  return { ...rest, alertThresholds };
 }
 
 function keyNotFound(prefix: string): ApiError {
@@ -109,7 +117,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
     .post(managementAuth, body, async (req, res) => {
       const idempotencyKey = idempotencyKeyOf(req);
       const input = parseInput(createKeyBodySchema, req.body ?? {}, 'body');
-      const settings = applySettingsPatch(DEFAULT_KEY_SETTINGS, input);
+      const settings = applySettingsPatch(DEFAULT_KEY_SETTINGS, settingsPatchOf(input));
       const { accountId, actor } = keyManagerOf(res);
       const now = clock();
       const associatedData = `${accountId}\n${idempotencyKey}`;
@@ -205,9 +213,12 @@ export function createKeyRoutes(deps: AppDeps): Router {
     })
     .patch(managementAuth, body, async (req, res) => {
       const change = changeFor(req, res);
-      const patch = parseInput(updateKeyBodySchema, req.body ?? {}, 'body');
-      if (Object.keys(patch).length === 0) {
-        throw new ApiError('EMPTY_UPDATE', 'send at least one of name, limit, scopes, disabled');
+      const patch = settingsPatchOf(parseInput(updateKeyBodySchema, req.body ?? {}, 'body'));
+      if (Object.values(patch).every((value) => value === undefined)) {
+        throw new ApiError(
+          'EMPTY_UPDATE',
+          'send at least one of name, limit, scopes, disabled, alert_thresholds',
+        );
       }
       const result = await store.apiKeys.update({
         ...change,
@@ -221,7 +232,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
       const change = changeFor(req, res);
       const replacement = applySettingsPatch(
         DEFAULT_KEY_SETTINGS,
-        parseInput(updateKeyBodySchema, req.body ?? {}, 'body'),
+        settingsPatchOf(parseInput(updateKeyBodySchema, req.body ?? {}, 'body')),
       );
       const result = await store.apiKeys.update({ ...change, change: () => replacement });
       if (result === null) throw keyNotFound(change.prefix);

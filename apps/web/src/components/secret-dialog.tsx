@@ -6,10 +6,15 @@ export function SecretDialog({
   title,
   secret,
   onClose,
+  warning,
+  label = 'Your new key',
 }: {
   title: string;
   secret: string;
   onClose: () => void;
+  /** What to say about keeping it. @defaultValue the API key wording (only a hash is stored) */
+  warning?: string;
+  label?: string;
 }) {
   const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
   const copy = async () => {
@@ -23,10 +28,14 @@ export function SecretDialog({
   return (
     <Dialog title={title} onClose={onClose} dismissible={false}>
       <p className="warning" role="note">
-        Copy this key now and keep it somewhere safe. <strong>It will not be shown again</strong>: keyfence
-        stores only a hash of it. If you lose it, create a new key.
+        {warning ?? (
+          <>
+            Copy this key now and keep it somewhere safe. <strong>It will not be shown again</strong>:
+            keyfence stores only a hash of it. If you lose it, create a new key.
+          </>
+        )}
       </p>
-      <label htmlFor="new-secret">Your new key</label>
+      <label htmlFor="new-secret">{label}</label>
       <div className="secret-row">
         <input
           id="new-secret"
