@@ -29,8 +29,8 @@ export interface ReceivedWebhook {
 
 /**
  * A real HTTP receiver for webhook tests: each path has a behaviour and, once known, a signing secret;
- * every request is recorded with whether `standardwebhooks` verified its signature. Only `ok` answers
- * are counted as `delivered` (what the sender should treat as a success).
+ * every request is recorded with whether `standardwebhooks` verified its signature. Only 2xx answers
+ * (`ok`, `huge`) are counted as `delivered` (what the sender should treat as a success).
  */
 export interface WebhookReceiver {
   readonly url: string;
@@ -111,6 +111,7 @@ export async function startWebhookReceiver(
           res.writeHead(302, { location: '/redirect-target' }).end();
           return;
         case 'huge': {
+          answeredOk.push(record);
           res.writeHead(200, { 'content-type': 'application/octet-stream' });
           const block = Buffer.alloc(64 * 1024, 120);
           const pump = () => {
