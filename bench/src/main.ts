@@ -14,6 +14,7 @@ import { runPlainScenario } from './plain-scenario.ts';
 import { settle } from './settle.ts';
 import { runUsageDetailScenario } from './usage-detail-scenario.ts';
 import { runVerifyScenario } from './verify-scenario.ts';
+import { runWebhookLagScenario } from './webhook-lag-scenario.ts';
 
 const args = benchArgs(process.argv.slice(2));
 const ALL = [
@@ -21,6 +22,7 @@ const ALL = [
   'ceiling',
   'verify',
   'lag',
+  'webhook-lag',
   'overspend',
   'gateway-overshoot',
   'gateway-hung',
@@ -73,6 +75,15 @@ for (const scenario of scenarios) {
       `enforcement lag under ${Math.round(achievedRate).toLocaleString('en')} events/s of background load`,
       `p50 ${percentile(lags, 50).toFixed(0)} ms, p99 ${percentile(lags, 99).toFixed(0)} ms (${lags.length} samples)`,
       'none (target: p99 ≤ 1 s at 20,000 events/s)',
+      '',
+    ]);
+  } else if (scenario === 'webhook-lag') {
+    const rate = Number(process.env.KEYFENCE_BENCH_WEBHOOK_RATE ?? 20_000);
+    const { lags, achievedRate, unverified } = await runWebhookLagScenario(rate, 30, args.keys);
+    rows.push([
+      `alert delivery lag (crossing event's 202 → signed key.threshold_crossed at the receiver) under ${Math.round(achievedRate).toLocaleString('en')} events/s`,
+      `p50 ${percentile(lags, 50).toFixed(0)} ms, p99 ${percentile(lags, 99).toFixed(0)} ms (${lags.length} samples; signatures failing: ${unverified})`,
+      'none (target: p99 ≤ 2 s at 20,000 events/s)',
       '',
     ]);
   } else if (scenario === 'overspend') {

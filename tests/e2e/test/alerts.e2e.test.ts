@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { generateCredential } from '@keyfence/domain';
 import { type System, startSystem, waitFor } from '@keyfence/testkit';
 import { startWebhookReceiver, type WebhookReceiver } from '@keyfence/testkit/webhook-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,8 +34,20 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-const createEndpoint = async (path: string, events?: string[]) => {
-  const created = await system.call('POST', '/v1/webhooks', system.managementKey, {
+/** Another account (the first holds up to 1,000 keys, the most an account may have). */
+const newAccount = async (name: string) => {
+  const account = await system.db.store.accounts.create(name);
+  const credential = generateCredential('management_key', randomBytes);
+  await system.db.store.managementKeys.create(account.id, name, credential, {
+    actor: { type: 'operator', id: null },
+    requestId: null,
+    now: new Date(),
+  });
+  return credential.secret;
+};
+
+const createEndpoint = async (path: string, events?: string[], auth = system.managementKey) => {
+  const created = await system.call('POST', '/v1/webhooks', auth, {
     url: `${receiver.url}${path}`,
     ...(events === undefined ? {} : { events }),
   });
@@ -42,12 +56,12 @@ const createEndpoint = async (path: string, events?: string[]) => {
   return created.body.data as { id: string; secret: string };
 };
 
-const createKeys = async (count: number, name: string) => {
+const createKeys = async (count: number, name: string, auth = system.managementKey) => {
   const prefixes: string[] = [];
   for (let start = 0; start < count; start += 8) {
     const made = await Promise.all(
       Array.from({ length: Math.min(8, count - start) }, async (_, i) => {
-        const result = await system.call('POST', '/v1/keys', system.managementKey, {
+        const result = await system.call('POST', '/v1/keys', auth, {
           name: `${name}-${start + i}`,
           limit: { retention: 'day', threshold: 1 },
         });
@@ -135,15 +149,15 @@ describe('alerts end to end: two workers, a real receiver, every signature check
   });
 
   it(`delivers everything, once each, after the receiver was down for ${DOWN_MS / 1000} s`, async () => {
-    const endpoint = await createEndpoint('/outage');
+    const auth = await newAccount('outage');
+    const endpoint = await createEndpoint('/outage', undefined, auth);
     await receiver.pause();
-    const prefixes = await createKeys(20, 'outage');
+    const prefixes = await createKeys(20, 'outage', auth);
     await spend(prefixes, 12);
     // While it is down: attempts fail and are logged with their next try.
     await waitFor(
       async () =>
-        (await system.call('GET', `/v1/webhooks/${endpoint.id}/deliveries?limit=200`, system.managementKey))
-          .body.data,
+        (await system.call('GET', `/v1/webhooks/${endpoint.id}/deliveries?limit=200`, auth)).body.data,
       (rows: { attempts: number; next_attempt_at: string | null; last_error: string | null }[]) =>
         rows.length >= 20 * 5 && rows.every((row) => row.attempts >= 1 && row.next_attempt_at !== null),
       60_000,
@@ -161,11 +175,7 @@ describe('alerts end to end: two workers, a real receiver, every signature check
     expect(hits).toHaveLength(100);
     expect(hits.every((hit) => hit.verified)).toBe(true);
     expect(new Set(hits.map((hit) => hit.id)).size).toBe(100);
-    const log = await system.call(
-      'GET',
-      `/v1/webhooks/${endpoint.id}/deliveries?limit=200`,
-      system.managementKey,
-    );
+    const log = await system.call('GET', `/v1/webhooks/${endpoint.id}/deliveries?limit=200`, auth);
     expect(log.body.data).toHaveLength(100);
     for (const row of log.body.data) {
       expect(row.status).toBe('succeeded');
@@ -174,7 +184,7 @@ describe('alerts end to end: two workers, a real receiver, every signature check
     }
     // Manual redelivery of everything since before the outage: sent again, with the same webhook-ids.
     const since = new Date(Date.now() - 10 * 60_000).toISOString();
-    const again = await system.call('POST', `/v1/webhooks/${endpoint.id}/redeliver`, system.managementKey, {
+    const again = await system.call('POST', `/v1/webhooks/${endpoint.id}/redeliver`, auth, {
       since,
     });
     expect(again.body.data).toEqual({ queued: 100 });
@@ -191,12 +201,13 @@ describe('alerts end to end: two workers, a real receiver, every signature check
     receiver.setBehaviour('/hang', 'hang');
     receiver.setBehaviour('/redirect', 'redirect');
     receiver.setBehaviour('/huge', 'huge');
-    const hang = await createEndpoint('/hang');
-    await createEndpoint('/redirect');
-    await createEndpoint('/huge');
-    await createEndpoint('/fast');
+    const auth = await newAccount('stall');
+    const hang = await createEndpoint('/hang', undefined, auth);
+    await createEndpoint('/redirect', undefined, auth);
+    await createEndpoint('/huge', undefined, auth);
+    await createEndpoint('/fast', undefined, auth);
     const started = Date.now();
-    await createKeys(30, 'stall');
+    await createKeys(30, 'stall', auth);
     await waitFor(
       async () => receiver.delivered('/fast').length,
       (n) => n >= 30,
@@ -210,7 +221,7 @@ describe('alerts end to end: two workers, a real receiver, every signature check
       (n) => n >= 30,
       30_000,
     );
-    const log = await system.call('GET', `/v1/webhooks/${hang.id}/deliveries?limit=5`, system.managementKey);
+    const log = await system.call('GET', `/v1/webhooks/${hang.id}/deliveries?limit=5`, auth);
     expect(log.body.data[0].last_error ?? 'not yet attempted').toMatch(/within 2000 ms|not yet attempted/);
   });
 });
