@@ -5,6 +5,7 @@ import {
   liftBlocksJob,
   purgeIdempotencyJob,
   purgeSessionsJob,
+  purgeWebhookEventsJob,
   QUEUES,
   queuePrefix,
   type RedisConnection,
@@ -96,6 +97,15 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     purgeSessionsJob.name,
     { every: purgeSessionsJob.everyMs },
     { name: purgeSessionsJob.name, data: { version: purgeSessionsJob.version }, opts: SCHEDULED_JOB_OPTIONS },
+  );
+  await maintenanceQueue.upsertJobScheduler(
+    purgeWebhookEventsJob.name,
+    { every: purgeWebhookEventsJob.everyMs },
+    {
+      name: purgeWebhookEventsJob.name,
+      data: { version: purgeWebhookEventsJob.version },
+      opts: SCHEDULED_JOB_OPTIONS,
+    },
   );
   // A reset that passed while no worker ran is made up for now.
   await liftEndedBlocks(

@@ -65,6 +65,23 @@ describe('maintenance queue', () => {
     expect(keys.map((row) => row.idempotency_key)).toEqual(['current']);
   });
 
+  it('deletes alert events past their retention (35 days) and keeps newer ones', async () => {
+    const schedulers = await queue.getJobSchedulers();
+    expect(schedulers.map((s) => s.key)).toContain('purge-webhook-events');
+    const insert = (createdAt: Date) =>
+      db.query(
+        `INSERT INTO webhook_events (account_id, type, payload, created_at, relayed_at)
+         VALUES (gen_random_uuid(), 'key.created', '{}', $1, $1)`,
+        [createdAt],
+      );
+    await insert(new Date(now.getTime() - 36 * 86_400_000));
+    await insert(new Date(now.getTime() - 34 * 86_400_000));
+    const job = await queue.add('purge-webhook-events', { version: 1 });
+    expect(await job.waitUntilFinished(events, 10_000)).toEqual({ purged: 1 });
+    const [left] = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM webhook_events');
+    expect(left?.n).toBe('1');
+  });
+
   it('deletes ended dashboard sessions and keeps live ones', async () => {
     const schedulers = await queue.getJobSchedulers();
     expect(schedulers.map((s) => s.key)).toContain('purge-ended-sessions');

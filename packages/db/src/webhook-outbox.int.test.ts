@@ -311,4 +311,28 @@ describe('key events and the relay', () => {
     const enabled = await db.store.webhooks.updateEndpoint(accountId, endpointId, { disabled: false }, NOW);
     expect(enabled).toMatchObject({ disabled: false, disabledReason: null, failingSince: null });
   });
+
+  it('purges old relayed events with their deliveries, but keeps no_reset crossings', async () => {
+    const { accountId } = await newAccount();
+    const lifetime = await newKey(accountId, { retention: 'no_reset', thresholdUnits: usd('1') });
+    const daily = await newKey(accountId, { retention: 'day', thresholdUnits: usd('1') });
+    await db.store.ledger.recordEvents(
+      [event(accountId, lifetime.id, '2'), event(accountId, daily.id, '2')],
+      { nowMs },
+    );
+    await db.store.webhooks.relayEvents(1_000, NOW, async () => undefined);
+    const later = new Date(nowMs + 1);
+    let purged = 0;
+    for (;;) {
+      const batch = await db.store.webhooks.purgeEventsBefore(later, 3);
+      purged += batch;
+      if (batch === 0) break;
+    }
+    expect(purged).toBeGreaterThan(0);
+    expect(await crossings(daily.id)).toEqual([]);
+    expect(await crossings(lifetime.id)).toHaveLength(3);
+    // Still once: the kept rows stop a second announcement.
+    await db.store.ledger.recordEvents([event(accountId, lifetime.id, '1')], { nowMs: nowMs + 86_400_000 });
+    expect(await crossings(lifetime.id)).toHaveLength(3);
+  });
 });

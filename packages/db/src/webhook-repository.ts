@@ -507,6 +507,26 @@ export class WebhookRepository {
     );
   }
 
+  /**
+   * Deletes relayed events created before `before` with their deliveries, `batchSize` at a time; returns
+   * how many. Crossings of `no_reset` limits are kept (their window never ends: the row is what stops a
+   * second announcement).
+   */
+  async purgeEventsBefore(before: Date, batchSize = 5_000): Promise<number> {
+    const rows = await translatingErrors(() =>
+      pgQueryable(this.pool).query(
+        `DELETE FROM webhook_events WHERE id IN (
+           SELECT id FROM webhook_events
+            WHERE created_at < $1 AND relayed_at IS NOT NULL
+              AND (dedupe_key IS NULL OR dedupe_key NOT LIKE '%:no_reset:%')
+            LIMIT $2)
+         RETURNING 1`,
+        [before, batchSize],
+      ),
+    );
+    return rows.length;
+  }
+
   /** Events in the outbox not yet relayed (an operator's view of the relay's backlog). */
   async unrelayedCount(): Promise<number> {
     const [row] = await pgQueryable(this.pool).query<{ n: number }>(

@@ -21,3 +21,17 @@ export const purgeSessionsJob = {
   /** Every hour. */
   everyMs: 60 * 60_000,
 } as const;
+
+/**
+ * Delete alert events (and their delivery logs) older than `retentionMs`. Crossings of `no_reset` limits
+ * stay: their window never ends, and their row is what keeps them from being announced again.
+ */
+export const purgeWebhookEventsJob = {
+  name: 'purge-webhook-events',
+  version: 1,
+  schema: z.strictObject({ version: z.literal(1) }),
+  /** Every hour. */
+  everyMs: 60 * 60_000,
+  /** 35 days: longer than any day, week or month window, so no crossing of a window still open goes. */
+  retentionMs: 35 * 24 * 3_600_000,
+} as const;

@@ -1,10 +1,10 @@
 import type { Store } from '@keyfence/db';
-import { purgeIdempotencyJob, purgeSessionsJob } from '@keyfence/jobs';
+import { purgeIdempotencyJob, purgeSessionsJob, purgeWebhookEventsJob } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 
 export interface MaintenanceDeps {
-  readonly store: Pick<Store, 'idempotency' | 'dashboard'>;
+  readonly store: Pick<Store, 'idempotency' | 'dashboard' | 'webhooks'>;
   readonly clock: () => Date;
   readonly logger: Logger;
 }
@@ -31,6 +31,18 @@ export function createMaintenanceProcessor(deps: MaintenanceDeps) {
         readPayload(job, purgeSessionsJob.schema);
         const purged = await deps.store.dashboard.deleteEndedSessions(deps.clock());
         if (purged > 0) deps.logger.info({ purged }, 'deleted ended dashboard sessions');
+        return { purged };
+      }
+      case purgeWebhookEventsJob.name: {
+        readPayload(job, purgeWebhookEventsJob.schema);
+        const before = new Date(deps.clock().getTime() - purgeWebhookEventsJob.retentionMs);
+        let purged = 0;
+        for (;;) {
+          const batch = await deps.store.webhooks.purgeEventsBefore(before);
+          purged += batch;
+          if (batch === 0) break;
+        }
+        if (purged > 0) deps.logger.info({ purged }, 'deleted alert events past their retention');
         return { purged };
       }
       default:
