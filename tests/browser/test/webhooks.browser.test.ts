@@ -53,14 +53,15 @@ describe('the webhooks page in Chromium', () => {
     expect(await accessibilityProblems(page)).toEqual([]);
 
     await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page.getByLabel('URL').fill(`${receiver.url}/dashboard`);
+    await page.getByLabel('Description (optional)').fill('Billing alerts');
+    await page.getByRole('checkbox', { name: 'key.updated' }).uncheck();
+    await screenshot(page, 'create-webhook', { fullPage: false });
     // A refused URL is named under its field.
     await page.getByLabel('URL').fill('ftp://example.com/hook');
     await page.getByRole('dialog').getByRole('button', { name: 'Add endpoint' }).click();
     await page.locator('#webhook-url-error').filter({ hasText: 'http' }).waitFor();
     await page.getByLabel('URL').fill(`${receiver.url}/dashboard`);
-    await page.getByLabel('Description (optional)').fill('Billing alerts');
-    await page.getByRole('checkbox', { name: 'key.updated' }).uncheck();
-    await screenshot(page, 'create-webhook', { fullPage: false });
     await page.getByRole('dialog').getByRole('button', { name: 'Add endpoint' }).click();
     const secretField = page.getByLabel('Signing secret', { exact: true });
     await secretField.waitFor();

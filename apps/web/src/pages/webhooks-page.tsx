@@ -186,7 +186,7 @@ export function WebhooksPage() {
             <fieldset>
               <legend>Events</legend>
               {WEBHOOK_EVENT_TYPES.map((type) => (
-                <label key={type} className="checkbox" title={WEBHOOK_EVENT_LABELS[type]}>
+                <label key={type} className="check">
                   <input
                     type="checkbox"
                     checked={events.has(type)}
@@ -196,8 +196,10 @@ export function WebhooksPage() {
                       else next.delete(type);
                       setEvents(next);
                     }}
-                  />{' '}
-                  <code>{type}</code>
+                  />
+                  <span>
+                    <code>{type}</code> <span className="muted">{WEBHOOK_EVENT_LABELS[type]}</span>
+                  </span>
                 </label>
               ))}
             </fieldset>
