@@ -185,6 +185,54 @@ describe('delivery', () => {
   });
 });
 
+describe('secret rotation', () => {
+  it('signs with the new and the old secret for 24 hours, then with the new one only', async () => {
+    const { accountId, endpointId } = await accountWithEndpoint('/rotated');
+    const oldSecret = newSigningSecret();
+    const newSecret = newSigningSecret();
+    // The endpoint's secret becomes oldSecret, then is rotated to newSecret.
+    await db.query('UPDATE webhook_endpoints SET secret_sealed = $2 WHERE id = $1', [
+      endpointId,
+      Buffer.from(cipher.seal(oldSecret, webhookSecretAad(endpointId))),
+    ]);
+    await db.store.webhooks.rotateSecret(
+      accountId,
+      endpointId,
+      (id) => cipher.seal(newSecret, webhookSecretAad(id)),
+      new Date(),
+    );
+    receiver.setSecret('/rotated', oldSecret);
+    await createKey(accountId);
+    const [hit] = await until(
+      () => receiver.delivered('/rotated'),
+      (hits) => hits.length === 1,
+    );
+    // Verified under the old secret (receiver not switched yet) and under the new one.
+    expect(hit?.verified).toBe(true);
+    const signatures = receiver.received.filter((h) => h.path === '/rotated');
+    expect(signatures).toHaveLength(1);
+    const { Webhook } = await import('standardwebhooks');
+    const headers = (h: typeof hit) => ({
+      'webhook-id': h?.id ?? '',
+      'webhook-timestamp': h?.timestamp ?? '',
+      'webhook-signature': h?.signature ?? '',
+    });
+    expect(() => new Webhook(newSecret).verify(hit?.body ?? '', headers(hit))).not.toThrow();
+    // Past the grace period only the new secret signs.
+    await db.query(
+      "UPDATE webhook_endpoints SET previous_secret_expires_at = now() - interval '1 second' WHERE id = $1",
+      [endpointId],
+    );
+    await createKey(accountId);
+    const later = await until(
+      () => receiver.received.filter((h) => h.path === '/rotated'),
+      (hits) => hits.length === 2,
+    );
+    expect(later[1]?.verified).toBe(false);
+    expect(() => new Webhook(newSecret).verify(later[1]?.body ?? '', headers(later[1]))).not.toThrow();
+  });
+});
+
 describe('outbound safety (SSRF), with the default policy', () => {
   it.each([
     ['loopback', 'http://127.0.0.1:PORT/ok', /loopback/],

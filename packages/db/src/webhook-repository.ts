@@ -52,6 +52,8 @@ export interface DeliveryToSend {
   /** False when the endpoint is disabled or deleted: nothing is sent. */
   readonly sendable: boolean;
   readonly secretSealed: Uint8Array;
+  /** The secret before the last rotation, while it still signs (24 hours after the rotation); else null. */
+  readonly previousSecretSealed: Uint8Array | null;
   /** The body, byte for byte as stored. */
   readonly payload: string;
   readonly eventCreatedAt: Date;
@@ -267,19 +269,25 @@ export class WebhookRepository {
     return rows.length > 0;
   }
 
-  /** Replaces the signing secret (sealed by `seal`); deliveries from now on are signed with the new one. */
+  /**
+   * Replaces the signing secret (sealed by `seal`). For `graceMs` (24 hours) attempts carry a signature under
+   * the previous secret too (Standard Webhooks allows several), so a receiver can switch without a gap.
+   */
   async rotateSecret(
     accountId: string,
     id: string,
     seal: (endpointId: string) => Uint8Array,
     now: Date,
+    graceMs = 24 * 3_600_000,
   ): Promise<WebhookEndpoint | null> {
     const [row] = await translatingErrors(() =>
       pgQueryable(this.pool).query<EndpointRow>(
-        `UPDATE webhook_endpoints SET secret_sealed = $3, updated_at = $4
+        `UPDATE webhook_endpoints
+            SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = $5,
+                secret_sealed = $3, updated_at = $4
           WHERE account_id = $1::uuid AND id = $2::uuid AND deleted_at IS NULL
           RETURNING ${ENDPOINT_COLUMNS}`,
-        [accountId, id, Buffer.from(seal(id)), now],
+        [accountId, id, Buffer.from(seal(id)), now, new Date(now.getTime() + graceMs)],
       ),
     );
     return row === undefined ? null : endpointOf(row);
@@ -409,8 +417,8 @@ export class WebhookRepository {
     }));
   }
 
-  /** A delivery with what sending it needs; null when the endpoint or the event is gone. */
-  async deliveryToSend(ref: DeliveryRef): Promise<DeliveryToSend | null> {
+  /** A delivery with what sending it needs at `now`; null when the endpoint or the event is gone. */
+  async deliveryToSend(ref: DeliveryRef, now: Date = new Date()): Promise<DeliveryToSend | null> {
     const [row] = await translatingErrors(() =>
       pgQueryable(this.pool).query<{
         status: WebhookDelivery['status'];
@@ -418,16 +426,19 @@ export class WebhookRepository {
         url: string;
         sendable: boolean;
         secret_sealed: Buffer;
+        previous_secret_sealed: Buffer | null;
         payload: string;
         event_created_at: Date;
       }>(
         `SELECT d.status, d.attempts, e.url, (NOT e.disabled AND e.deleted_at IS NULL) AS sendable,
-                e.secret_sealed, ev.payload::text AS payload, ev.created_at AS event_created_at
+                e.secret_sealed,
+                CASE WHEN e.previous_secret_expires_at > $3 THEN e.previous_secret_sealed END AS previous_secret_sealed,
+                ev.payload::text AS payload, ev.created_at AS event_created_at
            FROM webhook_deliveries d
            JOIN webhook_endpoints e ON e.id = d.endpoint_id
            JOIN webhook_events ev ON ev.id = d.event_id
           WHERE d.event_id = $1::uuid AND d.endpoint_id = $2::uuid`,
-        [ref.eventId, ref.endpointId],
+        [ref.eventId, ref.endpointId, now],
       ),
     );
     if (row === undefined) return null;
@@ -437,6 +448,7 @@ export class WebhookRepository {
       url: row.url,
       sendable: row.sendable,
       secretSealed: row.secret_sealed,
+      previousSecretSealed: row.previous_secret_sealed,
       payload: row.payload,
       eventCreatedAt: row.event_created_at,
     };

@@ -19,6 +19,8 @@ export interface ReceivedWebhook {
   readonly path: string;
   readonly id: string;
   readonly timestamp: string;
+  /** The `webhook-signature` header as sent (one or more space-separated `v1,…`). */
+  readonly signature: string;
   readonly body: string;
   // biome-ignore lint/suspicious/noExplicitAny: tests read payloads freely
   readonly payload: any;
@@ -89,6 +91,7 @@ export async function startWebhookReceiver(
         path,
         id: header('webhook-id'),
         timestamp: header('webhook-timestamp'),
+        signature: header('webhook-signature'),
         body,
         payload: payload ?? safeParse(body),
         verified,

@@ -62,7 +62,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
     const payload = deliverWebhookJob.schema.safeParse(job.data);
     if (!payload.success) throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error.message}`);
     const ref = { eventId: payload.data.eventId, endpointId: payload.data.endpointId };
-    const delivery = await deps.store.webhooks.deliveryToSend(ref);
+    const delivery = await deps.store.webhooks.deliveryToSend(ref, deps.clock());
     if (delivery === null) return skipped(deps, 'endpoint or event deleted');
     if (delivery.status === 'succeeded' && payload.data.manual !== true)
       return skipped(deps, 'already delivered');
@@ -71,6 +71,10 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
       return skipped(deps, 'endpoint disabled');
     }
     const secret = deps.cipher.open(delivery.secretSealed, webhookSecretAad(ref.endpointId));
+    const previous =
+      delivery.previousSecretSealed === null
+        ? null
+        : deps.cipher.open(delivery.previousSecretSealed, webhookSecretAad(ref.endpointId));
     const at = deps.clock();
     let result: SendResult;
     if (secret === null) {
@@ -82,7 +86,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
       };
     } else {
       const headers = signatureHeaders(
-        secret,
+        previous === null ? [secret] : [secret, previous],
         ref.eventId,
         Math.floor(at.getTime() / 1000),
         delivery.payload,

@@ -8,19 +8,22 @@ export function newSigningSecret(random: (size: number) => Uint8Array = randomBy
 /**
  * The Standard Webhooks headers of one attempt: `webhook-id` (the event's id, the same on every attempt,
  * for the receiver to deduplicate), `webhook-timestamp` (seconds, this attempt) and `webhook-signature`
- * (`v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` under the secret's bytes).
+ * (`v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` under each secret's bytes, space-separated:
+ * the current secret first, then a rotated-out one still in its grace period).
  */
 export function signatureHeaders(
-  secret: string,
+  secrets: string | readonly string[],
   id: string,
   timestampSeconds: number,
   body: string,
 ): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const signature = createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64');
+  const signatures = (typeof secrets === 'string' ? [secrets] : secrets).map((secret) => {
+    const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+    return `v1,${createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64')}`;
+  });
   return {
     'webhook-id': id,
     'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': `v1,${signature}`,
+    'webhook-signature': signatures.join(' '),
   };
 }

@@ -13,6 +13,9 @@ CREATE TABLE "webhook_endpoints" (
     "event_types" TEXT[] NOT NULL DEFAULT '{}',
     -- The signing secret, AES-256-GCM (12-byte IV, 16-byte tag, ciphertext): it must be usable to sign.
     "secret_sealed" BYTEA NOT NULL,
+    -- After a rotation the old secret also signs for 24 hours, so receivers can switch without losing events.
+    "previous_secret_sealed" BYTEA,
+    "previous_secret_expires_at" TIMESTAMPTZ(3),
     "disabled" BOOLEAN NOT NULL DEFAULT false,
     -- 'user' (disabled by the account) or 'failing' (every delivery failed for 5 days).
     "disabled_reason" TEXT,
