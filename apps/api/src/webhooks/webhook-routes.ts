@@ -62,14 +62,11 @@ function newSecret(randomBytes: AppDeps['randomBytes']): string {
  * before they are stored, and appear only in the answers to create and rotate-secret.
  */
 export function createWebhookRoutes(
-  deps: Pick<
-    AppDeps,
-    'store' | 'clock' | 'randomBytes' | 'logger' | 'webhookCipher' | 'webhookQueue' | 'failureLimiter'
-  >,
+  deps: Pick<AppDeps, 'store' | 'clock' | 'randomBytes' | 'webhookCipher' | 'webhookQueue'>,
 ): Router {
   const { store, clock } = deps;
   const router = Router();
-  const auth = requireKeyManager(deps as AppDeps);
+  const auth = requireKeyManager(deps);
   const body = jsonBodies(MAX_BODY_BYTES);
 
   const cipher = () => {
