@@ -150,7 +150,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         });
         // A killed master is still listed with its slots until the others have marked it failed and promoted
         // its replica (after `cluster-node-timeout`); until then `cluster_state` may still read ok.
-        if (states.every(Boolean) && alive().every((port) => slotsServedByLiveMasters(port) === SLOTS)) return;
+        if (states.every(Boolean) && alive().every((port) => slotsServedByLiveMasters(port) === SLOTS))
+          return;
         if (Date.now() > deadline) throw new Error('the Redis Cluster did not become healthy');
         await sleep(100);
       }
