@@ -52,6 +52,13 @@ const configSchema = z
     KEYFENCE_HOLD_MAX_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3_600),
     /** How long accepted usage counts as pending when no worker writes it (seconds). */
     KEYFENCE_PENDING_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
+    /**
+     * How many Redis replicas must hold queued usage jobs before ingest answers 202 (Redis `WAIT`). 0 trusts
+     * the master alone: a master killed outright can lose the jobs it acknowledged last. With 1 or more, a
+     * call the replicas did not confirm within KEYFENCE_INGEST_REPLICA_TIMEOUT_MS answers 503 and is retried.
+     */
+    KEYFENCE_INGEST_MIN_REPLICAS: z.coerce.number().int().min(0).max(5).default(0),
+    KEYFENCE_INGEST_REPLICA_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(500),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((config) => config.KEYFENCE_HOLD_DEFAULT_TTL_SECONDS <= config.KEYFENCE_HOLD_MAX_TTL_SECONDS, {

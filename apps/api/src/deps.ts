@@ -1,5 +1,6 @@
 import type { Store } from '@keyfence/db';
 import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
+import type { ReplicationRule } from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AdmissionService } from './admission/admission-service.ts';
@@ -31,6 +32,8 @@ export interface AppDeps {
   readonly prefixes: PrefixDirectory;
   /** Clock-skew and age rules for usage events. @defaultValue DEFAULT_EVENT_TIME_POLICY */
   readonly eventTimePolicy?: EventTimePolicy;
+  /** How many Redis replicas must hold queued usage jobs before ingest answers 202. @defaultValue none */
+  readonly ingestReplication?: ReplicationRule;
   readonly metrics: ApiMetrics;
   /** Every queue, for the operators' dashboard. */
   readonly queues: readonly Queue[];

@@ -1,7 +1,7 @@
 import { type AdmissionOptions, AdmissionStore } from '@keyfence/admission';
 import type { Store } from '@keyfence/db';
 import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
-import { openRedis, QUEUES, queuePrefix, type RedisTarget } from '@keyfence/jobs';
+import { openRedis, QUEUES, queuePrefix, type RedisTarget, type ReplicationRule } from '@keyfence/jobs';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { AdmissionService } from './admission/admission-service.ts';
@@ -25,6 +25,8 @@ export interface RuntimeOptions {
   readonly randomBytes: RandomBytes;
   readonly encryptionKey: Uint8Array;
   readonly eventTimePolicy?: EventTimePolicy;
+  /** How many Redis replicas must hold queued usage jobs before ingest answers 202. */
+  readonly ingestReplication?: ReplicationRule;
   readonly keyCache?: KeyStateCacheOptions;
   /** Hold lifetimes and how long accepted spend counts as pending. */
   readonly admission?: AdmissionOptions;
@@ -122,6 +124,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
         ? {}
         : { signInFailureDelayMs: options.signInFailureDelayMs }),
       ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
+      ...(options.ingestReplication === undefined ? {} : { ingestReplication: options.ingestReplication }),
     },
     redisReady,
     async close() {

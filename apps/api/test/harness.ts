@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
 import { type EventTimePolicy, generateCredential } from '@keyfence/domain';
+import type { ReplicationRule } from '@keyfence/jobs';
 import { dropRedisPrefix as dropRedisKeys } from '@keyfence/testkit/leftovers';
 import { pino } from 'pino';
 import { createApp } from '../src/app.ts';
@@ -68,6 +69,7 @@ export async function startHarness(
     trustProxy?: boolean | number | string;
     secureCookies?: boolean;
     serverTimeouts?: ServerTimeouts;
+    ingestReplication?: ReplicationRule;
   } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
@@ -99,6 +101,7 @@ export async function startHarness(
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
     ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
+    ...(options.ingestReplication === undefined ? {} : { ingestReplication: options.ingestReplication }),
   });
   (harness as { deps: AppDeps }).deps = runtime.deps;
   const token = generateCredential('service_token', randomBytes);

@@ -120,3 +120,24 @@ describe('POST /internal/v1/usage-events', () => {
     h.now = START;
   });
 });
+
+describe('ingest with KEYFENCE_INGEST_MIN_REPLICAS', () => {
+  it('answers 503 with Retry-After when fewer Redis replicas than required hold the jobs', async () => {
+    // The test Redis has no replica: WAIT confirms none, so no call may be acknowledged.
+    const strict = await startHarness({ ingestReplication: { replicas: 1, timeoutMs: 50 } });
+    try {
+      const account = await strict.newAccount();
+      const own = (
+        await strict.call('POST', '/v1/keys', { auth: account.managementKey, json: { name: 'r' } })
+      ).body.data;
+      const result = await strict.call('POST', '/internal/v1/usage-events', {
+        auth: strict.serviceToken,
+        json: { events: [event('replicated', { key_prefix: own.prefix, occurred_at: START.toISOString() })] },
+      });
+      expectError(result, 503, 'SERVICE_UNAVAILABLE');
+      expect(result.headers.get('retry-after')).toBe('1');
+    } finally {
+      await strict.close();
+    }
+  });
+});

@@ -152,7 +152,10 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         // its replica (after `cluster-node-timeout`); until then `cluster_state` may still read ok.
         if (states.every(Boolean) && alive().every((port) => slotsServedByLiveMasters(port) === SLOTS))
           return;
-        if (Date.now() > deadline) throw new Error('the Redis Cluster did not become healthy');
+        if (Date.now() > deadline) {
+          const view = alive().map((port) => `${port}:\n${cli(port, 'cluster', 'nodes')}`);
+          throw new Error(`the Redis Cluster did not become healthy\n${view.join('\n')}`);
+        }
         await sleep(100);
       }
     },

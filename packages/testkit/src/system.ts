@@ -87,7 +87,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     ...process.env,
     DATABASE_URL: `${bouncer?.url ?? db.connectionString}?schema=${db.schema}`,
     REDIS_URL: redisUrl,
-    ...(options.redisCluster === undefined ? {} : { REDIS_CLUSTER_NODES: options.redisCluster.seedNodes }),
+    // Every master of the test cluster has a replica: ingest answers 202 only once it holds the jobs.
+    ...(options.redisCluster === undefined
+      ? {}
+      : { REDIS_CLUSTER_NODES: options.redisCluster.seedNodes, KEYFENCE_INGEST_MIN_REPLICAS: '1' }),
     QUEUE_PREFIX: queuePrefix,
     PORT: String(port),
     HOST: '127.0.0.1',

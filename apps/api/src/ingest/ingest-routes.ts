@@ -10,10 +10,13 @@ import {
 } from '@keyfence/domain';
 import {
   MAX_EVENTS_PER_JOB,
+  NO_REPLICATION,
+  type ReplicationRule,
   USAGE_JOB_OPTIONS,
   type UsageBatchPayload,
   type UsageEventTuple,
   usageBatchJob,
+  waitForReplicas,
 } from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
 import { type Response, Router } from 'express';
@@ -33,6 +36,7 @@ export interface IngestDeps {
   readonly prefixes: PrefixDirectory;
   readonly admission: Pick<AdmissionService, 'recordAccepted'>;
   readonly eventTimePolicy?: EventTimePolicy;
+  readonly ingestReplication?: ReplicationRule;
 }
 
 /**
@@ -148,6 +152,7 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
         }
         try {
           await deps.usageQueue.addBulk(jobs);
+          await waitForReplicas(deps.usageQueue, deps.ingestReplication ?? NO_REPLICATION);
         } catch (error) {
           loggerOf(res, deps.logger).warn({ err: (error as Error).message }, 'could not queue usage events');
           throw new ApiError('SERVICE_UNAVAILABLE', 'usage events could not be stored; retry the call', {
