@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { AdmissionService } from './admission/admission-service.ts';
 import type { FailureLimiter } from './auth/failure-limiter.ts';
 import type { SignInThrottle } from './dashboard/sign-in-throttle.ts';
+import type { DuplicateCheck } from './ingest/duplicate-check.ts';
 import type { PrefixDirectory } from './ingest/prefix-directory.ts';
 import type { ResponseCipher } from './keys/response-cipher.ts';
 import type { ApiMetrics } from './operator/metrics.ts';
@@ -30,6 +31,8 @@ export interface AppDeps {
   /** The shared admission state (Redis): holds, pending spend, limit checks across replicas. */
   readonly admission: AdmissionService;
   readonly prefixes: PrefixDirectory;
+  /** Which events of an ingest call the ledger already counted. */
+  readonly duplicates: DuplicateCheck;
   /** Clock-skew and age rules for usage events. @defaultValue DEFAULT_EVENT_TIME_POLICY */
   readonly eventTimePolicy?: EventTimePolicy;
   /** How many Redis replicas must hold queued usage jobs before ingest answers 202. @defaultValue none */

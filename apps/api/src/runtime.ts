@@ -9,6 +9,7 @@ import { FailureLimiter, type FailureLimiterOptions } from './auth/failure-limit
 import { SignInThrottle } from './dashboard/sign-in-throttle.ts';
 import type { AppDeps } from './deps.ts';
 import { KeyEventBus } from './events/key-event-bus.ts';
+import { DuplicateCheck } from './ingest/duplicate-check.ts';
 import { PrefixDirectory } from './ingest/prefix-directory.ts';
 import { ResponseCipher } from './keys/response-cipher.ts';
 import { ApiMetrics } from './operator/metrics.ts';
@@ -104,6 +105,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
         store.usage,
       ),
       prefixes: new PrefixDirectory(store.keyStates),
+      duplicates: new DuplicateCheck(store.ledger),
       metrics: new ApiMetrics(queues, () => keyStates.size),
       queues,
       operatorToken: options.operatorToken,

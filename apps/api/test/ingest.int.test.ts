@@ -51,7 +51,8 @@ describe('POST /internal/v1/usage-events', () => {
       event('ok-1'),
     ]);
     expect(result.status).toBe(202);
-    expect(result.body.data.accepted).toBe(3);
+    expect(result.body.data.accepted).toBe(2);
+    expect(result.body.data.duplicates).toBe(1);
     expect(result.body.data.rejected).toEqual([
       { index: 1, code: 'INVALID_EVENT', message: expect.stringMatching(/cost_usd/) },
       { index: 2, code: 'UNKNOWN_KEY', message: expect.any(String) },
@@ -73,7 +74,7 @@ describe('POST /internal/v1/usage-events', () => {
     const events = Array.from({ length: 5_000 }, (_, i) => event(`bulk-${i}`));
     const result = await ingest(events);
     expect(result.status).toBe(202);
-    expect(result.body.data).toEqual({ accepted: 5_000, rejected: [] });
+    expect(result.body.data).toEqual({ accepted: 5_000, duplicates: 0, rejected: [] });
     const jobs = await queue.getJobs(['waiting']);
     expect(jobs.map((job) => job.data.events.length).sort()).toEqual([1000, 1000, 1000, 1000, 1000]);
     const payloads = JSON.stringify(jobs.map((job) => job.data));
@@ -98,7 +99,7 @@ describe('POST /internal/v1/usage-events', () => {
       'UNKNOWN_FIELD',
     );
     expect(await queue.count()).toBe(0);
-    expect((await ingest([])).body.data).toEqual({ accepted: 0, rejected: [] });
+    expect((await ingest([])).body.data).toEqual({ accepted: 0, duplicates: 0, rejected: [] });
   });
 
   it('takes a service token and nothing else', async () => {
