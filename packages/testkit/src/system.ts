@@ -13,6 +13,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 // tsx as a loader inside the one node process (not its CLI, which would put a relaying parent between
 // the test and the service, with signal handling of its own).
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const DEFAULT_RUNTIME = process.env.KEYFENCE_SERVICE_RUNTIME === 'compiled' ? 'compiled' : 'tsx';
 
 /** A process of ours (the API or the workers), started from its real entry point. */
 export interface ServiceProcess {
@@ -72,6 +73,11 @@ export interface SystemOptions {
   pgBouncer?: boolean;
   /** Worker processes competing for the queues. @defaultValue 1 */
   workers?: number;
+  /**
+   * What the processes run: the TypeScript sources through tsx (tests), or the compiled modules of
+   * `pnpm build`, as `pnpm start` runs them (benchmarks). @defaultValue KEYFENCE_SERVICE_RUNTIME, else 'tsx'
+   */
+  runtime?: 'tsx' | 'compiled';
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
@@ -107,7 +113,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     ...options.env,
   };
   const launch = (dir: string, extraEnv: Record<string, string> = {}): ServiceProcess => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, 'src/main.ts'], {
+    // Tests run the TypeScript sources through tsx; a benchmark may run what `pnpm start` runs (the
+    // compiled modules of `pnpm build`) with KEYFENCE_SERVICE_RUNTIME=compiled.
+    const compiled = (options.runtime ?? DEFAULT_RUNTIME) === 'compiled';
+    const args = compiled ? ['dist/main.mjs'] : ['--import', TSX_LOADER, 'src/main.ts'];
+    const child = spawn(process.execPath, args, {
       cwd: `${ROOT}${dir}`,
       env: { ...env, ...extraEnv },
       stdio: 'pipe',
