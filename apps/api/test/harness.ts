@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
+import {
+  createTestDatabase,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testResourceName,
+} from '@keyfence/db/testing';
 import { type EventTimePolicy, generateCredential } from '@keyfence/domain';
 import type { ReplicationRule } from '@keyfence/jobs';
 import { dropRedisPrefix as dropRedisKeys } from '@keyfence/testkit/leftovers';
@@ -12,7 +17,7 @@ import type { AppDeps } from '../src/deps.ts';
 import { createHttpServer, type ServerTimeouts } from '../src/http/http-server.ts';
 import { startApiRuntime } from '../src/runtime.ts';
 
-export const TEST_REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { TEST_REDIS_URL };
 
 /** Deletes every Redis key under a test's queue prefix: the queues' `{prefix}…` and the admission state's `{prefix/…}`. */
 export function dropRedisPrefix(prefixBase: string): Promise<void> {

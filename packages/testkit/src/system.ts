@@ -2,13 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
+import {
+  createTestDatabase,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testResourceName,
+} from '@keyfence/db/testing';
 import { generateCredential } from '@keyfence/domain';
 import { type RedisCluster, startPgBouncer } from './cluster.ts';
 import { freePort } from './instances.ts';
 import { dropRedisPrefix } from './test-leftovers.ts';
 
-export const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = TEST_REDIS_URL;
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 // tsx as a loader inside the one node process (not its CLI, which would put a relaying parent between
 // the test and the service, with signal handling of its own).
