@@ -1,6 +1,6 @@
 import type { Store } from '@keyfence/db';
 import { formatUsd, MAX_EVENT_COST_UNITS } from '@keyfence/domain';
-import type { Command } from './cli.ts';
+import type { Command } from './command.ts';
 
 /**
  * Operator commands for usage events the ledger set aside (dead letters): list them with their reason, and
