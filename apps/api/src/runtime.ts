@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { AdmissionService } from './admission/admission-service.ts';
 import { FailureLimiter, type FailureLimiterOptions } from './auth/failure-limiter.ts';
-import { SignInThrottle } from './dashboard/sign-in-throttle.ts';
+import { SignInThrottle, type SignInThrottleOptions } from './dashboard/sign-in-throttle.ts';
 import type { AppDeps } from './deps.ts';
 import { KeyEventBus } from './events/key-event-bus.ts';
 import { DuplicateCheck } from './ingest/duplicate-check.ts';
@@ -36,6 +36,8 @@ export interface RuntimeOptions {
   /** Opens `/metrics` and `/admin/queues`; without it they refuse everyone. */
   readonly operatorToken?: string | undefined;
   readonly failureLimits?: FailureLimiterOptions;
+  /** The dashboard sign-in's own limits (per address and email). */
+  readonly signInLimits?: SignInThrottleOptions;
   readonly trustProxy?: boolean | number | string;
   /** The built dashboard served under /app. */
   readonly webRoot?: string;
@@ -111,14 +113,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       operatorToken: options.operatorToken,
       redisReady,
       failureLimiter,
-      signInThrottle: new SignInThrottle(redis, prefix, logger, {
-        ...(options.failureLimits?.perPrefix === undefined
-          ? {}
-          : { perEmail: options.failureLimits.perPrefix }),
-        ...(options.failureLimits?.windowMs === undefined
-          ? {}
-          : { windowMs: options.failureLimits.windowMs }),
-      }),
+      signInThrottle: new SignInThrottle(redis, prefix, logger, options.signInLimits),
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
       ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),

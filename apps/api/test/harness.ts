@@ -13,6 +13,7 @@ import { dropRedisPrefix as dropRedisKeys } from '@keyfence/testkit/leftovers';
 import { pino } from 'pino';
 import { createApp } from '../src/app.ts';
 import type { FailureLimiterOptions } from '../src/auth/failure-limiter.ts';
+import type { SignInThrottleOptions } from '../src/dashboard/sign-in-throttle.ts';
 import type { AppDeps } from '../src/deps.ts';
 import { createHttpServer, type ServerTimeouts } from '../src/http/http-server.ts';
 import { startApiRuntime } from '../src/runtime.ts';
@@ -70,6 +71,7 @@ export async function startHarness(
     eventTimePolicy?: EventTimePolicy;
     operatorToken?: string;
     failureLimits?: FailureLimiterOptions;
+    signInLimits?: SignInThrottleOptions;
     signInFailureDelayMs?: number;
     trustProxy?: boolean | number | string;
     secureCookies?: boolean;
@@ -100,6 +102,7 @@ export async function startHarness(
     encryptionKey: options.cipherKey ?? randomBytes(32),
     operatorToken: options.operatorToken,
     ...(options.failureLimits === undefined ? {} : { failureLimits: options.failureLimits }),
+    ...(options.signInLimits === undefined ? {} : { signInLimits: options.signInLimits }),
     ...(options.signInFailureDelayMs === undefined
       ? {}
       : { signInFailureDelayMs: options.signInFailureDelayMs }),
