@@ -6,7 +6,7 @@ export const QUEUES = {
   usage: 'usage-events',
   /** Lifting blocks whose window has ended, at each 00:00 UTC reset. */
   limits: 'limits',
-  /** Housekeeping on a schedule: erasing expired idempotency answers. */
+  /** Housekeeping on a schedule: erasing expired idempotency answers and ended dashboard sessions. */
   maintenance: 'maintenance',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
