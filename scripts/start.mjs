@@ -1,16 +1,12 @@
-// `pnpm start`: generates the Prisma client, creates the database if needed, applies migrations, then runs
-// the API and the workers in the foreground, and prints where everything is once the API is ready. Ctrl-C (or
+// `pnpm start`: generates the Prisma client, compiles the API, the workers and the migration runner to
+// JavaScript (scripts/build.mjs), creates the database if needed, applies migrations, then runs the API and
+// the workers with plain `node` in the foreground, and prints where everything is once the API is ready. Ctrl-C (or
 // SIGTERM) stops both gracefully; if either exits, the other is stopped and `pnpm start` exits with the first
 // one's code.
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const require = createRequire(import.meta.url);
-const tsx = require.resolve('tsx/cli');
-// The services run with tsx as a loader inside one node process each, so signals reach them directly.
-const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
 
 function runStep(label, args, cwd) {
   console.log(`keyfence: ${label}`);
@@ -22,7 +18,8 @@ function runStep(label, args, cwd) {
 }
 
 runStep('generating the Prisma client', ['scripts/generate.mjs'], `${root}/packages/db`);
-runStep('applying migrations', [tsx, 'src/migrate-cli.ts'], `${root}/packages/db`);
+runStep('compiling the API, the workers and the migrations', ['scripts/build.mjs'], root);
+runStep('applying migrations', ['dist/migrate.mjs'], `${root}/packages/db`);
 runStep(
   'building the dashboard (/app)',
   [`${root}/apps/web/node_modules/vite/bin/vite.js`, 'build', '--logLevel', 'warn'],
@@ -40,7 +37,8 @@ for (const [name, dir] of [
   ['api', 'apps/api'],
   ['worker', 'apps/worker'],
 ]) {
-  const child = spawn(process.execPath, ['--import', tsxLoader, 'src/main.ts'], {
+  // One node process each, running the compiled module: signals reach them directly.
+  const child = spawn(process.execPath, ['dist/main.mjs'], {
     cwd: `${root}/${dir}`,
     stdio: 'inherit',
   });

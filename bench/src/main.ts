@@ -1,6 +1,8 @@
 // `pnpm bench [scenario…] [--events N] [--keys N] [--concurrency N] [--worker-concurrency N]
 //   [--seconds N] [--senders N] [--attack-seconds N] [--rate N] [--detail-events N]
 //   [--topology single|cluster]` (cluster: ingest and overspend on a Redis Cluster and PgBouncer)
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { benchArgs } from './args.ts';
 import { runAttackScenario } from './attack-scenario.ts';
 import { runCeilingScenario } from './ceiling-scenario.ts';
@@ -15,6 +17,8 @@ import { settle } from './settle.ts';
 import { runUsageDetailScenario } from './usage-detail-scenario.ts';
 import { runVerifyScenario } from './verify-scenario.ts';
 import { runWebhookLagScenario } from './webhook-lag-scenario.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const args = benchArgs(process.argv.slice(2));
 const ALL = [
@@ -124,17 +128,26 @@ for (const scenario of scenarios) {
       ]);
     }
   } else if (scenario === 'memory') {
-    const [first, second] = await runMemoryScenario(
-      Math.min(args.events, 200_000),
-      args.keys,
-      args.concurrency,
-    );
-    rows.push([
-      'memory (RSS) after two consecutive ingest runs',
-      `API ${first?.api.toFixed(0)} → ${second?.api.toFixed(0)} MiB, worker ${first?.worker.toFixed(0)} → ${second?.worker.toFixed(0)} MiB`,
-      'none',
-      '',
-    ]);
+    // The same ingest, run once with the services under tsx and once compiled (`pnpm build`), in this run.
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    const measured = [];
+    for (const runtime of ['tsx', 'compiled'] as const) {
+      const [idle, first, second] = await runMemoryScenario(
+        Math.min(args.events, 200_000),
+        args.keys,
+        args.concurrency,
+        runtime,
+      );
+      measured.push(second);
+      rows.push([
+        `memory (RSS), services run ${runtime === 'tsx' ? 'through tsx' : 'compiled (pnpm start)'}: idle, then after each of two ingest runs`,
+        `API ${idle?.api.toFixed(0)} → ${first?.api.toFixed(0)} → ${second?.api.toFixed(0)} MiB, worker ${idle?.worker.toFixed(0)} → ${first?.worker.toFixed(0)} → ${second?.worker.toFixed(0)} MiB`,
+        runtime === 'tsx' ? 'baseline' : 'tsx run above',
+        runtime === 'tsx'
+          ? ''
+          : `API ${ratio(second?.api ?? 0, measured[0]?.api ?? 0)}, worker ${ratio(second?.worker ?? 0, measured[0]?.worker ?? 0)}`,
+      ]);
+    }
   } else if (scenario === 'verify') {
     for (const result of await runVerifyScenario({ keys: 100_000, hotKeys: 10_000, seconds: args.seconds })) {
       const { baseline } = result;

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_DATABASE_URL } from '@keyfence/db';
-import { operatorTokenProblem } from '@keyfence/domain';
-import { redisClusterNodesSchema } from '@keyfence/jobs';
+import { databaseSettings } from '@keyfence/db';
+import { logLevelSetting, operatorTokenSetting, readSettings } from '@keyfence/domain';
+import { redisSettings } from '@keyfence/jobs';
 import { z } from 'zod';
 
 const base64Key = z
@@ -15,27 +15,12 @@ const configSchema = z
     /** Address to listen on. @defaultValue 127.0.0.1 (0.0.0.0 in containers) */
     HOST: z.string().default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
-    DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
-    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-    /** `host:port,host:port…` seed nodes of a Redis Cluster; set, it replaces REDIS_URL's server. */
-    REDIS_CLUSTER_NODES: redisClusterNodesSchema,
-    /** BullMQ key prefix, shared with the workers (braces are added: a Redis Cluster hash tag). */
-    QUEUE_PREFIX: z
-      .string()
-      .regex(/^[\w:.-]{1,64}$/)
-      .default('keyfence'),
-    /** Pool size of the API's PostgreSQL connections. */
-    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    ...databaseSettings,
+    ...redisSettings,
     /** Seals idempotent-create answers (AES-256-GCM); required in production. */
     KEYFENCE_ENCRYPTION_KEY: base64Key.optional(),
     /** Opens `/metrics` and the queue dashboard `/admin/queues` (Bearer, or basic auth password). */
-    KEYFENCE_OPERATOR_TOKEN: z
-      .string()
-      .superRefine((token, ctx) => {
-        const problem = operatorTokenProblem(token);
-        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .optional(),
+    KEYFENCE_OPERATOR_TOKEN: operatorTokenSetting,
     /** Express `trust proxy` behind a load balancer: a hop count, or addresses to trust. */
     TRUST_PROXY: z.string().optional(),
     /**
@@ -52,7 +37,14 @@ const configSchema = z
     KEYFENCE_HOLD_MAX_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3_600),
     /** How long accepted usage counts as pending when no worker writes it (seconds). */
     KEYFENCE_PENDING_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * How many Redis replicas must hold queued usage jobs before ingest answers 202 (Redis `WAIT`). 0 trusts
+     * the master alone: a master killed outright can lose the jobs it acknowledged last. With 1 or more, a
+     * call the replicas did not confirm within KEYFENCE_INGEST_REPLICA_TIMEOUT_MS answers 503 and is retried.
+     */
+    KEYFENCE_INGEST_MIN_REPLICAS: z.coerce.number().int().min(0).max(5).default(0),
+    KEYFENCE_INGEST_REPLICA_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(500),
+    LOG_LEVEL: logLevelSetting,
   })
   .refine((config) => config.KEYFENCE_HOLD_DEFAULT_TTL_SECONDS <= config.KEYFENCE_HOLD_MAX_TTL_SECONDS, {
     message: 'must not be longer than KEYFENCE_HOLD_MAX_TTL_SECONDS',
@@ -67,14 +59,7 @@ export type ApiConfig = z.output<typeof configSchema>;
 
 /** Reads the API's configuration once, at start; nothing else reads process.env. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
-  const result = configSchema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues
-      .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-      .join('; ');
-    throw new Error(`invalid configuration: ${problems}`);
-  }
-  return result.data;
+  return readSettings(configSchema, env);
 }
 
 /** Every environment variable this app reads. */

@@ -1,10 +1,12 @@
 import type { Store } from '@keyfence/db';
 import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
+import type { ReplicationRule } from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AdmissionService } from './admission/admission-service.ts';
 import type { FailureLimiter } from './auth/failure-limiter.ts';
 import type { SignInThrottle } from './dashboard/sign-in-throttle.ts';
+import type { DuplicateCheck } from './ingest/duplicate-check.ts';
 import type { PrefixDirectory } from './ingest/prefix-directory.ts';
 import type { ResponseCipher } from './keys/response-cipher.ts';
 import type { ApiMetrics } from './operator/metrics.ts';
@@ -36,8 +38,12 @@ export interface AppDeps {
   /** The shared admission state (Redis): holds, pending spend, limit checks across replicas. */
   readonly admission: AdmissionService;
   readonly prefixes: PrefixDirectory;
+  /** Which events of an ingest call the ledger already counted. */
+  readonly duplicates: DuplicateCheck;
   /** Clock-skew and age rules for usage events. @defaultValue DEFAULT_EVENT_TIME_POLICY */
   readonly eventTimePolicy?: EventTimePolicy;
+  /** How many Redis replicas must hold queued usage jobs before ingest answers 202. @defaultValue none */
+  readonly ingestReplication?: ReplicationRule;
   readonly metrics: ApiMetrics;
   /** Every queue, for the operators' dashboard. */
   readonly queues: readonly Queue[];

@@ -39,6 +39,10 @@ const runtime = await startApiRuntime({
     maxHoldTtlMs: config.KEYFENCE_HOLD_MAX_TTL_SECONDS * 1000,
     pendingTtlMs: config.KEYFENCE_PENDING_TTL_SECONDS * 1000,
   },
+  ingestReplication: {
+    replicas: config.KEYFENCE_INGEST_MIN_REPLICAS,
+    timeoutMs: config.KEYFENCE_INGEST_REPLICA_TIMEOUT_MS,
+  },
   secureCookies: config.KEYFENCE_SECURE_COOKIES ?? config.NODE_ENV === 'production',
   ...(config.TRUST_PROXY === undefined
     ? {}

@@ -1,14 +1,15 @@
 import { type AdmissionOptions, AdmissionStore } from '@keyfence/admission';
 import type { Store } from '@keyfence/db';
 import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
-import { openRedis, QUEUES, queuePrefix, type RedisTarget } from '@keyfence/jobs';
+import { openRedis, QUEUES, queuePrefix, type RedisTarget, type ReplicationRule } from '@keyfence/jobs';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { AdmissionService } from './admission/admission-service.ts';
 import { FailureLimiter, type FailureLimiterOptions } from './auth/failure-limiter.ts';
-import { SignInThrottle } from './dashboard/sign-in-throttle.ts';
+import { SignInThrottle, type SignInThrottleOptions } from './dashboard/sign-in-throttle.ts';
 import type { AppDeps } from './deps.ts';
 import { KeyEventBus } from './events/key-event-bus.ts';
+import { DuplicateCheck } from './ingest/duplicate-check.ts';
 import { PrefixDirectory } from './ingest/prefix-directory.ts';
 import { ResponseCipher } from './keys/response-cipher.ts';
 import { ApiMetrics } from './operator/metrics.ts';
@@ -27,6 +28,8 @@ export interface RuntimeOptions {
   /** True when `encryptionKey` is the operator's (not a per-process key): webhook secrets need it. */
   readonly encryptionKeyConfigured?: boolean;
   readonly eventTimePolicy?: EventTimePolicy;
+  /** How many Redis replicas must hold queued usage jobs before ingest answers 202. */
+  readonly ingestReplication?: ReplicationRule;
   readonly keyCache?: KeyStateCacheOptions;
   /** Hold lifetimes and how long accepted spend counts as pending. */
   readonly admission?: AdmissionOptions;
@@ -35,6 +38,8 @@ export interface RuntimeOptions {
   /** Opens `/metrics` and `/admin/queues`; without it they refuse everyone. */
   readonly operatorToken?: string | undefined;
   readonly failureLimits?: FailureLimiterOptions;
+  /** The dashboard sign-in's own limits (per address and email). */
+  readonly signInLimits?: SignInThrottleOptions;
   readonly trustProxy?: boolean | number | string;
   /** The built dashboard served under /app. */
   readonly webRoot?: string;
@@ -109,19 +114,13 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
         store.usage,
       ),
       prefixes: new PrefixDirectory(store.keyStates),
+      duplicates: new DuplicateCheck(store.ledger),
       metrics: new ApiMetrics(queues, () => keyStates.size),
       queues,
       operatorToken: options.operatorToken,
       redisReady,
       failureLimiter,
-      signInThrottle: new SignInThrottle(redis, prefix, logger, {
-        ...(options.failureLimits?.perPrefix === undefined
-          ? {}
-          : { perEmail: options.failureLimits.perPrefix }),
-        ...(options.failureLimits?.windowMs === undefined
-          ? {}
-          : { windowMs: options.failureLimits.windowMs }),
-      }),
+      signInThrottle: new SignInThrottle(redis, prefix, logger, options.signInLimits),
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
       ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
@@ -129,6 +128,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
         ? {}
         : { signInFailureDelayMs: options.signInFailureDelayMs }),
       ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
+      ...(options.ingestReplication === undefined ? {} : { ingestReplication: options.ingestReplication }),
     },
     redisReady,
     async close() {

@@ -8,6 +8,7 @@ beforeAll(async () => {
   // Behind one proxy, so X-Forwarded-For and X-Forwarded-Proto are believed; a short failure delay.
   h = await startHarness({
     failureLimits: { perAddress: 100, perPrefix: 3, windowMs: 60_000 },
+    signInLimits: { perEmail: 3, windowMs: 60_000 },
     signInFailureDelayMs: 20,
     trustProxy: 1,
   });

@@ -483,7 +483,7 @@ async function send(lane: Lane, c: Case): Promise<{ status: number; text: string
   const response = await fetch(`${target.baseUrl}${path}`, {
     method: c.operation.method,
     headers,
-    ...(withBody ? { body: c.body?.bytes } : {}),
+    ...(withBody && c.body !== undefined ? { body: c.body.bytes } : {}),
     signal: AbortSignal.timeout(20_000),
   });
   return { status: response.status, text: await response.text(), path };

@@ -1,17 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
+import {
+  createTestDatabase,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testResourceName,
+} from '@keyfence/db/testing';
 import { type EventTimePolicy, generateCredential } from '@keyfence/domain';
+import type { ReplicationRule } from '@keyfence/jobs';
 import { dropRedisPrefix as dropRedisKeys } from '@keyfence/testkit/leftovers';
 import { pino } from 'pino';
 import { createApp } from '../src/app.ts';
 import type { FailureLimiterOptions } from '../src/auth/failure-limiter.ts';
+import type { SignInThrottleOptions } from '../src/dashboard/sign-in-throttle.ts';
 import type { AppDeps } from '../src/deps.ts';
 import { createHttpServer, type ServerTimeouts } from '../src/http/http-server.ts';
 import { startApiRuntime } from '../src/runtime.ts';
 
-export const TEST_REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { TEST_REDIS_URL };
 
 /** Deletes every Redis key under a test's queue prefix: the queues' `{prefix}…` and the admission state's `{prefix/…}`. */
 export function dropRedisPrefix(prefixBase: string): Promise<void> {
@@ -66,10 +73,12 @@ export async function startHarness(
     eventTimePolicy?: EventTimePolicy;
     operatorToken?: string;
     failureLimits?: FailureLimiterOptions;
+    signInLimits?: SignInThrottleOptions;
     signInFailureDelayMs?: number;
     trustProxy?: boolean | number | string;
     secureCookies?: boolean;
     serverTimeouts?: ServerTimeouts;
+    ingestReplication?: ReplicationRule;
   } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
@@ -98,12 +107,14 @@ export async function startHarness(
       : { encryptionKeyConfigured: options.encryptionKeyConfigured }),
     operatorToken: options.operatorToken,
     ...(options.failureLimits === undefined ? {} : { failureLimits: options.failureLimits }),
+    ...(options.signInLimits === undefined ? {} : { signInLimits: options.signInLimits }),
     ...(options.signInFailureDelayMs === undefined
       ? {}
       : { signInFailureDelayMs: options.signInFailureDelayMs }),
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
     ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
+    ...(options.ingestReplication === undefined ? {} : { ingestReplication: options.ingestReplication }),
   });
   (harness as { deps: AppDeps }).deps = runtime.deps;
   const token = generateCredential('service_token', randomBytes);

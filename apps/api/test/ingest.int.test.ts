@@ -51,7 +51,8 @@ describe('POST /internal/v1/usage-events', () => {
       event('ok-1'),
     ]);
     expect(result.status).toBe(202);
-    expect(result.body.data.accepted).toBe(3);
+    expect(result.body.data.accepted).toBe(2);
+    expect(result.body.data.duplicates).toBe(1);
     expect(result.body.data.rejected).toEqual([
       { index: 1, code: 'INVALID_EVENT', message: expect.stringMatching(/cost_usd/) },
       { index: 2, code: 'UNKNOWN_KEY', message: expect.any(String) },
@@ -73,7 +74,7 @@ describe('POST /internal/v1/usage-events', () => {
     const events = Array.from({ length: 5_000 }, (_, i) => event(`bulk-${i}`));
     const result = await ingest(events);
     expect(result.status).toBe(202);
-    expect(result.body.data).toEqual({ accepted: 5_000, rejected: [] });
+    expect(result.body.data).toEqual({ accepted: 5_000, duplicates: 0, rejected: [] });
     const jobs = await queue.getJobs(['waiting']);
     expect(jobs.map((job) => job.data.events.length).sort()).toEqual([1000, 1000, 1000, 1000, 1000]);
     const payloads = JSON.stringify(jobs.map((job) => job.data));
@@ -98,7 +99,7 @@ describe('POST /internal/v1/usage-events', () => {
       'UNKNOWN_FIELD',
     );
     expect(await queue.count()).toBe(0);
-    expect((await ingest([])).body.data).toEqual({ accepted: 0, rejected: [] });
+    expect((await ingest([])).body.data).toEqual({ accepted: 0, duplicates: 0, rejected: [] });
   });
 
   it('takes a service token and nothing else', async () => {
@@ -118,5 +119,26 @@ describe('POST /internal/v1/usage-events', () => {
       1,
     );
     h.now = START;
+  });
+});
+
+describe('ingest with KEYFENCE_INGEST_MIN_REPLICAS', () => {
+  it('answers 503 with Retry-After when fewer Redis replicas than required hold the jobs', async () => {
+    // The test Redis has no replica: WAIT confirms none, so no call may be acknowledged.
+    const strict = await startHarness({ ingestReplication: { replicas: 1, timeoutMs: 50 } });
+    try {
+      const account = await strict.newAccount();
+      const own = (
+        await strict.call('POST', '/v1/keys', { auth: account.managementKey, json: { name: 'r' } })
+      ).body.data;
+      const result = await strict.call('POST', '/internal/v1/usage-events', {
+        auth: strict.serviceToken,
+        json: { events: [event('replicated', { key_prefix: own.prefix, occurred_at: START.toISOString() })] },
+      });
+      expectError(result, 503, 'SERVICE_UNAVAILABLE');
+      expect(result.headers.get('retry-after')).toBe('1');
+    } finally {
+      await strict.close();
+    }
   });
 });

@@ -80,7 +80,15 @@ describe('logs', () => {
       ['DELETE', `/v1/keys/${prefix}`, { auth: managementKey }],
       ['GET', '/v1/key', { auth: apiKey }],
     ];
-    for (const [method, path, options] of calls) await h.call(method, path, options);
+    const statuses: number[] = [];
+    for (const [method, path, options] of calls) statuses.push((await h.call(method, path, options)).status);
+    // Each call did what it was meant to (a log free of secrets proves nothing if every call was refused at
+    // the door): the replayed idempotency key with another body, the wrong credential kinds, the altered
+    // management key and the deleted key are the refusals; the rest succeeded.
+    expect(statuses).toEqual([
+      422, 200, 200, 200, 200, 200, 200, 200, 200, 202, 200, 401, 200, 201, 200, 200, 200, 403, 403, 401, 403,
+      200, 401,
+    ]);
     await h.deps.lastUsed.flush();
 
     const lines = h.logLines.join('').trim().split('\n');

@@ -42,7 +42,7 @@ describe('the dashboard under /app', () => {
       expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
       const missing = await web.get('/app/assets/index-gone.js');
       expect(missing.status).toBe(404);
-      expect((await missing.json()).code).toBe('ROUTE_NOT_FOUND');
+      expect(((await missing.json()) as { code: string }).code).toBe('ROUTE_NOT_FOUND');
     } finally {
       await web.close();
     }

@@ -1,8 +1,9 @@
-import { DEFAULT_DATABASE_URL } from '@keyfence/db';
+import { databaseSettings } from '@keyfence/db';
+import { readSettings } from '@keyfence/domain';
 import { z } from 'zod';
 
 const configSchema = z.object({
-  DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
+  DATABASE_URL: databaseSettings.DATABASE_URL,
   /** The API `usage import` sends to, when --url is not given. */
   KEYFENCE_URL: z.string().optional(),
   /** The service token `usage import` sends with, when --token is not given. */
@@ -13,7 +14,7 @@ export type CliConfig = z.output<typeof configSchema>;
 
 /** The CLI's configuration; nothing else reads process.env. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
-  return configSchema.parse(env);
+  return readSettings(configSchema, env);
 }
 
 /** Every environment variable this app reads. */

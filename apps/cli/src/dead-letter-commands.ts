@@ -1,6 +1,6 @@
 import type { Store } from '@keyfence/db';
 import { formatUsd, MAX_EVENT_COST_UNITS } from '@keyfence/domain';
-import type { Command } from './cli.ts';
+import type { Command } from './command.ts';
 
 /**
  * Operator commands for usage events the ledger set aside (dead letters): list them with their reason, and
@@ -30,6 +30,10 @@ export const DEAD_LETTER_COMMANDS: Record<string, Command> = {
               endpoint: letter.endpoint,
               cost_usd: formatUsd(letter.costUnits),
               occurred_at: new Date(letter.occurredAtMs).toISOString(),
+              model: letter.model,
+              tokens: { input: letter.inputTokens, output: letter.outputTokens },
+              status: letter.failed ? 'failed' : 'succeeded',
+              service_token_id: letter.serviceTokenId,
               reason_code: letter.reasonCode,
               reason: letter.reason,
               job_id: letter.jobId,
@@ -65,6 +69,11 @@ export const DEAD_LETTER_COMMANDS: Record<string, Command> = {
           endpoint: letter.endpoint,
           costUnits: letter.costUnits,
           occurredAtMs: letter.occurredAtMs,
+          model: letter.model,
+          inputTokens: letter.inputTokens,
+          outputTokens: letter.outputTokens,
+          failed: letter.failed,
+          serviceTokenId: letter.serviceTokenId,
         })),
       );
       const failed = new Set(outcome.deadLettered.map((event) => `${event.accountId}\n${event.eventId}`));

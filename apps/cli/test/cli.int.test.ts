@@ -66,8 +66,9 @@ describe('keyfence CLI', () => {
     expect(poisoned.deadLettered).toHaveLength(1);
     // One set aside earlier for a cause since mended (as if its key's account row had been missing).
     await db.query(
-      `INSERT INTO usage_dead_letters (account_id, event_id, api_key_id, endpoint, cost, occurred_at_ms, reason_code, reason)
-       VALUES ($1, 'mended', $2, 'POST /v1/chat/completions', 5, $3, '23503', 'foreign key')`,
+      `INSERT INTO usage_dead_letters (account_id, event_id, api_key_id, endpoint, cost, occurred_at_ms, reason_code, reason,
+                                       model, input_tokens, output_tokens)
+       VALUES ($1, 'mended', $2, 'POST /v1/chat/completions', 5, $3, '23503', 'foreign key', 'openai/gpt-5', 1200, 300)`,
       [account, created.key.id, Date.now()],
     );
     const listed = await cli('dead-letters', 'list', '--json');
@@ -79,6 +80,12 @@ describe('keyfence CLI', () => {
     });
     const replayed = await cli('dead-letters', 'replay', '--json');
     expect(JSON.parse(replayed.out)).toEqual({ replayed: 1, inserted: 1, still_refused: 1 });
+    // Written as it came: the model and the token counts travel with the dead letter.
+    expect(
+      await db.query(
+        `SELECT model, input_tokens, output_tokens, failed FROM usage_events WHERE event_id = 'mended'`,
+      ),
+    ).toEqual([{ model: 'openai/gpt-5', input_tokens: 1200, output_tokens: 300, failed: false }]);
     expect((await db.store.usage.currentUsage([created.key.id], new Date())).get(created.key.id)?.day).toBe(
       6n,
     );

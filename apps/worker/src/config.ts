@@ -1,19 +1,11 @@
-import { DEFAULT_DATABASE_URL } from '@keyfence/db';
-import { operatorTokenProblem } from '@keyfence/domain';
-import { redisClusterNodesSchema } from '@keyfence/jobs';
+import { databaseSettings } from '@keyfence/db';
+import { logLevelSetting, operatorTokenSetting, readSettings } from '@keyfence/domain';
+import { redisSettings } from '@keyfence/jobs';
 import { z } from 'zod';
 
 const configSchema = z.object({
-  DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  /** `host:port,host:port…` seed nodes of a Redis Cluster; set, it replaces REDIS_URL's server. */
-  REDIS_CLUSTER_NODES: redisClusterNodesSchema,
-  /** BullMQ key prefix (without braces; they are added to make it a Redis Cluster hash tag). */
-  QUEUE_PREFIX: z
-    .string()
-    .regex(/^[\w:.-]{1,64}$/)
-    .default('keyfence'),
+  ...databaseSettings,
+  ...redisSettings,
   /** Usage batches processed at once by this process. */
   USAGE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /**
@@ -25,14 +17,8 @@ const configSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   /** Opens `/metrics` (Bearer); the same token as the API's. */
-  KEYFENCE_OPERATOR_TOKEN: z
-    .string()
-    .superRefine((token, ctx) => {
-      const problem = operatorTokenProblem(token);
-      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEYFENCE_OPERATOR_TOKEN: operatorTokenSetting,
+  LOG_LEVEL: logLevelSetting,
   /**
    * Opens webhook signing secrets (the API seals them with it); 32 bytes, base64. Without it no webhook is
    * delivered (a warning says so).
@@ -72,14 +58,7 @@ export type WorkerConfig = z.output<typeof configSchema>;
 
 /** Reads the workers' configuration once, at start; nothing else reads process.env. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const result = configSchema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues
-      .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-      .join('; ');
-    throw new Error(`invalid configuration: ${problems}`);
-  }
-  return result.data;
+  return readSettings(configSchema, env);
 }
 
 /** Every environment variable this app reads. */

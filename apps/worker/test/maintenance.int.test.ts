@@ -1,4 +1,9 @@
-import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
+import {
+  createTestDatabase,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testResourceName,
+} from '@keyfence/db/testing';
 import { QUEUES, queuePrefix } from '@keyfence/jobs';
 import { dropRedisPrefix } from '@keyfence/testkit/leftovers';
 import { Queue, QueueEvents } from 'bullmq';
@@ -7,7 +12,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningWorkers, startWorkers } from '../src/workers.ts';
 
-const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 let db: TestDatabase;
 let redis: Redis;
 let running: RunningWorkers;

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { AdmissionStore, rowField } from '@keyfence/admission';
-import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
+import {
+  createTestDatabase,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testResourceName,
+} from '@keyfence/db/testing';
 import { DEFAULT_KEY_SETTINGS, generateCredential, hashSecret, usd } from '@keyfence/domain';
 import { keyEventsChannel, QUEUES, queuePrefix, type UsageEventTuple, usageBatchJob } from '@keyfence/jobs';
 import { dropRedisPrefix } from '@keyfence/testkit/leftovers';
@@ -12,7 +17,7 @@ import { createKeyEventPublisher } from '../src/key-event-publisher.ts';
 import { liftEndedBlocks } from '../src/processors/limits-processor.ts';
 import { type RunningWorkers, startWorkers } from '../src/workers.ts';
 
-const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 const prefixBase = testResourceName('test', '-');
 let db: TestDatabase;
 let redis: Redis;

@@ -115,6 +115,8 @@ export type EventRejectionCode =
 /** The answer to `POST /internal/v1/usage-events`. */
 export interface IngestResult {
   readonly accepted: number;
+  /** Events of the call that repeat one of the same call or one already counted: not counted again. */
+  readonly duplicates: number;
   readonly rejected: readonly {
     readonly index: number;
     readonly code: EventRejectionCode;

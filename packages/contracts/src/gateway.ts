@@ -145,7 +145,15 @@ export const ingestBodySchema = z.strictObject({
 
 export const ingestResultSchema = z
   .object({
-    accepted: z.number().int(),
+    accepted: z.number().int().meta({ description: 'Events queued to be counted.' }),
+    duplicates: z
+      .number()
+      .int()
+      .meta({
+        description:
+          'Events not queued because they repeat an event of the same call, or one the ledger already counted ' +
+          '(a retried call). A repeat of an event still queued is answered as accepted and counted once.',
+      }),
     rejected: z.array(
       z.object({ index: z.number().int(), code: z.enum(EVENT_REJECTION_CODES), message: z.string() }),
     ),

@@ -1,10 +1,18 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { z } from 'zod';
 import { quoteIdentifier, splitSchema } from './connection-string.ts';
 import { PrismaClient } from './generated/prisma/client.ts';
 
 /** The local PostgreSQL of a development machine, used when DATABASE_URL is not set. */
 export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/keyfence';
+
+/** The database settings of every app, for their config schemas. */
+export const databaseSettings = {
+  DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
+  /** Pool size of the process's PostgreSQL connections. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+};
 
 export interface PrismaOptions {
   /** A PostgreSQL URL; a `?schema=` parameter selects a schema, as Prisma's URLs do. */

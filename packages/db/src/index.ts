@@ -10,7 +10,7 @@ export {
 } from './api-key-repository.ts';
 export { AuditLogRepository } from './audit-log-repository.ts';
 export { type BlockChange, type BlockOutcome, BlockRepository } from './block-repository.ts';
-export { DEFAULT_DATABASE_URL, openConnections, type PrismaOptions } from './client.ts';
+export { DEFAULT_DATABASE_URL, databaseSettings, openConnections, type PrismaOptions } from './client.ts';
 export * from './dashboard-repository.ts';
 export * from './errors.ts';
 export { IdempotencyRepository } from './idempotency-repository.ts';

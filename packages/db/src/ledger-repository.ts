@@ -160,14 +160,8 @@ SELECT (SELECT count(*) FROM inserted)::int AS inserted,
 export type WrittenRow = readonly [string, 'day' | 'month', number, string];
 
 /** A usage event the ledger could not write, set aside with its reason. */
-export interface DeadLetter {
+export interface DeadLetter extends Required<LedgerEvent> {
   readonly id: string;
-  readonly accountId: string;
-  readonly eventId: string;
-  readonly apiKeyId: string;
-  readonly endpoint: string;
-  readonly costUnits: bigint;
-  readonly occurredAtMs: number;
   /** The PostgreSQL error code (SQLSTATE) that refused it. */
   readonly reasonCode: string;
   readonly reason: string;
@@ -343,8 +337,9 @@ export class LedgerRepository {
     await translatingErrors(() =>
       pgQueryable(this.pool).query(
         `INSERT INTO usage_dead_letters
-           (account_id, event_id, api_key_id, endpoint, cost, occurred_at_ms, reason_code, reason, job_id)
-         VALUES ($1::uuid, $2, $3::uuid, $4, $5::numeric, $6::bigint, $7, $8, $9)
+           (account_id, event_id, api_key_id, endpoint, cost, occurred_at_ms, reason_code, reason, job_id,
+            model, input_tokens, output_tokens, failed, service_token_id)
+         VALUES ($1::uuid, $2, $3::uuid, $4, $5::numeric, $6::bigint, $7, $8, $9, $10, $11, $12, $13, $14::uuid)
          ON CONFLICT (account_id, event_id) DO NOTHING`,
         [
           event.accountId,
@@ -356,6 +351,11 @@ export class LedgerRepository {
           error.code,
           error.message.slice(0, 500),
           jobId ?? null,
+          event.model == null ? null : storable(event.model),
+          event.inputTokens ?? 0,
+          event.outputTokens ?? 0,
+          event.failed === true,
+          event.serviceTokenId ?? null,
         ],
       ),
     );
@@ -376,9 +376,15 @@ export class LedgerRepository {
         reason: string;
         job_id: string | null;
         created_at: Date;
+        model: string | null;
+        input_tokens: number;
+        output_tokens: number;
+        failed: boolean;
+        service_token_id: string | null;
       }>(
         `SELECT id::text, account_id::text, event_id, api_key_id::text, endpoint, cost::text,
-                occurred_at_ms::text, reason_code, reason, job_id, created_at
+                occurred_at_ms::text, reason_code, reason, job_id, created_at,
+                model, input_tokens, output_tokens, failed, service_token_id::text
            FROM usage_dead_letters WHERE id > $1::bigint ORDER BY id LIMIT $2`,
         [options.after ?? '0', Math.min(Math.max(options.limit ?? 100, 1), 1_000)],
       ),
@@ -391,6 +397,11 @@ export class LedgerRepository {
       endpoint: row.endpoint,
       costUnits: BigInt(row.cost),
       occurredAtMs: Number(row.occurred_at_ms),
+      model: row.model,
+      inputTokens: row.input_tokens,
+      outputTokens: row.output_tokens,
+      failed: row.failed,
+      serviceTokenId: row.service_token_id,
       reasonCode: row.reason_code,
       reason: row.reason,
       jobId: row.job_id,

@@ -9,6 +9,7 @@ export * from './money.ts';
 export * from './operator-token.ts';
 export * from './periods.ts';
 export * from './scopes.ts';
+export * from './settings.ts';
 export * from './usage-event.ts';
 export * from './usage-window.ts';
 export * from './verify.ts';

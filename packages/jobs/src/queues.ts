@@ -6,7 +6,7 @@ export const QUEUES = {
   usage: 'usage-events',
   /** Lifting blocks whose window has ended, at each 00:00 UTC reset. */
   limits: 'limits',
-  /** Housekeeping on a schedule: erasing expired idempotency answers. */
+  /** Housekeeping on a schedule: erasing expired idempotency answers and ended dashboard sessions. */
   maintenance: 'maintenance',
   /** Alert deliveries: one event to one webhook endpoint per job, signed, retried for about a day. */
   webhooks: 'webhooks',

@@ -77,3 +77,18 @@ export function duplicateRedis(connection: RedisConnection, options: RedisOption
   }
   return connection.duplicate(options);
 }
+
+/**
+ * The settings of every process that uses the queues (the API and the workers), for their config schemas:
+ * the Redis server or cluster, and the queues' key prefix.
+ */
+export const redisSettings = {
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** `host:port,host:port…` seed nodes of a Redis Cluster; set, it replaces REDIS_URL's server. */
+  REDIS_CLUSTER_NODES: redisClusterNodesSchema,
+  /** BullMQ key prefix, shared by the API and the workers (braces are added: a Redis Cluster hash tag). */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{1,64}$/)
+    .default('keyfence'),
+};

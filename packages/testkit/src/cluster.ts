@@ -148,8 +148,14 @@ export async function startRedisCluster(): Promise<RedisCluster> {
             return false;
           }
         });
-        if (states.every(Boolean)) return;
-        if (Date.now() > deadline) throw new Error('the Redis Cluster did not become healthy');
+        // A killed master is still listed with its slots until the others have marked it failed and promoted
+        // its replica (after `cluster-node-timeout`); until then `cluster_state` may still read ok.
+        if (states.every(Boolean) && alive().every((port) => slotsServedByLiveMasters(port) === SLOTS))
+          return;
+        if (Date.now() > deadline) {
+          const view = alive().map((port) => `${port}:\n${cli(port, 'cluster', 'nodes')}`);
+          throw new Error(`the Redis Cluster did not become healthy\n${view.join('\n')}`);
+        }
         await sleep(100);
       }
     },
@@ -169,9 +175,30 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  /** How many hash slots `port` sees served by a master that is alive. */
+  const slotsServedByLiveMasters = (port: number) => {
+    const live = new Set(alive());
+    let served = 0;
+    try {
+      for (const node of clusterNodes(port)) {
+        if (node.role !== 'master' || !live.has(node.port)) continue;
+        for (const range of node.slots) {
+          if (range.startsWith('[')) continue; // a slot being migrated or imported
+          const [from = 0, to = from] = range.split('-').map(Number);
+          served += to - from + 1;
+        }
+      }
+    } catch {
+      return 0;
+    }
+    return served;
+  };
   await cluster.waitHealthy();
   return cluster;
 }
+
+/** The hash slots of a Redis Cluster. */
+const SLOTS = 16_384;
 
 /** `CLUSTER NODES` as one node sees it: id, port, role, its master's id, slot ranges; failed nodes left out. */
 function clusterNodes(port: number) {

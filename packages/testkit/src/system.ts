@@ -2,17 +2,23 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createTestDatabase, type TestDatabase, testResourceName } from '@keyfence/db/testing';
+import {
+  createTestDatabase,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testResourceName,
+} from '@keyfence/db/testing';
 import { generateCredential } from '@keyfence/domain';
 import { type RedisCluster, startPgBouncer } from './cluster.ts';
 import { freePort } from './instances.ts';
 import { dropRedisPrefix } from './test-leftovers.ts';
 
-export const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = TEST_REDIS_URL;
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 // tsx as a loader inside the one node process (not its CLI, which would put a relaying parent between
 // the test and the service, with signal handling of its own).
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const DEFAULT_RUNTIME = process.env.KEYFENCE_SERVICE_RUNTIME === 'compiled' ? 'compiled' : 'tsx';
 
 /** A process of ours (the API or the workers), started from its real entry point. */
 export interface ServiceProcess {
@@ -72,6 +78,11 @@ export interface SystemOptions {
   pgBouncer?: boolean;
   /** Worker processes competing for the queues. @defaultValue 1 */
   workers?: number;
+  /**
+   * What the processes run: the TypeScript sources through tsx (tests), or the compiled modules of
+   * `pnpm build`, as `pnpm start` runs them (benchmarks). @defaultValue KEYFENCE_SERVICE_RUNTIME, else 'tsx'
+   */
+  runtime?: 'tsx' | 'compiled';
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
@@ -87,7 +98,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     ...process.env,
     DATABASE_URL: `${bouncer?.url ?? db.connectionString}?schema=${db.schema}`,
     REDIS_URL: redisUrl,
-    ...(options.redisCluster === undefined ? {} : { REDIS_CLUSTER_NODES: options.redisCluster.seedNodes }),
+    // Every master of the test cluster has a replica: ingest answers 202 only once it holds the jobs.
+    ...(options.redisCluster === undefined
+      ? {}
+      : { REDIS_CLUSTER_NODES: options.redisCluster.seedNodes, KEYFENCE_INGEST_MIN_REPLICAS: '1' }),
     QUEUE_PREFIX: queuePrefix,
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -104,7 +118,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     ...options.env,
   };
   const launch = (dir: string, extraEnv: Record<string, string> = {}): ServiceProcess => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, 'src/main.ts'], {
+    // Tests run the TypeScript sources through tsx; a benchmark may run what `pnpm start` runs (the
+    // compiled modules of `pnpm build`) with KEYFENCE_SERVICE_RUNTIME=compiled.
+    const compiled = (options.runtime ?? DEFAULT_RUNTIME) === 'compiled';
+    const args = compiled ? ['dist/main.mjs'] : ['--import', TSX_LOADER, 'src/main.ts'];
+    const child = spawn(process.execPath, args, {
       cwd: `${ROOT}${dir}`,
       env: { ...env, ...extraEnv },
       stdio: 'pipe',

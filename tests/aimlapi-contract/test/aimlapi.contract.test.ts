@@ -168,7 +168,10 @@ describe('a client generated from their files, against the running system', () =
         event('c5', 0.125, 10, {}),
       ],
     });
-    expect(ingest).toMatchObject({ status: 202, body: { data: { accepted: 5, rejected: [] } } });
+    expect(ingest).toMatchObject({
+      status: 202,
+      body: { data: { accepted: 5, duplicates: 0, rejected: [] } },
+    });
 
     const usage = client<Usage>(apiKey);
     const total = await waitFor(

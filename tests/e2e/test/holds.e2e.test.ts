@@ -1,5 +1,12 @@
 import { formatUsd } from '@keyfence/domain';
-import { type RedisInstance, type System, startRedisInstance, startSystem, waitFor } from '@keyfence/testkit';
+import {
+  REDIS_URL,
+  type RedisInstance,
+  type System,
+  startRedisInstance,
+  startSystem,
+  waitFor,
+} from '@keyfence/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -191,7 +198,7 @@ describe('holds across two API replicas and a worker', () => {
       (units) => units === 19n * CALL_UNITS,
     );
     // Redis loses the admission state (a restart without persistence, an eviction).
-    const client = new Redis(process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const client = new Redis(REDIS_URL);
     const lost = await client.keys(`{${target.queuePrefix}/*`);
     if (lost.length > 0) await client.del(...lost);
     client.disconnect();

@@ -50,7 +50,7 @@ describe('the metering pipeline, API and workers as separate processes', () => {
     const before = await ledgerCount();
     const accepted = await ingest(events);
     expect(accepted.status).toBe(202);
-    expect(accepted.body.data).toEqual({ accepted: 6, rejected: [] });
+    expect(accepted.body.data).toEqual({ accepted: 6, duplicates: 0, rejected: [] });
     await waitFor(ledgerCount, (n) => n === before + 6);
     const rows = await system.db.query<{ window_kind: string; window_start: Date; spend: string }>(
       `SELECT u.window_kind, u.window_start, u.spend::text FROM key_usage u JOIN api_keys k ON k.id = u.api_key_id
@@ -121,13 +121,17 @@ describe('the metering pipeline, API and workers as separate processes', () => {
     const now = new Date();
     const batch = Array.from({ length: 300 }, () => event(key.prefix, '0.000000007', now));
     const before = await ledgerCount();
-    await Promise.all([
+    const answers = await Promise.all([
       ingest(batch),
       ingest(batch),
       ingest([...batch.slice(0, 100), ...batch.slice(0, 100)]),
     ]);
+    // The repeats within the third call are answered as duplicates at once.
+    expect(answers[2]?.body.data.duplicates).toBeGreaterThanOrEqual(100);
     await waitFor(ledgerCount, (n) => n === before + 300);
-    await ingest(batch.slice(200));
+    // Once written, a replay is answered as duplicates and queues nothing.
+    const replay = await ingest(batch.slice(200));
+    expect(replay.body.data).toEqual({ accepted: 0, duplicates: 100, rejected: [] });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await ledgerCount()).toBe(before + 300);
     const self = await system.call('GET', '/v1/key', key.key);

@@ -10,10 +10,13 @@ import {
 } from '@keyfence/domain';
 import {
   MAX_EVENTS_PER_JOB,
+  NO_REPLICATION,
+  type ReplicationRule,
   USAGE_JOB_OPTIONS,
   type UsageBatchPayload,
   type UsageEventTuple,
   usageBatchJob,
+  waitForReplicas,
 } from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
 import { type Response, Router } from 'express';
@@ -26,13 +29,16 @@ import { jsonBodies, MAX_INGEST_BODY_BYTES } from '../http/json-parser.ts';
 import { loggerOf } from '../http/request-context.ts';
 import { sendData } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
-import type { PrefixDirectory } from './prefix-directory.ts';
+import type { DuplicateCheck } from './duplicate-check.ts';
+import type { KeyIds, PrefixDirectory } from './prefix-directory.ts';
 
 export interface IngestDeps {
   readonly usageQueue: Queue;
   readonly prefixes: PrefixDirectory;
   readonly admission: Pick<AdmissionService, 'recordAccepted'>;
   readonly eventTimePolicy?: EventTimePolicy;
+  readonly ingestReplication?: ReplicationRule;
+  readonly duplicates: DuplicateCheck;
 }
 
 /**
@@ -101,6 +107,8 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
       const accepted: AcceptedEvent[] = [];
       const limited = new Set<string>();
       const seen = new Set<string>();
+      const known: { event: UsageEvent; key: KeyIds }[] = [];
+      let duplicates = 0;
       for (const { index, event } of read) {
         const key = ids.get(event.keyPrefix);
         if (key === undefined || !canServe(serviceTokenOf(res), key.accountId)) {
@@ -109,8 +117,19 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
         }
         // The same event twice in one call is one event; the ledger would drop the second anyway.
         const identity = `${key.accountId}\n${event.id}`;
-        if (seen.has(identity)) continue;
+        if (seen.has(identity)) {
+          duplicates += 1;
+          continue;
+        }
         seen.add(identity);
+        known.push({ event, key });
+      }
+      const counted = await deps.duplicates.alreadyCounted(known, loggerOf(res, deps.logger));
+      for (const { event, key } of known) {
+        if (counted.get(key.accountId)?.has(event.id) === true) {
+          duplicates += 1;
+          continue;
+        }
         const occurredAtMs = event.occurredAt.getTime();
         tuples.push([
           key.accountId,
@@ -148,6 +167,7 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
         }
         try {
           await deps.usageQueue.addBulk(jobs);
+          await waitForReplicas(deps.usageQueue, deps.ingestReplication ?? NO_REPLICATION);
         } catch (error) {
           loggerOf(res, deps.logger).warn({ err: (error as Error).message }, 'could not queue usage events');
           throw new ApiError('SERVICE_UNAVAILABLE', 'usage events could not be stored; retry the call', {
@@ -158,9 +178,10 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
         await recordPending(deps, res, jobs, accepted, limited, now.getTime());
       }
       rejected.sort((a, b) => a.index - b.index);
-      deps.metrics.eventsAccepted.inc(events.length - rejected.length);
+      deps.metrics.eventsAccepted.inc(accepted.length);
+      deps.metrics.eventsDuplicate.inc(duplicates);
       for (const rejection of rejected) deps.metrics.eventsRejected.inc({ code: rejection.code });
-      sendData(res, 202, { accepted: events.length - rejected.length, rejected });
+      sendData(res, 202, { accepted: accepted.length, duplicates, rejected });
     })
     .all(methodNotAllowed(['POST']));
   return router;

@@ -34,6 +34,11 @@ export class ApiMetrics {
     help: 'Usage events accepted by ingest (put into the queue)',
     registers: [this.registry],
   });
+  readonly eventsDuplicate = new Counter({
+    name: 'keyfence_usage_events_duplicate_total',
+    help: 'Usage events ingest answered as duplicates (repeated in the call, or already in the ledger)',
+    registers: [this.registry],
+  });
   readonly eventsRejected = new Counter({
     name: 'keyfence_usage_events_rejected_total',
     help: 'Usage events rejected by ingest, by code',

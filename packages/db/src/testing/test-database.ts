@@ -17,6 +17,12 @@ export function testResourceName(kind: string, separator: '_' | '-' = '_'): stri
   return ['kf', kind, TEST_RUN, randomBytes(5).toString('hex')].join(separator);
 }
 
+/**
+ * The Redis tests use: the machine's unless KEYFENCE_TEST_REDIS_URL says otherwise. (packages/jobs and
+ * packages/admission, which do not depend on this package, read the same variable with the same default.)
+ */
+export const TEST_REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
 /** The database tests use: the machine's `test` database unless KEYFENCE_TEST_DATABASE_URL says otherwise. */
 export const TEST_DATABASE_URL =
   process.env.KEYFENCE_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
