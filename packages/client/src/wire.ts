@@ -42,6 +42,8 @@ export interface VerifiedKeyInfo {
   readonly prefix: string;
   readonly account_id: string;
   readonly name: string;
+  /** When the key stops working (ISO 8601); null: never. Absent from keyfence before key expiry. */
+  readonly expires_at?: string | null;
 }
 
 /** A key's spending limit in its current window, in USD. */
@@ -75,8 +77,8 @@ export interface VerifyResult {
   readonly key: VerifiedKeyInfo | null;
   readonly limit: LimitState | null;
   readonly hold: HoldState | null;
-  /** With `RATE_LIMITED`: when the key may call again. */
-  readonly retry_after_ms?: number;
+  /** With `RATE_LIMITED`: milliseconds until the key may call again; null otherwise. */
+  readonly retry_after_ms?: number | null;
 }
 
 /** `POST /internal/v1/holds/{id}/release`. */

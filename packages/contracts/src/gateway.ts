@@ -74,7 +74,17 @@ export const verifyResultSchema = z
     valid: z.boolean(),
     code: z.enum(VERIFY_CODES),
     message: z.string(),
-    key: z.object({ prefix: z.string(), account_id: z.string(), name: z.string() }).nullable(),
+    key: z
+      .object({
+        prefix: z.string(),
+        account_id: z.string(),
+        name: z.string(),
+        expires_at: z.iso
+          .datetime()
+          .nullable()
+          .meta({ description: 'When the key stops working; null: never' }),
+      })
+      .nullable(),
     limit: z
       .object({
         retention: z.enum(RETENTIONS),
@@ -102,6 +112,10 @@ export const verifyResultSchema = z
         description:
           'The hold asked for: held now, held before under this id (held once), already posted by its usage event, or not needed (the key has no limit). Null without a hold, and when the call is refused.',
       }),
+    retry_after_ms: z.number().int().nullable().meta({
+      description:
+        'RATE_LIMITED only: milliseconds until a call with this key would pass the rate limit; null otherwise',
+    }),
   })
   .meta({ id: 'VerifyResult' });
 export type VerifyResult = z.infer<typeof verifyResultSchema>;

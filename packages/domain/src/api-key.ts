@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { SpendLimit } from './limit-decision.ts';
 import { usdAmountSchema } from './money.ts';
 import { RETENTIONS } from './periods.ts';
+import type { RateLimit } from './rate-limit.ts';
 import { SCOPES, type Scope } from './scopes.ts';
 
 /** An API key as the rest of the system sees it; the secret and its hash never appear here. */
@@ -14,9 +15,16 @@ export interface ApiKey {
   readonly scopes: readonly Scope[] | null;
   readonly limit: SpendLimit | null;
   readonly disabled: boolean;
+  /** From this instant on the key cannot call (half-open, see isExpired); null: never. */
+  readonly expiresAt: Date | null;
+  readonly rateLimit: RateLimit | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly lastUsedAt: Date | null;
+  /** When the secret was last rotated; null: never. */
+  readonly rotatedAt: Date | null;
+  /** Until when the secret rotated out last is still accepted (its grace); null: no rotation yet. */
+  readonly previousSecretExpiresAt: Date | null;
 }
 
 /** The fields a client may set on a key. */
@@ -25,10 +33,19 @@ export interface ApiKeySettings {
   readonly scopes: readonly Scope[] | null;
   readonly limit: SpendLimit | null;
   readonly disabled: boolean;
+  readonly expiresAt: Date | null;
+  readonly rateLimit: RateLimit | null;
 }
 
-/** Settings of a key nobody configured: unnamed, every endpoint, no limit, enabled. */
-export const DEFAULT_KEY_SETTINGS: ApiKeySettings = { name: '', scopes: null, limit: null, disabled: false };
+/** Settings of a key nobody configured: unnamed, every endpoint, no limit, enabled, no expiry, no rate limit. */
+export const DEFAULT_KEY_SETTINGS: ApiKeySettings = {
+  name: '',
+  scopes: null,
+  limit: null,
+  disabled: false,
+  expiresAt: null,
+  rateLimit: null,
+};
 
 /** Longest key name, in characters. */
 export const MAX_KEY_NAME_LENGTH = 256;
@@ -68,7 +85,14 @@ export const spendLimitSchema = z
 
 /** The auditable view of a key's settings: everything a change can touch, no secret. */
 export function settingsOf(key: ApiKey): ApiKeySettings {
-  return { name: key.name, scopes: key.scopes, limit: key.limit, disabled: key.disabled };
+  return {
+    name: key.name,
+    scopes: key.scopes,
+    limit: key.limit,
+    disabled: key.disabled,
+    expiresAt: key.expiresAt,
+    rateLimit: key.rateLimit,
+  };
 }
 
 /** A partial change of settings, as PATCH carries it; an absent (undefined) field keeps its value. */
@@ -81,5 +105,7 @@ export function applySettingsPatch(base: ApiKeySettings, patch: SettingsPatch): 
     scopes: patch.scopes === undefined ? base.scopes : patch.scopes,
     limit: patch.limit === undefined ? base.limit : patch.limit,
     disabled: patch.disabled ?? base.disabled,
+    expiresAt: patch.expiresAt === undefined ? base.expiresAt : patch.expiresAt,
+    rateLimit: patch.rateLimit === undefined ? base.rateLimit : patch.rateLimit,
   };
 }

@@ -259,7 +259,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
 
   router
     .route('/v1/key')
-    .get(requireApiKey(store.apiKeys), async (_req, res) => {
+    .get(requireApiKey(store.apiKeys, clock), async (_req, res) => {
       await respondWithKey(res, 200, apiKeyOf(res), clock());
     })
     .all(methodNotAllowed(['GET']));
