@@ -52,6 +52,8 @@ describe('GET /v1/audit-log', () => {
         disabled: false,
         scopes: null,
         limit: { retention: 'day', threshold: '0.5' },
+        expires_at: null,
+        rate_limit: null,
       },
       details: null,
       request_id: 'req-create',

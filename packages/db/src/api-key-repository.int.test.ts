@@ -223,7 +223,7 @@ describe('rotation', () => {
     expect(await db.store.keyStates.findByHash(hashSecret(old), graceEnd)).toBeNull();
     const audits = await db.store.auditLog.list(accountId, { limit: 10, keyPrefix: key.prefix });
     const audit = audits.find((entry) => entry.action === 'key.rotated');
-    expect(audit?.details).toEqual({ grace_seconds: 60, previous_secret_expires_at: graceEnd.toISOString() });
+    expect(audit?.details).toEqual({ grace_seconds: 60, previous_key_expires_at: graceEnd.toISOString() });
     expect(JSON.stringify(audit)).not.toContain(result.secret);
     expect(JSON.stringify(audit)).not.toContain(old);
   });

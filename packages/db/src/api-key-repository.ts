@@ -466,7 +466,7 @@ export class ApiKeyRepository {
         now: input.now,
         details: {
           grace_seconds: input.graceMs / 1000,
-          previous_secret_expires_at: graceEndsAt.toISOString(),
+          previous_key_expires_at: graceEndsAt.toISOString(),
         },
       });
       if (idempotency !== undefined) {
