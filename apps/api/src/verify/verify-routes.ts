@@ -152,7 +152,15 @@ export function createVerifyRoutes(deps: VerifyDeps): Router {
       // A key at its limit by the cached spend stays refused without asking Redis: spend never goes down
       // inside a window, and the cache forgets a key whose limit changes.
       if (key?.limit != null && outcome.valid) {
-        const admitted = await deps.admission.admit(key.id, key.limit, now.getTime(), hold, key.rateLimit);
+        // The clock is read again for the shared state: the rate limit decides by when its step runs, so a
+        // call that waited on the key cache or the event loop is not judged at an older instant.
+        const admitted = await deps.admission.admit(
+          key.id,
+          key.limit,
+          deps.clock().getTime(),
+          hold,
+          key.rateLimit,
+        );
         const kind = windowKindOf(key.limit.retention);
         const inFlight: InFlight = { pendingUnits: admitted.pendingUnits, heldUnits: admitted.heldUnits };
         // The shared state is the fresher record of written spend; the cached one may be older.
@@ -194,7 +202,7 @@ export function createVerifyRoutes(deps: VerifyDeps): Router {
         }
       } else if (outcome.valid && key?.rateLimit != null) {
         // No spend limit: the rate limit alone, which fails open when Redis does not answer.
-        const rate = await deps.admission.rate(key.id, key.rateLimit, now.getTime());
+        const rate = await deps.admission.rate(key.id, key.rateLimit, deps.clock().getTime());
         if (rate.failedOpen) deps.metrics.rateLimitFailOpen.inc();
         outcome = decideVerify({ ...input, rate });
       }
