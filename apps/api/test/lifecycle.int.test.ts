@@ -273,6 +273,61 @@ describe('rate limits', () => {
     h.now = START;
   });
 
+  it('counts the tokens a hold expects at once, and of its usage event only those beyond them', async () => {
+    h.now = at(30_000_000);
+    const key = await createKey({
+      limit: { retention: 'day', threshold: 10 },
+      rate_limit: { tokens_per_minute: 1000 },
+    });
+    const holdVerify = (id: string, tokens: number) =>
+      h.call('POST', '/internal/v1/verify', {
+        auth: h.serviceToken,
+        json: {
+          key: key.key,
+          method: 'POST',
+          path: '/v1/chat/completions',
+          hold: { id, amount_usd: '0.01', tokens },
+        },
+      });
+    const held = await holdVerify('call-1', 1000);
+    expect(held.body.data).toMatchObject({ code: 'VALID', hold: { status: 'held' } });
+    // The minute's 1,000 tokens are taken by the call in flight: the next call waits.
+    expect((await verify(key.key)).code).toBe('RATE_LIMITED');
+    const report = await h.call('POST', '/internal/v1/usage-events', {
+      auth: h.serviceToken,
+      json: {
+        events: [
+          {
+            id: 'call-1',
+            key_prefix: key.prefix,
+            endpoint: 'POST /v1/chat/completions',
+            cost_usd: '0.01',
+            occurred_at: h.now.toISOString(),
+            tokens: { input: 700, output: 300 },
+          },
+        ],
+      },
+    });
+    expect(report.status).toBe(202);
+    // The event used what its hold expected: nothing more counted, the key may call again 1 ms later.
+    h.now = at(30_000_001);
+    expect((await verify(key.key)).code).toBe('VALID');
+    expectError(
+      await h.call('POST', '/internal/v1/verify', {
+        auth: h.serviceToken,
+        json: {
+          key: key.key,
+          method: 'POST',
+          path: '/v1/chat/completions',
+          hold: { id: 'call-2', amount_usd: '0.01', tokens: -1 },
+        },
+      }),
+      400,
+      'INVALID_FIELD',
+    );
+    h.now = START;
+  });
+
   it('refuses a bad rate_limit and clears one with null', async () => {
     h.now = START;
     const key = await createKey({ rate_limit: { requests_per_minute: 1 } });

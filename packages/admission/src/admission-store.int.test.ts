@@ -291,3 +291,55 @@ describe('AdmissionStore: rate limits (GCRA in the same step as the limit)', () 
     expect((await admit({ id: 'c', amountUnits: 20n * USD })).code).toBe('INSUFFICIENT_REMAINING');
   });
 });
+
+describe('AdmissionStore: tokens a hold expects', () => {
+  it('are charged when the hold is granted; its usage event charges only the tokens beyond them', async () => {
+    const f = fixture();
+    const rate: RateLimit = { requestsPerMinute: null, tokensPerMinute: 60_000 }; // one token per ms
+    const admit = (id: string, tokens: number) =>
+      f.store.admit({
+        apiKeyId: f.apiKeyId,
+        retention: 'day',
+        thresholdUnits: 10n * USD,
+        nowMs: NOW,
+        hold: { id, amountUnits: USD / 100n, ttlMs: 60_000, tokens },
+        seed: async () => new Map(),
+        rate,
+      });
+    const accept = (events: [string, bigint, number][]) =>
+      f.store.recordAccepted(
+        `job-${randomUUID()}`,
+        new Map([
+          [
+            f.apiKeyId,
+            {
+              rows: new Map(),
+              events,
+              tokensPerMinute: 60_000,
+              tokens: events.reduce((sum, [, , tokens]) => sum + tokens, 0),
+            },
+          ],
+        ]),
+        NOW,
+      );
+    const counterAheadMs = async () =>
+      (Number(await redis.hget(`{${prefix}/${f.apiKeyId}}:r`, 't')) - NOW * 1000) / 1000;
+
+    expect((await admit('a', 30_000)).hold?.status).toBe('held');
+    expect(await counterAheadMs()).toBe(30_000);
+    // The same hold asked again is the same call: nothing more charged.
+    expect((await admit('a', 30_000)).hold?.status).toBe('already_held');
+    expect(await counterAheadMs()).toBe(30_000);
+    // Its event used 45,000: 15,000 more. An event without a hold: all of its 10,000.
+    await accept([
+      ['a', USD / 100n, 45_000],
+      ['free', USD / 100n, 10_000],
+    ]);
+    expect(await counterAheadMs()).toBe(55_000);
+    // A hold that expected more than its call used is not refunded (it drains within the minute).
+    expect((await admit('b', 5_000)).code).toBe('VALID');
+    await accept([['b', USD / 100n, 1_000]]);
+    expect(await counterAheadMs()).toBe(60_000);
+    expect(await admit('c', 1)).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 1, hold: null });
+  });
+});

@@ -12,13 +12,13 @@ import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import { ACCEPT_SCRIPT, ADMIT_SCRIPT, RATE_SCRIPT, RELEASE_SCRIPT, SETTLE_SCRIPT } from './scripts.ts';
 
-/** A rate limit as the scripts take it: request interval µs (0: none), burst, tokens flag. */
-function rateArgs(rate: RateLimit | null): [number, number, string] {
+/** A rate limit as the scripts take it: request interval µs (0: none), burst, tokens per minute (0: none). */
+function rateArgs(rate: RateLimit | null): [number, number, number] {
   const rpm = rate?.requestsPerMinute ?? null;
   return [
     rpm === null ? 0 : requestIntervalUs(rpm),
     rpm === null ? 1 : requestBurst(rpm),
-    rate?.tokensPerMinute == null ? '0' : '1',
+    rate?.tokensPerMinute ?? 0,
   ];
 }
 
@@ -89,6 +89,11 @@ export interface HoldRequest {
   readonly id: string;
   readonly amountUnits: bigint;
   readonly ttlMs: number;
+  /**
+   * Tokens the call expects to use (a prompt plus max_tokens, say): charged to a token limit when the hold
+   * is granted; the usage event that posts the hold charges only what it used beyond them.
+   */
+  readonly tokens?: number;
 }
 
 export type HoldStatus = 'held' | 'already_held' | 'already_posted';
@@ -111,8 +116,8 @@ export interface AdmitResult {
 export interface AcceptedForKey {
   /** The job's spend of this key per aggregate row (nonzero only). */
   readonly rows: ReadonlyMap<RowField, bigint>;
-  /** Every event of this key in the job: id and cost, to post the holds they name. */
-  readonly events: readonly (readonly [string, bigint])[];
+  /** Every event of this key in the job: id, cost and (optionally) tokens, to post the holds they name. */
+  readonly events: readonly (readonly [string, bigint, number?])[];
   /** The key's token limit, when it has one: the job's tokens move its counter on. */
   readonly tokensPerMinute?: number | null;
   /** The job's tokens of this key (input + output). */
@@ -181,6 +186,7 @@ export class AdmissionStore {
       hx: `${t}:hx`,
       hs: `${t}:hs`,
       r: `${t}:r`,
+      ht: `${t}:ht`,
     };
   }
 
@@ -221,7 +227,7 @@ export class AdmissionStore {
     const run = (seedArgs: readonly (string | number)[]) =>
       this.call(
         'kfAdmit',
-        [k.c, k.ps, k.p, k.px, k.h, k.hx, k.hs, k.r],
+        [k.c, k.ps, k.p, k.px, k.h, k.hx, k.hs, k.r, k.ht],
         [
           request.nowMs,
           request.nowMs + this.tombstoneMs,
@@ -233,6 +239,7 @@ export class AdmissionStore {
           ...seedArgs,
           ...holdArgs,
           ...rateArgs(request.rate ?? null),
+          hold?.tokens ?? 0,
         ],
       ) as Promise<string[]>;
     let seeded = false;
@@ -294,12 +301,15 @@ export class AdmissionStore {
       ];
       for (const apiKeyId of apiKeyIds) {
         const k = this.keysOf(apiKeyId);
-        keys.push(k.p, k.px, k.ps, k.h, k.hx, k.hs, k.r);
+        keys.push(k.p, k.px, k.ps, k.h, k.hx, k.hs, k.r, k.ht);
         const part = perKey.get(apiKeyId);
         const rows = [...(part?.rows ?? [])].filter(([, units]) => units > 0n);
         args.push(rows.length, ...rows.flatMap(([field, units]) => [field, units.toString()]));
         const events = part?.events ?? [];
-        args.push(events.length, ...events.flatMap(([id, cost]) => [id, cost.toString()]));
+        args.push(
+          events.length,
+          ...events.flatMap(([id, cost, tokens]) => [id, cost.toString(), tokens ?? 0]),
+        );
         args.push(part?.tokensPerMinute ?? 0, part?.tokens ?? 0);
       }
       const results = (await this.call('kfAccept', keys, args)) as [number, number, string][];

@@ -34,6 +34,16 @@ export const holdRequestSchema = z
         description:
           'How long the hold binds unless posted or released (default 600, at most the configured maximum, 3600 unless set)',
       }),
+    tokens: z
+      .number()
+      .int('tokens must be a whole number')
+      .min(0, 'tokens must be at least 0')
+      .max(MAX_TOKENS_PER_EVENT, `tokens must be at most ${MAX_TOKENS_PER_EVENT}`)
+      .optional()
+      .meta({
+        description:
+          'Tokens the call expects to use (prompt + max_tokens): counted against the key’s tokens_per_minute when the hold is granted; the usage event posting the hold counts only the tokens beyond them',
+      }),
   })
   .meta({ id: 'HoldRequest' });
 

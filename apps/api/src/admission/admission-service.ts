@@ -127,7 +127,7 @@ export class AdmissionService {
       string,
       {
         rows: Map<RowField, bigint>;
-        events: [string, bigint][];
+        events: [string, bigint, number][];
         tokensPerMinute: number | null;
         tokens: number;
       }
@@ -142,7 +142,7 @@ export class AdmissionService {
       }
       part.tokens += event.tokens ?? 0;
       if (!info.limited) continue;
-      part.events.push([event.eventId, event.costUnits]);
+      part.events.push([event.eventId, event.costUnits, event.tokens ?? 0]);
       if (event.costUnits === 0n) continue;
       for (const field of rowFieldsOf(event.occurredAtMs)) {
         part.rows.set(field, (part.rows.get(field) ?? 0n) + event.costUnits);

@@ -94,7 +94,14 @@ export type VerifyDeps = Pick<AppDeps, 'store' | 'clock' | 'metrics'> & {
 
 /** The hold a verify body asks for, in units and milliseconds; a bad amount or TTL is INVALID_FIELD. */
 function readHold(
-  hold: { id: string; amount_usd: number | string; ttl_seconds?: number | undefined } | undefined,
+  hold:
+    | {
+        id: string;
+        amount_usd: number | string;
+        ttl_seconds?: number | undefined;
+        tokens?: number | undefined;
+      }
+    | undefined,
   ttl: { defaultMs: number; maxMs: number },
 ) {
   if (hold === undefined) return null;
@@ -112,7 +119,12 @@ function readHold(
       details: [{ path: 'body.hold.ttl_seconds', message }],
     });
   }
-  return { id: hold.id, amountUnits: amount.units, ttlMs };
+  return {
+    id: hold.id,
+    amountUnits: amount.units,
+    ttlMs,
+    ...(hold.tokens === undefined ? {} : { tokens: hold.tokens }),
+  };
 }
 
 /**
