@@ -27,6 +27,11 @@ export interface HoldRequest {
   readonly amount_usd: number | string;
   /** How long the hold lives unless posted or released. @defaultValue 600 (on the server) */
   readonly ttl_seconds?: number;
+  /**
+   * Tokens the call expects to use (prompt + max_tokens): counted against the key's tokens_per_minute when
+   * the hold is granted; its usage event then counts only the tokens beyond them.
+   */
+  readonly tokens?: number;
 }
 
 /** `POST /internal/v1/verify`. */

@@ -58,6 +58,35 @@ describe('rate limits and expiry through the middleware', () => {
     expect(answer.headers.get('retry-after')).toBe(String(Math.ceil(retryMs / 1000)));
   });
 
+  it('estimateTokens: the tokens a call may use count against tokens_per_minute as it starts', async () => {
+    const key = await createKey({
+      name: 'tokens',
+      limit: { retention: 'day', threshold: 5 },
+      rate_limit: { tokens_per_minute: 1_000 },
+    });
+    const keyfence = new Keyfence({
+      baseUrl: system.baseUrl,
+      serviceToken: system.serviceToken,
+      verify: { timeoutMs: 10_000 },
+    });
+    const app = express();
+    app.use(keyfenceGateway({ keyfence, estimateCostUsd: () => 0.01, estimateTokens: () => 1_500 }));
+    app.post('/v1/chat/completions', (_req, res) => res.json({ ok: true }));
+    const tokenGateway = await serve(app);
+    try {
+      const call = () =>
+        callGateway(`${tokenGateway.url}/v1/chat/completions`, { authorization: `Bearer ${key.key}` });
+      expect((await call()).status).toBe(200);
+      // 1,500 expected of 1,000 a minute: the next call waits until the extra 500 have drained (~30 s).
+      const refused = await call();
+      expect(refused).toMatchObject({ status: 429, body: { error: { code: 'rate_limit_exceeded' } } });
+      expect(Number(refused.headers.get('retry-after-ms'))).toBeGreaterThan(25_000);
+    } finally {
+      await tokenGateway.close();
+      await keyfence.close();
+    }
+  });
+
   it('EXPIRED: 401 invalid_api_key', async () => {
     const key = await createKey({ name: 'brief', expires_at: new Date(Date.now() + 1_500).toISOString() });
     const call = () =>
