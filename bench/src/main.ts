@@ -155,6 +155,8 @@ for (const scenario of scenarios) {
         ['no limit', result.ours],
         ['daily limit, no hold', result.limited],
         ['daily limit, a hold per call', result.held],
+        ['rate limit 1,000,000/min, no spend limit', result.rated],
+        ['daily limit and rate limit (one ADMIT step)', result.limitedRated],
       ] as const;
       for (const [variant, ours] of variants) {
         rows.push([

@@ -22,11 +22,20 @@ export interface VerifyResult {
   readonly limited: LoadResult;
   /** Keys with a daily limit, every verify holding $0.000001 under a new id (one atomic check-and-hold). */
   readonly held: LoadResult;
+  /** Keys with a rate limit (1,000,000/min, never reached) and no spend limit: one GCRA step in Redis. */
+  readonly rated: LoadResult;
+  /** Keys with a daily limit and a rate limit: the limit and the rate in one ADMIT step. */
+  readonly limitedRated: LoadResult;
   readonly baseline: LoadResult;
 }
 
 /** Seeds `count` API keys whose secrets we know, straight into the table (the API would take minutes). */
-export async function seedVerifyKeys(system: System, count: number, limited = false): Promise<string[]> {
+export async function seedVerifyKeys(
+  system: System,
+  count: number,
+  limited = false,
+  requestsPerMinute: number | null = null,
+): Promise<string[]> {
   const [account] = await system.db.store.accounts.list();
   const secrets: string[] = [];
   for (let start = 0; start < count; start += 10_000) {
@@ -34,12 +43,14 @@ export async function seedVerifyKeys(system: System, count: number, limited = fa
       generateCredential('api_key', randomBytes),
     );
     await system.db.query(
-      `INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, updated_at, limit_retention, limit_threshold)
+      `INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, updated_at, limit_retention, limit_threshold,
+                             rate_requests_per_minute)
        SELECT gen_random_uuid(), $1, 'bench', p, h, now(),
-              CASE WHEN $4::boolean THEN 'day'::"LimitRetention" END, CASE WHEN $4::boolean THEN 1000000000000000 END
+              CASE WHEN $4::boolean THEN 'day'::"LimitRetention" END, CASE WHEN $4::boolean THEN 1000000000000000 END,
+              $5::int
          FROM unnest($2::text[], $3::text[]) AS t(p, h)
        ON CONFLICT DO NOTHING`,
-      [account?.id, batch.map((c) => c.prefix), batch.map((c) => c.hash), limited],
+      [account?.id, batch.map((c) => c.prefix), batch.map((c) => c.hash), limited, requestsPerMinute],
     );
     secrets.push(...batch.map((c) => c.secret));
   }
@@ -111,9 +122,13 @@ export async function runVerifyScenario(options: {
     const secrets = await seedVerifyKeys(system, options.keys);
     const hot = secrets.slice(0, options.hotKeys);
     const limitedHot = await seedVerifyKeys(system, options.hotKeys, true);
-    // Warm both up (every key in use verified once, so the cache holds the working set), then measure.
-    await load(system.baseUrl, system.serviceToken, hot, 16, 600, hot.length);
-    await load(system.baseUrl, system.serviceToken, limitedHot, 16, 600, limitedHot.length);
+    // A rate limit no load here reaches, so every call pays the check and none is refused.
+    const ratedHot = await seedVerifyKeys(system, options.hotKeys, false, 1_000_000);
+    const limitedRatedHot = await seedVerifyKeys(system, options.hotKeys, true, 1_000_000);
+    // Warm all up (every key in use verified once, so the cache holds the working set), then measure.
+    for (const keys of [hot, limitedHot, ratedHot, limitedRatedHot]) {
+      await load(system.baseUrl, system.serviceToken, keys, 16, 600, keys.length);
+    }
     await load(`http://127.0.0.1:${baselinePort}`, system.serviceToken, hot, 16, 3);
     const results: VerifyResult[] = [];
     for (const connections of [32, 128]) {
@@ -134,6 +149,14 @@ export async function runVerifyScenario(options: {
         undefined,
         true,
       );
+      const rated = await load(system.baseUrl, system.serviceToken, ratedHot, connections, options.seconds);
+      const limitedRated = await load(
+        system.baseUrl,
+        system.serviceToken,
+        limitedRatedHot,
+        connections,
+        options.seconds,
+      );
       const constant = await load(
         `http://127.0.0.1:${baselinePort}`,
         system.serviceToken,
@@ -141,7 +164,7 @@ export async function runVerifyScenario(options: {
         connections,
         options.seconds,
       );
-      results.push({ connections, ours, limited, held, baseline: constant });
+      results.push({ connections, ours, limited, held, rated, limitedRated, baseline: constant });
     }
     return results;
   } finally {

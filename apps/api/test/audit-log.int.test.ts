@@ -52,6 +52,8 @@ describe('GET /v1/audit-log', () => {
         disabled: false,
         scopes: null,
         limit: { retention: 'day', threshold: '0.5' },
+        expires_at: null,
+        rate_limit: null,
         alert_thresholds: [50, 80, 100],
       },
       details: null,

@@ -43,7 +43,7 @@ describe('POST /internal/v1/verify', () => {
       valid: true,
       code: 'VALID',
       message: expect.any(String),
-      key: { prefix: key.prefix, account_id: expect.any(String), name: 'gw' },
+      key: { prefix: key.prefix, account_id: expect.any(String), name: 'gw', expires_at: null },
       limit: {
         retention: 'day',
         threshold: 2,
@@ -54,6 +54,7 @@ describe('POST /internal/v1/verify', () => {
         resets_at: '2026-11-27T00:00:00.000Z',
       },
       hold: null,
+      retry_after_ms: null,
     });
   });
 

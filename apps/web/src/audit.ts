@@ -7,6 +7,7 @@ const ACTIONS: Record<string, string> = {
   'key.disabled': 'Disabled',
   'key.enabled': 'Enabled',
   'key.deleted': 'Deleted',
+  'key.rotated': 'Secret rotated',
   'key.blocked': 'Limit reached: calls blocked',
   'key.unblocked': 'Limit period reset: calls allowed again',
   'management_key.created': 'Created',
@@ -48,7 +49,17 @@ export function describeEntry(entry: AuditEntry): { action: string; changes: str
       changes.push(`spend ${formatUsd(Number(spend))} of ${formatUsd(Number(threshold))}`);
     }
   }
+  if (entry.action === 'key.rotated' && entry.details !== null) {
+    const grace = Number(entry.details.grace_seconds ?? 0);
+    changes.push(grace === 0 ? 'old secret refused at once' : `old secret works for ${grace} s more`);
+  }
   if (before !== null && after !== null) {
+    const expiry = (s: AuditedSettings) => s.expires_at ?? null;
+    if (expiry(before) !== expiry(after)) {
+      changes.push(`expires ${expiry(before) ?? 'never'} → ${expiry(after) ?? 'never'}`);
+    }
+    const rate = (s: AuditedSettings) => JSON.stringify(s.rate_limit ?? null);
+    if (rate(before) !== rate(after)) changes.push('rate limit changed');
     if (before.name !== after.name) changes.push(`name “${before.name}” → “${after.name}”`);
     if (limitText(before.limit) !== limitText(after.limit)) {
       changes.push(`limit ${limitText(before.limit)} → ${limitText(after.limit)}`);

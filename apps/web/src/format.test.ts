@@ -26,6 +26,11 @@ const key = (overrides: Partial<ApiKey>): ApiKey => ({
   limit_reached: false,
   resets_at: '2026-11-30T00:00:00.000Z',
   last_used_at: null,
+  expires_at: null,
+  expired: false,
+  rate_limit: null,
+  rotated_at: null,
+  previous_key_expires_at: null,
   alert_thresholds: [50, 80, 100],
   ...overrides,
 });

@@ -39,9 +39,10 @@ export function limitShare(key: ApiKey): number {
   return Math.min(1, windowSpend(key) / key.limit.threshold);
 }
 
-export type KeyStatus = 'active' | 'disabled' | 'limit_reached';
+export type KeyStatus = 'active' | 'disabled' | 'limit_reached' | 'expired';
 
 export function statusOf(key: ApiKey): KeyStatus {
+  if (key.expired) return 'expired';
   if (key.disabled) return 'disabled';
   return key.limit_reached ? 'limit_reached' : 'active';
 }
@@ -50,7 +51,35 @@ export const STATUS_LABELS: Record<KeyStatus, string> = {
   active: 'Active',
   disabled: 'Disabled',
   limit_reached: 'Limit reached',
+  expired: 'Expired',
 };
+
+/**
+ * Time left until `iso` from `nowMs`, in words ("3 days 4 h", "12 min", "expired"): what the key page shows
+ * beside an expiry.
+ */
+export function timeLeft(iso: string, nowMs: number): string {
+  const ms = Date.parse(iso) - nowMs;
+  if (ms <= 0) return 'expired';
+  const minutes = Math.floor(ms / 60_000);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  if (days > 0) return `${days} day${days === 1 ? '' : 's'} ${hours} h left`;
+  if (hours > 0) return `${hours} h ${minutes % 60} min left`;
+  if (minutes > 0) return `${minutes} min left`;
+  return 'less than a minute left';
+}
+
+/** A key's rate limit in words, or "No rate limit". */
+export function rateLimitLabel(rate: ApiKey['rate_limit']): string {
+  if (rate === null) return 'No rate limit';
+  const parts: string[] = [];
+  if (rate.requests_per_minute !== null)
+    parts.push(`${rate.requests_per_minute.toLocaleString('en-US')} requests/min`);
+  if (rate.tokens_per_minute !== null)
+    parts.push(`${rate.tokens_per_minute.toLocaleString('en-US')} tokens/min`);
+  return parts.join(' · ');
+}
 
 /** A decimal dollar amount typed by a person ("5", "$12.50", "1,000"), as a number; null when it is not one. */
 export function parseUsd(text: string): number | null {

@@ -35,6 +35,9 @@ export interface AuditedSettings {
   disabled: boolean;
   scopes: string[] | null;
   limit: { retention: Retention; threshold: string } | null;
+  /** Absent in records written before keys could expire or be rate limited. */
+  expires_at?: string | null;
+  rate_limit?: { requests_per_minute: number | null; tokens_per_minute: number | null } | null;
 }
 
 export type AuditEntry = Omit<AuditEntryObject, 'before' | 'after'> & {

@@ -1,6 +1,7 @@
 import { AdmissionStore } from '@keyfence/admission';
 import { SecretCipher, type Store } from '@keyfence/db';
 import {
+  announceExpiredKeysJob,
   duplicateRedis,
   liftBlocksJob,
   purgeIdempotencyJob,
@@ -97,6 +98,15 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     purgeSessionsJob.name,
     { every: purgeSessionsJob.everyMs },
     { name: purgeSessionsJob.name, data: { version: purgeSessionsJob.version }, opts: SCHEDULED_JOB_OPTIONS },
+  );
+  await maintenanceQueue.upsertJobScheduler(
+    announceExpiredKeysJob.name,
+    { every: announceExpiredKeysJob.everyMs },
+    {
+      name: announceExpiredKeysJob.name,
+      data: { version: announceExpiredKeysJob.version },
+      opts: SCHEDULED_JOB_OPTIONS,
+    },
   );
   await maintenanceQueue.upsertJobScheduler(
     purgeWebhookEventsJob.name,

@@ -1,8 +1,32 @@
 /// <reference path="./cluster-key-slot.d.ts" />
-import { type AdmissionCode, type Retention, windowBoundsOf, windowKindOf } from '@keyfence/domain';
+import {
+  type AdmissionCode,
+  type RateLimit,
+  type Retention,
+  requestBurst,
+  requestIntervalUs,
+  windowBoundsOf,
+  windowKindOf,
+} from '@keyfence/domain';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
-import { ACCEPT_SCRIPT, ADMIT_SCRIPT, RELEASE_SCRIPT, SETTLE_SCRIPT } from './scripts.ts';
+import { ACCEPT_SCRIPT, ADMIT_SCRIPT, RATE_SCRIPT, RELEASE_SCRIPT, SETTLE_SCRIPT } from './scripts.ts';
+
+/** A rate limit as the scripts take it: request interval µs (0: none), burst, tokens per minute (0: none). */
+function rateArgs(rate: RateLimit | null): [number, number, number] {
+  const rpm = rate?.requestsPerMinute ?? null;
+  return [
+    rpm === null ? 0 : requestIntervalUs(rpm),
+    rpm === null ? 1 : requestBurst(rpm),
+    rate?.tokensPerMinute ?? 0,
+  ];
+}
+
+/** What the rate limit answered: allowed, or when to retry. */
+export interface RateAnswer {
+  readonly allowed: boolean;
+  readonly retryAfterMs: number;
+}
 
 const DAY_MS = 86_400_000;
 
@@ -65,12 +89,20 @@ export interface HoldRequest {
   readonly id: string;
   readonly amountUnits: bigint;
   readonly ttlMs: number;
+  /**
+   * Tokens the call expects to use (a prompt plus max_tokens, say): charged to a token limit when the hold
+   * is granted; the usage event that posts the hold charges only what it used beyond them.
+   */
+  readonly tokens?: number;
 }
 
 export type HoldStatus = 'held' | 'already_held' | 'already_posted';
 
 export interface AdmitResult {
-  readonly code: AdmissionCode;
+  /** The limit's answer, or RATE_LIMITED when the limit admits and the rate limit does not. */
+  readonly code: AdmissionCode | 'RATE_LIMITED';
+  /** RATE_LIMITED only: milliseconds until a call would pass. */
+  readonly retryAfterMs: number;
   readonly committedUnits: bigint;
   readonly pendingUnits: bigint;
   readonly heldUnits: bigint;
@@ -84,8 +116,12 @@ export interface AdmitResult {
 export interface AcceptedForKey {
   /** The job's spend of this key per aggregate row (nonzero only). */
   readonly rows: ReadonlyMap<RowField, bigint>;
-  /** Every event of this key in the job: id and cost, to post the holds they name. */
-  readonly events: readonly (readonly [string, bigint])[];
+  /** Every event of this key in the job: id, cost and (optionally) tokens, to post the holds they name. */
+  readonly events: readonly (readonly [string, bigint, number?])[];
+  /** The key's token limit, when it has one: the job's tokens move its counter on. */
+  readonly tokensPerMinute?: number | null;
+  /** The job's tokens of this key (input + output). */
+  readonly tokens?: number;
 }
 
 export interface AcceptOutcome {
@@ -96,7 +132,7 @@ export interface AcceptOutcome {
 
 export type ReleaseStatus = 'released' | 'already_posted' | 'already_released' | 'expired' | 'not_found';
 
-type ScriptName = 'kfAdmit' | 'kfAccept' | 'kfSettle' | 'kfRelease';
+type ScriptName = 'kfAdmit' | 'kfAccept' | 'kfSettle' | 'kfRelease' | 'kfRate';
 type ScriptCall = (numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
 
 /**
@@ -127,6 +163,7 @@ export class AdmissionStore {
       kfAccept: ACCEPT_SCRIPT,
       kfSettle: SETTLE_SCRIPT,
       kfRelease: RELEASE_SCRIPT,
+      kfRate: RATE_SCRIPT,
     };
     for (const [name, lua] of Object.entries(scripts)) {
       if (!(name in redis)) redis.defineCommand(name, { lua });
@@ -148,6 +185,8 @@ export class AdmissionStore {
       h: `${t}:h`,
       hx: `${t}:hx`,
       hs: `${t}:hs`,
+      r: `${t}:r`,
+      ht: `${t}:ht`,
     };
   }
 
@@ -169,6 +208,8 @@ export class AdmissionStore {
     readonly hold: HoldRequest | null;
     /** Reads the rows the mirror lacks; null never seeds (the answer then counts nothing in flight). */
     readonly seed: SeedRows | null;
+    /** The key's rate limit, checked (and counted) in the same step when the limit admits. */
+    readonly rate?: RateLimit | null;
   }): Promise<AdmitResult> {
     const k = this.keysOf(request.apiKeyId);
     const rows = limitRowsOf(request.retention, request.nowMs);
@@ -186,7 +227,7 @@ export class AdmissionStore {
     const run = (seedArgs: readonly (string | number)[]) =>
       this.call(
         'kfAdmit',
-        [k.c, k.ps, k.p, k.px, k.h, k.hx, k.hs],
+        [k.c, k.ps, k.p, k.px, k.h, k.hx, k.hs, k.r, k.ht],
         [
           request.nowMs,
           request.nowMs + this.tombstoneMs,
@@ -197,6 +238,8 @@ export class AdmissionStore {
           ...fields,
           ...seedArgs,
           ...holdArgs,
+          ...rateArgs(request.rate ?? null),
+          hold?.tokens ?? 0,
         ],
       ) as Promise<string[]>;
     let seeded = false;
@@ -204,6 +247,7 @@ export class AdmissionStore {
     if (answer[0] === 'SEED' && request.seed === null) {
       return {
         code: 'VALID',
+        retryAfterMs: 0,
         committedUnits: 0n,
         pendingUnits: 0n,
         heldUnits: 0n,
@@ -220,9 +264,10 @@ export class AdmissionStore {
           : ['1', found.size, ...[...found].flatMap(([field, units]) => [field, units.toString()])];
       answer = await run(seedArgs);
     }
-    const [, committed, pending, held, code, holdStatus, holdExpiry] = answer;
+    const [, committed, pending, held, code, holdStatus, holdExpiry, retryAfter] = answer;
     return {
-      code: code as AdmissionCode,
+      code: code as AdmitResult['code'],
+      retryAfterMs: Number(retryAfter ?? '0'),
       committedUnits: BigInt(committed ?? '0'),
       pendingUnits: BigInt(pending ?? '0'),
       heldUnits: BigInt(held ?? '0'),
@@ -252,15 +297,20 @@ export class AdmissionStore {
         nowMs + this.pendingTtlMs,
         nowMs + this.tombstoneMs,
         this.pendingTtlMs,
+        nowMs,
       ];
       for (const apiKeyId of apiKeyIds) {
         const k = this.keysOf(apiKeyId);
-        keys.push(k.p, k.px, k.ps, k.h, k.hx, k.hs);
+        keys.push(k.p, k.px, k.ps, k.h, k.hx, k.hs, k.r, k.ht);
         const part = perKey.get(apiKeyId);
         const rows = [...(part?.rows ?? [])].filter(([, units]) => units > 0n);
         args.push(rows.length, ...rows.flatMap(([field, units]) => [field, units.toString()]));
         const events = part?.events ?? [];
-        args.push(events.length, ...events.flatMap(([id, cost]) => [id, cost.toString()]));
+        args.push(
+          events.length,
+          ...events.flatMap(([id, cost, tokens]) => [id, cost.toString(), tokens ?? 0]),
+        );
+        args.push(part?.tokensPerMinute ?? 0, part?.tokens ?? 0);
       }
       const results = (await this.call('kfAccept', keys, args)) as [number, number, string][];
       for (const [posted, overruns, units] of results) {
@@ -321,6 +371,19 @@ export class AdmissionStore {
       }),
     );
     return found;
+  }
+
+  /**
+   * The rate-limit check of a key without a spend limit (one with a limit is checked by {@link admit}, in the
+   * same step), counting the call when it passes.
+   */
+  async rate(apiKeyId: string, rate: RateLimit, nowMs: number): Promise<RateAnswer> {
+    const [allowed, retryAfterMs] = (await this.call(
+      'kfRate',
+      [this.keysOf(apiKeyId).r],
+      [nowMs, ...rateArgs(rate)],
+    )) as [number, number];
+    return { allowed: allowed === 1, retryAfterMs: Number(retryAfterMs) };
   }
 
   /** Voids a hold (the call failed); answers what the hold had become if it was not live. */

@@ -14,6 +14,9 @@
  * - `T:h`  hash hold id → `state|units|expires ms|window` (state h = held, p = posted, r = released,
  *          x = expired); `T:hx` zset hold id → when to act (expiry of a live hold, forgetting of a
  *          tombstone); `T:hs` hash window → units held.
+ * - `T:r`  hash, the rate-limit state (GCRA, see domain/rate-limit.ts): `q` = theoretical arrival time of
+ *          the request counter, `t` = of the token counter, both in epoch microseconds (whole numbers, exact
+ *          in Lua's doubles up to 2^53, about year 2255). Expires once both counters are idle.
  *
  * Money: Lua numbers are doubles, exact only to 2^53, while amounts reach 1e18 units. Amounts are therefore
  * added and compared as two limbs (whole dollars, nano-dollars), exact over the whole range; sums kept in
@@ -117,6 +120,49 @@ local function sum_months(hash)
   end
   return total
 end
+-- GCRA, the same decision as decideRate in domain/rate-limit.ts. interval: microseconds per request (0: no
+-- request limit), burst: requests that pass at once, tpm: the key's tokens per minute (0: no token limit).
+-- Returns allowed, retry after (ms), and the request counter's new value when allowed (nil: unchanged).
+local TOKEN_TOLERANCE_US = 60000000
+local function rate_check(r, now_ms, interval, burst, tpm)
+  if interval == 0 and tpm == 0 then return true, 0, nil end
+  local now_us = now_ms * 1000
+  local vals = redis.call('HMGET', r, 'q', 't')
+  local tq, tt = tonumber(vals[1]) or 0, tonumber(vals[2]) or 0
+  local retry, new_q = 0, nil
+  if interval > 0 then
+    local base = math.max(tq, now_us)
+    local ahead = base - now_us - (burst - 1) * interval
+    if ahead > 0 then retry = ahead else new_q = base + interval end
+  end
+  if tpm > 0 then
+    local ahead = tt - now_us - TOKEN_TOLERANCE_US
+    if ahead >= 0 then retry = math.max(retry, ahead + 1) end
+  end
+  if retry > 0 then return false, math.ceil(retry / 1000), nil end
+  return true, 0, new_q
+end
+-- Keeps the state until both counters are idle again (plus a minute).
+local function rate_expire(r, now_ms)
+  local vals = redis.call('HMGET', r, 'q', 't')
+  local last = math.max(tonumber(vals[1]) or 0, tonumber(vals[2]) or 0)
+  local ttl = math.ceil((last - now_ms * 1000) / 1000) + 60000
+  if ttl > 0 then redis.call('PEXPIRE', r, ttl) end
+end
+local function rate_commit(r, now_ms, new_q)
+  if new_q == nil then return end
+  redis.call('HSET', r, 'q', string.format('%.0f', new_q))
+  rate_expire(r, now_ms)
+end
+-- Moves the token counter on by \`tokens\` at \`tpm\` (chargeTokens in domain/rate-limit.ts; tokenCostUs's
+-- rounding: whole microseconds).
+local function charge_tokens(r, now_ms, tpm, tokens)
+  if tpm <= 0 or tokens <= 0 then return end
+  local tt = tonumber(redis.call('HGET', r, 't')) or 0
+  local base = math.max(tt, now_ms * 1000)
+  redis.call('HSET', r, 't', string.format('%.0f', base + math.floor(tokens * 60000000 / tpm + 0.5)))
+  rate_expire(r, now_ms)
+end
 local function raise(hash, field, units)
   local current = redis.call('HGET', hash, field)
   if (not current) or cmp(big(units), big(current)) > 0 then redis.call('HSET', hash, field, units) end
@@ -126,16 +172,24 @@ end
 /**
  * ADMIT: the limit check for one API key, and the hold it grants, in one step.
  *
- * KEYS: c, ps, p, px, h, hx, hs.
+ * KEYS: c, ps, p, px, h, hx, hs, r, ht.
  * ARGV: now, forget_at, threshold, hold window, mode (`f`: the fields below; `m`: every month, lifetime),
  * n, field × n, seed flag (`0`/`1`), [seeds: for `f` n values; for `m` a count and field/value pairs],
- * hold id (empty: no hold), hold units, hold expiry, hold key ttl ms.
+ * hold id (empty: no hold), hold units, hold expiry, hold key ttl ms, then the rate limit: request
+ * interval µs (0: none), burst, tokens per minute (0: none), and the tokens the hold expects to use.
  *
- * Returns `{status, committed, pending, held, code, hold status, hold expiry}`; status `SEED` when the
- * mirror of written spend lacks a row this window needs (read PostgreSQL, call again with the seeds).
+ * A hold granted with expected tokens charges them to the token counter at once and keeps them in `T:ht`
+ * (hold id → tokens), so the usage event that posts the hold charges only what it used beyond them.
+ *
+ * The rate limit is checked only when the spend limit admits (a call the limit refuses takes no room in the
+ * rate), and a verify repeating a hold already held or posted is the same call: it is not counted again.
+ *
+ * Returns `{status, committed, pending, held, code, hold status, hold expiry, retry after ms}`; status
+ * `SEED` when the mirror of written spend lacks a row this window needs (read PostgreSQL, call again with
+ * the seeds).
  */
 export const ADMIT_SCRIPT = `${PRELUDE}
-local c, ps, p, px, h, hx, hs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local c, ps, p, px, h, hx, hs, r, ht = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local now, forget_at, threshold, window, mode = tonumber(ARGV[1]), ARGV[2], big(ARGV[3]), ARGV[4], ARGV[5]
 local n = tonumber(ARGV[6])
 local fields = {}
@@ -153,6 +207,8 @@ if ARGV[at] == '1' then
   end
 end
 local hold_id, hold_units, hold_exp, hold_ttl = ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
+local rate_interval, rate_burst, rate_tpm = tonumber(ARGV[at + 5]), tonumber(ARGV[at + 6]), tonumber(ARGV[at + 7])
+local hold_tokens = tonumber(ARGV[at + 8]) or 0
 
 local committed, pending, missing
 if mode == 'f' then
@@ -185,6 +241,12 @@ elseif need == nil then
 elseif cmp(need, left) <= 0 then code = 'VALID'
 else code = 'INSUFFICIENT_REMAINING' end
 
+local retry_after = 0
+if code == 'VALID' and hold_status == '' then
+  local allowed, retry, new_q = rate_check(r, now, rate_interval, rate_burst, rate_tpm)
+  if allowed then rate_commit(r, now, new_q) else code = 'RATE_LIMITED'; retry_after = retry end
+end
+
 if code == 'VALID' and hold_id ~= '' and hold_status == '' then
   redis.call('HSET', h, hold_id, 'h|' .. hold_units .. '|' .. hold_exp .. '|' .. window)
   redis.call('ZADD', hx, hold_exp, hold_id)
@@ -192,6 +254,11 @@ if code == 'VALID' and hold_id ~= '' and hold_status == '' then
   redis.call('PEXPIRE', h, hold_ttl); redis.call('PEXPIRE', hx, hold_ttl); redis.call('PEXPIRE', hs, hold_ttl)
   held = add(held, big(hold_units))
   hold_status = 'held'
+  if rate_tpm > 0 and hold_tokens > 0 then
+    charge_tokens(r, now, rate_tpm, hold_tokens)
+    redis.call('HSET', ht, hold_id, hold_tokens)
+    redis.call('PEXPIRE', ht, hold_ttl)
+  end
 end
 local answered_exp = ''
 if hold_status == 'held' then answered_exp = hold_exp
@@ -199,27 +266,46 @@ elseif hold_status == 'already_held' then
   local _, _, exp = split_hold(redis.call('HGET', h, hold_id))
   answered_exp = exp
 end
-return {'OK', str(committed), str(pending), str(held), code, hold_status, answered_exp}
+return {'OK', str(committed), str(pending), str(held), code, hold_status, answered_exp, tostring(retry_after)}
+`;
+
+/**
+ * RATE: the rate-limit check of a key without a spend limit (a key with one is checked inside ADMIT, in the
+ * same step as its limit and hold).
+ *
+ * KEYS: r. ARGV: now ms, request interval µs (0: none), burst, tokens per minute (0: none).
+ * Returns `{allowed (1/0), retry after ms}`.
+ */
+export const RATE_SCRIPT = `${PRELUDE}
+local now = tonumber(ARGV[1])
+local allowed, retry, new_q = rate_check(KEYS[1], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+if allowed then rate_commit(KEYS[1], now, new_q); return {1, 0} end
+return {0, retry}
 `;
 
 /**
  * ACCEPT: what ingest records right after it queued a job, for every API key of the job in one hash slot.
  * A job a worker already wrote (marker `S`) adds no pending.
  *
- * KEYS: per API key: p, px, ps, h, hx, hs.
- * ARGV: job id, pending expiry, tombstone forget time, pending ttl ms, then per API key: row count, field ×
- * units pairs (the job's spend of that key per aggregate row), event count, event id × cost pairs.
+ * KEYS: per API key: p, px, ps, h, hx, hs, r, ht.
+ * ARGV: job id, pending expiry, tombstone forget time, pending ttl ms, now ms, then per API key: row count,
+ * field × units pairs (the job's spend of that key per aggregate row), event count, event id × cost × tokens
+ * triples, the key's tokens per minute (0: no token limit) and the job's tokens of that key (input + output).
+ *
+ * A token limit's counter moves on by the job's tokens at the key's rate (GCRA, domain/rate-limit.ts
+ * chargeTokens), less what the holds these events post charged already (their expected tokens; never more
+ * than the event's own). Tokens are counted here, so a job a worker wrote before this ran is charged too.
  *
  * Each event whose id names a live hold posts it (the hold's amount leaves the held sum; its cost is in
  * the job's pending rows). An event whose hold has not arrived yet leaves a tombstone, so the late hold
  * takes no room, but only for keys that use holds. Returns per API key `{posted, overruns, overrun units}`.
  */
 export const ACCEPT_SCRIPT = `${PRELUDE}
-local job, pending_exp, forget_at, pending_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local at = 5
+local job, pending_exp, forget_at, pending_ttl, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local at = 6
 local result = {}
-for k = 0, (#KEYS / 6) - 1 do
-  local p, px, ps, h, hx, hs = KEYS[k*6+1], KEYS[k*6+2], KEYS[k*6+3], KEYS[k*6+4], KEYS[k*6+5], KEYS[k*6+6]
+for k = 0, (#KEYS / 8) - 1 do
+  local p, px, ps, h, hx, hs, r, ht = KEYS[k*8+1], KEYS[k*8+2], KEYS[k*8+3], KEYS[k*8+4], KEYS[k*8+5], KEYS[k*8+6], KEYS[k*8+7], KEYS[k*8+8]
   local rows = tonumber(ARGV[at]); at = at + 1
   local written = redis.call('HEXISTS', p, job) == 1
   if rows > 0 and not written then
@@ -237,8 +323,9 @@ for k = 0, (#KEYS / 6) - 1 do
   local events = tonumber(ARGV[at]); at = at + 1
   local posted, overruns, overrun = 0, 0, {0, 0}
   local uses_holds = events > 0 and redis.call('EXISTS', hx) == 1
+  local prepaid = 0
   for i = 1, events do
-    local id, cost = ARGV[at], ARGV[at + 1]; at = at + 2
+    local id, cost, event_tokens = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2]); at = at + 3
     if uses_holds then
       local v = redis.call('HGET', h, id)
       if not v then
@@ -250,6 +337,11 @@ for k = 0, (#KEYS / 6) - 1 do
           decr(hs, win, units)
           redis.call('HSET', h, id, 'p|' .. units .. '|' .. exp .. '|' .. win)
           posted = posted + 1
+          local expected = tonumber(redis.call('HGET', ht, id))
+          if expected then
+            prepaid = prepaid + math.min(expected, event_tokens)
+            redis.call('HDEL', ht, id)
+          end
           if cmp(big(cost), big(units)) > 0 then
             overruns = overruns + 1
             overrun = add(overrun, sub(big(cost), big(units)))
@@ -258,6 +350,8 @@ for k = 0, (#KEYS / 6) - 1 do
       end
     end
   end
+  local tpm, tokens = tonumber(ARGV[at]), tonumber(ARGV[at + 1]); at = at + 2
+  charge_tokens(r, now, tpm, tokens - prepaid)
   result[k + 1] = {posted, overruns, str(overrun)}
 end
 return result

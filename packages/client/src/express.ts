@@ -25,6 +25,11 @@ export interface KeyfenceGatewayOptions {
   /** How long an unreported hold lives. @defaultValue keyfence's default (600) */
   readonly holdTtlSeconds?: number;
   /**
+   * The tokens a call may use (prompt + max_tokens), held with its cost: a key's tokens_per_minute counts
+   * them as the call starts. Used only with `estimateCostUsd`.
+   */
+  readonly estimateTokens?: (req: Request) => number | undefined | Promise<number | undefined>;
+  /**
    * When keyfence cannot answer (network error, timeout, 5xx, open circuit), refuse with 503 or let the
    * call through unverified (`res.locals.keyfence.unverified`). A 401/403 to the gateway's own service token
    * always refuses. @defaultValue 'refuse'
@@ -49,11 +54,13 @@ export function keyfenceGateway(options: KeyfenceGatewayOptions): RequestHandler
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
       const estimate = options.estimateCostUsd === undefined ? undefined : await options.estimateCostUsd(req);
+      const tokens = options.estimateTokens === undefined ? undefined : await options.estimateTokens(req);
       const admission = await options.keyfence.admit({
         key: getKey(req),
         method: req.method,
         path: (req.originalUrl || req.url).split('?')[0] ?? '/',
         estimateUsd: estimate,
+        ...(tokens === undefined ? {} : { estimateTokens: tokens }),
         ...(options.holdTtlSeconds === undefined ? {} : { holdTtlSeconds: options.holdTtlSeconds }),
         ...(options.whenUnavailable === undefined ? {} : { whenUnavailable: options.whenUnavailable }),
       });

@@ -93,6 +93,11 @@ export interface AdmitRequest {
   /** How long an unreported hold lives. @defaultValue 600 (keyfence's default) */
   readonly holdTtlSeconds?: number;
   /**
+   * Tokens the call may use (prompt + max_tokens), sent with the hold: a key's tokens_per_minute counts them
+   * as the call starts, so concurrent calls cannot all start on the same minute's tokens. Needs `estimateUsd`.
+   */
+  readonly estimateTokens?: number | undefined;
+  /**
    * When keyfence cannot answer (network error, timeout, 5xx, open circuit; never when it refuses the
    * gateway's own service token): refuse with 503, or let the call through unverified. @defaultValue 'refuse'
    */
@@ -230,6 +235,9 @@ export class Keyfence {
             id,
             amount_usd: amount,
             ...(request.holdTtlSeconds === undefined ? {} : { ttl_seconds: request.holdTtlSeconds }),
+            ...(request.estimateTokens === undefined
+              ? {}
+              : { tokens: Math.max(0, Math.ceil(request.estimateTokens)) }),
           }
         : undefined;
     let answer: VerifyAnswer;

@@ -27,6 +27,11 @@ export interface HoldRequest {
   readonly amount_usd: number | string;
   /** How long the hold lives unless posted or released. @defaultValue 600 (on the server) */
   readonly ttl_seconds?: number;
+  /**
+   * Tokens the call expects to use (prompt + max_tokens): counted against the key's tokens_per_minute when
+   * the hold is granted; its usage event then counts only the tokens beyond them.
+   */
+  readonly tokens?: number;
 }
 
 /** `POST /internal/v1/verify`. */
@@ -42,6 +47,8 @@ export interface VerifiedKeyInfo {
   readonly prefix: string;
   readonly account_id: string;
   readonly name: string;
+  /** When the key stops working (ISO 8601); null: never. Absent from keyfence before key expiry. */
+  readonly expires_at?: string | null;
 }
 
 /** A key's spending limit in its current window, in USD. */
@@ -75,8 +82,8 @@ export interface VerifyResult {
   readonly key: VerifiedKeyInfo | null;
   readonly limit: LimitState | null;
   readonly hold: HoldState | null;
-  /** With `RATE_LIMITED`: when the key may call again. */
-  readonly retry_after_ms?: number;
+  /** With `RATE_LIMITED`: milliseconds until the key may call again; null otherwise. */
+  readonly retry_after_ms?: number | null;
 }
 
 /** `POST /internal/v1/holds/{id}/release`. */

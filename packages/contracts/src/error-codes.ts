@@ -24,6 +24,10 @@ export const ERROR_CODES = {
     description: 'A field has the wrong type or value; `details` lists each problem with its path.',
   },
   EMPTY_UPDATE: { status: 400, description: 'A PATCH with no field to change.' },
+  EXPIRY_IN_PAST: {
+    status: 400,
+    description: '`expires_at` is not in the future; send a later instant, or null for no expiry.',
+  },
   INVALID_PREFIX: {
     status: 400,
     description: 'The key prefix in the path is not 8 characters of the key alphabet [0-9A-Za-z].',
@@ -42,6 +46,10 @@ export const ERROR_CODES = {
       'The key is of the wrong kind for this route: management routes take a management key, /v1/key an API key.',
   },
   KEY_DISABLED: { status: 403, description: 'The API key is disabled.' },
+  KEY_EXPIRED: {
+    status: 403,
+    description: 'The API key has expired (its `expires_at` has passed); extend or clear it with PATCH.',
+  },
   OTHER_KEY_FORBIDDEN: {
     status: 403,
     description: "An API key reads only its own usage; another key's usage needs a management key.",

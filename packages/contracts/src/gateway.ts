@@ -34,6 +34,16 @@ export const holdRequestSchema = z
         description:
           'How long the hold binds unless posted or released (default 600, at most the configured maximum, 3600 unless set)',
       }),
+    tokens: z
+      .number()
+      .int('tokens must be a whole number')
+      .min(0, 'tokens must be at least 0')
+      .max(MAX_TOKENS_PER_EVENT, `tokens must be at most ${MAX_TOKENS_PER_EVENT}`)
+      .optional()
+      .meta({
+        description:
+          'Tokens the call expects to use (prompt + max_tokens): counted against the key’s tokens_per_minute when the hold is granted; the usage event posting the hold counts only the tokens beyond them',
+      }),
   })
   .meta({ id: 'HoldRequest' });
 
@@ -74,7 +84,17 @@ export const verifyResultSchema = z
     valid: z.boolean(),
     code: z.enum(VERIFY_CODES),
     message: z.string(),
-    key: z.object({ prefix: z.string(), account_id: z.string(), name: z.string() }).nullable(),
+    key: z
+      .object({
+        prefix: z.string(),
+        account_id: z.string(),
+        name: z.string(),
+        expires_at: z.iso
+          .datetime()
+          .nullable()
+          .meta({ description: 'When the key stops working; null: never' }),
+      })
+      .nullable(),
     limit: z
       .object({
         retention: z.enum(RETENTIONS),
@@ -102,6 +122,10 @@ export const verifyResultSchema = z
         description:
           'The hold asked for: held now, held before under this id (held once), already posted by its usage event, or not needed (the key has no limit). Null without a hold, and when the call is refused.',
       }),
+    retry_after_ms: z.number().int().nullable().meta({
+      description:
+        'RATE_LIMITED only: milliseconds until a call with this key would pass the rate limit; null otherwise',
+    }),
   })
   .meta({ id: 'VerifyResult' });
 export type VerifyResult = z.infer<typeof verifyResultSchema>;

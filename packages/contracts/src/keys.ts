@@ -1,8 +1,11 @@
 import {
   AUDIT_ACTIONS,
   alertThresholdsSchema,
+  expiresAtSchema,
   keyNameSchema,
+  MAX_ROTATION_GRACE_SECONDS,
   RETENTIONS,
+  rateLimitSchema,
   SCOPES,
   scopesSchema,
   spendLimitSchema,
@@ -18,6 +21,8 @@ export const createKeyBodySchema = z
     name: givenNameSchema.optional(),
     limit: spendLimitSchema.optional(),
     scopes: scopesSchema.optional(),
+    expires_at: expiresAtSchema.optional(),
+    rate_limit: rateLimitSchema.optional(),
     alert_thresholds: alertThresholdsSchema.optional(),
   })
   .meta({ id: 'CreateKeyRequest' });
@@ -30,10 +35,29 @@ export const updateKeyBodySchema = z
     limit: spendLimitSchema.optional(),
     scopes: scopesSchema.optional(),
     disabled: z.boolean({ message: 'disabled must be true or false' }).optional(),
+    expires_at: expiresAtSchema.optional(),
+    rate_limit: rateLimitSchema.optional(),
     alert_thresholds: alertThresholdsSchema.optional(),
   })
   .meta({ id: 'UpdateKeyRequest' });
 export type UpdateKeyBody = z.output<typeof updateKeyBodySchema>;
+
+/** `POST /v1/keys/{prefix}/rotate`. */
+export const rotateKeyBodySchema = z
+  .strictObject({
+    grace_seconds: z
+      .number({ message: 'grace_seconds must be a whole number of seconds' })
+      .int('grace_seconds must be a whole number of seconds')
+      .min(0, 'grace_seconds must be at least 0')
+      .max(MAX_ROTATION_GRACE_SECONDS, `grace_seconds must be at most ${MAX_ROTATION_GRACE_SECONDS} (7 days)`)
+      .optional()
+      .meta({
+        description:
+          'How long the replaced secret keeps working, 0 to 604800 (7 days); default 0 (refused at once)',
+      }),
+  })
+  .meta({ id: 'RotateKeyRequest' });
+export type RotateKeyBody = z.output<typeof rotateKeyBodySchema>;
 
 /**
  * The most live API keys one account may have. `GET /v1/keys` answers them all in one page by default, so
@@ -101,6 +125,22 @@ export const keyObjectSchema = z
     limit_reached: z.boolean(),
     resets_at: instant.nullable(),
     last_used_at: instant.nullable(),
+    expires_at: instant
+      .nullable()
+      .meta({ description: 'From this instant on the key cannot call; null: never' }),
+    expired: z.boolean().meta({ description: 'True at and after `expires_at`' }),
+    rate_limit: z
+      .object({
+        requests_per_minute: z.number().int().nullable(),
+        tokens_per_minute: z.number().int().nullable(),
+      })
+      .nullable()
+      .meta({ description: 'Per-minute rate limits across every API replica; null: none' }),
+    rotated_at: instant.nullable().meta({ description: 'When the secret was last rotated; null: never' }),
+    previous_key_expires_at: instant.nullable().meta({
+      description:
+        'Until when the secret the last rotation replaced is still accepted (may be past); null: never rotated',
+    }),
     alert_thresholds: z
       .array(z.number().int())
       .meta({ description: 'Percentages of the limit at which key.threshold_crossed is sent (alerts)' }),
@@ -118,6 +158,11 @@ export const createdKeySchema = keyObjectSchema
     limit: z.object({ retention: z.enum(RETENTIONS), threshold: usdNumber }).optional(),
   })
   .meta({ id: 'CreatedKey' });
+
+/** The answer to rotate: the key object with its new secret (shown in this answer only). */
+export const rotatedKeySchema = keyObjectSchema
+  .extend({ key: z.string().meta({ description: 'The new secret: shown once, here' }) })
+  .meta({ id: 'RotatedKey' });
 
 export const deletedKeySchema = z
   .object({ prefix: z.string(), deleted: z.literal(true) })

@@ -21,6 +21,8 @@ import {
   createKeyBodySchema,
   deletedKeySchema,
   keyObjectSchema,
+  rotatedKeySchema,
+  rotateKeyBodySchema,
   updateKeyBodySchema,
 } from './keys.ts';
 import { webhookPaths } from './openapi-webhooks.ts';
@@ -97,6 +99,7 @@ const USAGE_ERRORS: ErrorCode[] = [
   'INVALID_FIELD',
   'INVALID_PREFIX',
   ...AUTH_ERRORS,
+  'KEY_EXPIRED',
   'KEY_DISABLED',
   'OTHER_KEY_FORBIDDEN',
   'KEY_NOT_FOUND',
@@ -211,6 +214,7 @@ export function buildOpenApiDocument(): JsonObject {
             },
             ...errors('/v1/keys', [
               ...BODY_ERRORS,
+              'EXPIRY_IN_PAST',
               ...AUTH_ERRORS,
               'INVALID_IDEMPOTENCY_KEY',
               'IDEMPOTENCY_REPLAY_UNAVAILABLE',
@@ -277,6 +281,7 @@ export function buildOpenApiDocument(): JsonObject {
             ...errors('/v1/keys/{prefix}', [
               ...BODY_ERRORS,
               'EMPTY_UPDATE',
+              'EXPIRY_IN_PAST',
               'INVALID_PREFIX',
               ...AUTH_ERRORS,
               ...SESSION_ERRORS,
@@ -298,6 +303,7 @@ export function buildOpenApiDocument(): JsonObject {
             },
             ...errors('/v1/keys/{prefix}', [
               ...BODY_ERRORS,
+              'EXPIRY_IN_PAST',
               'INVALID_PREFIX',
               ...AUTH_ERRORS,
               ...SESSION_ERRORS,
@@ -325,7 +331,47 @@ export function buildOpenApiDocument(): JsonObject {
           security: [{ apiKey: [] }],
           responses: {
             '200': { description: 'The key', content: json(data(ref(idOf(keyObjectSchema)))) },
-            ...errors('/v1/key', [...AUTH_ERRORS, 'KEY_DISABLED', ...ALWAYS]),
+            ...errors('/v1/key', [...AUTH_ERRORS, 'KEY_EXPIRED', 'KEY_DISABLED', ...ALWAYS]),
+          },
+        },
+      },
+      '/v1/keys/{prefix}/rotate': {
+        parameters: [prefixParameter],
+        post: {
+          operationId: 'rotateKey',
+          tags: ['keys'],
+          summary:
+            'Replace the secret of a key; the new secret is in this answer only, and the old one keeps working for grace_seconds',
+          description:
+            'The key keeps its identity: id, prefix (the new secret starts with the same 8 characters), limit, spend, holds, scopes, audit history and usage. The replaced secret is accepted until `previous_key_expires_at` and refused from that instant on, on every replica; a secret replaced by an earlier rotation is refused at once.',
+          security: management,
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description:
+                'A retry by the same management key or dashboard user with the same key, prefix and grace within 24 hours gets the first answer again, new secret included, and rotates nothing',
+              schema: { type: 'string', minLength: 1, maxLength: 255 },
+            },
+          ],
+          requestBody: { required: false, content: json(ref(idOf(rotateKeyBodySchema))) },
+          responses: {
+            '200': {
+              description: 'Rotated (or replayed, with `Idempotent-Replayed: true`)',
+              content: json(data(ref(idOf(rotatedKeySchema)))),
+            },
+            ...errors('/v1/keys/{prefix}/rotate', [
+              ...BODY_ERRORS,
+              'INVALID_PREFIX',
+              ...AUTH_ERRORS,
+              ...SESSION_ERRORS,
+              'INVALID_IDEMPOTENCY_KEY',
+              'IDEMPOTENCY_REPLAY_UNAVAILABLE',
+              'IDEMPOTENCY_KEY_REUSED',
+              'KEY_NOT_FOUND',
+              ...ALWAYS,
+            ]),
           },
         },
       },

@@ -5,6 +5,7 @@ import {
   DEFAULT_KEY_SETTINGS,
   type GeneratedCredential,
   generateCredential,
+  generateRotatedCredential,
   hashSecret,
   usd,
 } from '@keyfence/domain';
@@ -54,7 +55,7 @@ describe('ApiKeyRepository', () => {
       prefix: secret.slice(0, 8),
       createdAt: now,
     });
-    expect(await db.store.apiKeys.findByHash(hashSecret(secret))).toEqual(key);
+    expect(await db.store.apiKeys.findByHash(hashSecret(secret), now)).toEqual(key);
     expect(await db.store.apiKeys.findByPrefix(accountId, key.prefix)).toEqual(key);
     expect(await db.store.apiKeys.findByPrefix(otherAccountId, key.prefix)).toBeNull();
   });
@@ -187,5 +188,74 @@ describe('idempotent create', () => {
     expect(
       await db.store.idempotency.purgeExpired(new Date(later.getTime() + 2 * 86_400_000)),
     ).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('rotation', () => {
+  const rotate = (prefix: string, graceMs: number, at: Date, idempotency?: IdempotentCreate) =>
+    db.store.apiKeys.rotate({
+      accountId,
+      prefix,
+      actor,
+      requestId: null,
+      now: at,
+      graceMs,
+      newCredential: (keep) => generateRotatedCredential(keep, randomBytes),
+      ...(idempotency === undefined ? {} : { idempotency }),
+    });
+
+  it('keeps the key and its prefix; the old secret is accepted until the grace ends, to the millisecond', async () => {
+    const { key, secret: old } = await createKey({ limit: { retention: 'day', thresholdUnits: usd(5) } });
+    const result = await rotate(key.prefix, 60_000, now);
+    if (result.outcome !== 'rotated') throw new Error(`expected a rotation, got ${result.outcome}`);
+    expect(result.key).toMatchObject({ id: key.id, prefix: key.prefix, limit: key.limit, rotatedAt: now });
+    expect(result.secret.slice(0, 8)).toBe(key.prefix);
+    const graceEnd = new Date(now.getTime() + 60_000);
+    const justBefore = new Date(graceEnd.getTime() - 1);
+    expect((await db.store.apiKeys.findByHash(hashSecret(old), justBefore))?.id).toBe(key.id);
+    expect(await db.store.apiKeys.findByHash(hashSecret(old), graceEnd)).toBeNull();
+    expect((await db.store.apiKeys.findByHash(hashSecret(result.secret), graceEnd))?.id).toBe(key.id);
+    const state = await db.store.keyStates.findByHash(hashSecret(old), justBefore);
+    expect(state?.secretValidUntil).toEqual(graceEnd);
+    expect(
+      (await db.store.keyStates.findByHash(hashSecret(result.secret), justBefore))?.secretValidUntil,
+    ).toBe(null);
+    expect(await db.store.keyStates.findByHash(hashSecret(old), graceEnd)).toBeNull();
+    const audits = await db.store.auditLog.list(accountId, { limit: 10, keyPrefix: key.prefix });
+    const audit = audits.find((entry) => entry.action === 'key.rotated');
+    expect(audit?.details).toEqual({ grace_seconds: 60, previous_key_expires_at: graceEnd.toISOString() });
+    expect(JSON.stringify(audit)).not.toContain(result.secret);
+    expect(JSON.stringify(audit)).not.toContain(old);
+  });
+
+  it('a second rotation forgets the first secret at once; a missing key is not_found', async () => {
+    const { key, secret: first } = await createKey();
+    const second = await rotate(key.prefix, 3_600_000, now);
+    if (second.outcome !== 'rotated') throw new Error('expected a rotation');
+    const third = await rotate(key.prefix, 3_600_000, new Date(now.getTime() + 1));
+    if (third.outcome !== 'rotated') throw new Error('expected a rotation');
+    const later = new Date(now.getTime() + 2);
+    expect(await db.store.apiKeys.findByHash(hashSecret(first), later)).toBeNull();
+    expect((await db.store.apiKeys.findByHash(hashSecret(second.secret), later))?.id).toBe(key.id);
+    expect((await rotate('zzzzzzzz', 0, now)).outcome).toBe('not_found');
+  });
+
+  it('is idempotent: concurrent duplicates rotate once and replay the sealed answer', async () => {
+    const { key } = await createKey();
+    const spec: IdempotentCreate = {
+      key: `rot-${randomBytes(4).toString('hex')}`,
+      requestHash: 'c'.repeat(64),
+      expiresAt: new Date(now.getTime() + 86_400_000),
+      sealResponse: (rotated, secret) => ({
+        status: 200,
+        sealed: Buffer.from(`${rotated.prefix}:${secret}`),
+      }),
+    };
+    const results = await Promise.all(Array.from({ length: 6 }, () => rotate(key.prefix, 0, now, spec)));
+    const rotated = results.filter((r) => r.outcome === 'rotated');
+    expect(rotated).toHaveLength(1);
+    expect(results.filter((r) => r.outcome === 'replayed')).toHaveLength(5);
+    const audits = await db.store.auditLog.list(accountId, { limit: 10, keyPrefix: key.prefix });
+    expect(audits.filter((entry) => entry.action === 'key.rotated')).toHaveLength(1);
   });
 });

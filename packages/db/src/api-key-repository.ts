@@ -8,6 +8,7 @@ import {
   DEFAULT_ALERT_THRESHOLDS,
   type GeneratedCredential,
   isScope,
+  type RateLimit,
   settingsOf,
 } from '@keyfence/domain';
 import { type BlockChange, reconcileBlocks } from './block-repository.ts';
@@ -62,6 +63,20 @@ export interface ChangeApiKeyInput {
   readonly now: Date;
 }
 
+export interface RotateApiKeyInput extends ChangeApiKeyInput {
+  /** How long the replaced secret stays accepted, in milliseconds (0: not at all). */
+  readonly graceMs: number;
+  /** Makes the new credential, keeping the key's prefix; called again if its hash collides. */
+  readonly newCredential: (prefix: string) => GeneratedCredential;
+  readonly idempotency?: IdempotentCreate;
+}
+
+export type RotateApiKeyResult =
+  | { readonly outcome: 'rotated'; readonly key: ApiKey; readonly secret: string }
+  | { readonly outcome: 'not_found' }
+  | { readonly outcome: 'replayed'; readonly status: number; readonly sealed: Uint8Array }
+  | { readonly outcome: 'idempotency_mismatch' };
+
 const MAX_CREDENTIAL_ATTEMPTS = 5;
 
 /** The columns an API key is read from, named as Prisma names them. */
@@ -79,8 +94,21 @@ export type ApiKeyColumns = Pick<
   | 'createdAt'
   | 'updatedAt'
   | 'lastUsedAt'
+  | 'expiresAt'
+  | 'rateRequestsPerMinute'
+  | 'rateTokensPerMinute'
+  | 'rotatedAt'
+  | 'previousSecretExpiresAt'
   | 'alertThresholds'
 >;
+
+function rateLimitOf(row: Pick<ApiKeyColumns, 'rateRequestsPerMinute' | 'rateTokensPerMinute'>) {
+  if (row.rateRequestsPerMinute === null && row.rateTokensPerMinute === null) return null;
+  return {
+    requestsPerMinute: row.rateRequestsPerMinute,
+    tokensPerMinute: row.rateTokensPerMinute,
+  } satisfies RateLimit;
+}
 
 /** An API key from its columns: the one place that reads scopes and limits off a row. */
 export function toApiKey(row: ApiKeyColumns): ApiKey {
@@ -95,9 +123,13 @@ export function toApiKey(row: ApiKeyColumns): ApiKey {
         ? null
         : { retention: row.limitRetention, thresholdUnits: row.limitThreshold },
     disabled: row.disabled,
+    expiresAt: row.expiresAt,
+    rateLimit: rateLimitOf(row),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     lastUsedAt: row.lastUsedAt,
+    rotatedAt: row.rotatedAt,
+    previousSecretExpiresAt: row.previousSecretExpiresAt,
     alertThresholds: row.alertThresholds,
   };
 }
@@ -110,6 +142,9 @@ function settingsColumns(settings: ApiKeySettings) {
     limitRetention: settings.limit?.retention ?? null,
     limitThreshold: settings.limit?.thresholdUnits ?? null,
     disabled: settings.disabled,
+    expiresAt: settings.expiresAt,
+    rateRequestsPerMinute: settings.rateLimit?.requestsPerMinute ?? null,
+    rateTokensPerMinute: settings.rateLimit?.tokensPerMinute ?? null,
     alertThresholds: [...(settings.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS)],
   };
 }
@@ -128,6 +163,7 @@ async function recordAudit(
     actor: Actor;
     requestId: string | null;
     now: Date;
+    details?: Record<string, unknown>;
   },
 ): Promise<void> {
   await tx.auditEvent.create({
@@ -144,6 +180,7 @@ async function recordAudit(
       ...(entry.after === null
         ? {}
         : { after: auditedSettings(entry.after) as unknown as Prisma.InputJsonValue }),
+      ...(entry.details === undefined ? {} : { details: entry.details as Prisma.InputJsonValue }),
       requestId: entry.requestId,
       createdAt: entry.now,
     },
@@ -157,9 +194,14 @@ async function recordAudit(
         prefix: entry.key.prefix,
         ...auditedSettings(entry.after ?? entry.before ?? settingsOf(entry.key)),
       },
-      ...(entry.action === 'key.created' || entry.action === 'key.deleted' || entry.before === null
+      ...(entry.action === 'key.created' ||
+      entry.action === 'key.deleted' ||
+      entry.action === 'key.rotated' ||
+      entry.before === null
         ? {}
         : { previous_attributes: auditedSettings(entry.before) }),
+      // A rotation says until when the replaced secret still works; never a secret.
+      ...(entry.action === 'key.rotated' && entry.details !== undefined ? { rotation: entry.details } : {}),
       actor: { type: entry.actor.type, id: entry.actor.id },
     },
     at: entry.now,
@@ -167,13 +209,13 @@ async function recordAudit(
 }
 
 /** The alert a key's audited change sends: a disable or an enable is an update. */
-function webhookTypeOf(action: AuditAction): 'key.created' | 'key.updated' | 'key.deleted' {
-  if (action === 'key.created' || action === 'key.deleted') return action;
+function webhookTypeOf(action: AuditAction): 'key.created' | 'key.updated' | 'key.deleted' | 'key.rotated' {
+  if (action === 'key.created' || action === 'key.deleted' || action === 'key.rotated') return action;
   return 'key.updated';
 }
 
 /** Whose an idempotency record is: the account and the actor that made the create. */
-function idempotencyOwner(input: CreateApiKeyInput) {
+function idempotencyOwner(input: Pick<CreateApiKeyInput, 'accountId' | 'actor'>) {
   return { accountId: input.accountId, actorType: input.actor.type, actorId: input.actor.id ?? '' };
 }
 
@@ -204,7 +246,7 @@ export class ApiKeyRepository {
 
   /** The kept answer of this actor's create under this key: another actor of the account has none. */
   private async findIdempotent(
-    input: CreateApiKeyInput,
+    input: Pick<CreateApiKeyInput, 'accountId' | 'actor' | 'now'>,
     idempotency: IdempotentCreate,
   ): Promise<CreateApiKeyResult | null> {
     const record = await this.prisma.idempotencyRecord.findUnique({
@@ -297,10 +339,20 @@ export class ApiKeyRepository {
     return row === null ? null : toApiKey(row);
   }
 
-  /** The live key whose secret hashes to `hash`. */
-  async findByHash(hash: string): Promise<ApiKey | null> {
-    const row = await translatingErrors(() => this.prisma.apiKey.findUnique({ where: { secretHash: hash } }));
-    return row === null || row.deletedAt !== null ? null : toApiKey(row);
+  /**
+   * The live key whose secret hashes to `hash`: its current secret, or the one its last rotation replaced
+   * while that one's grace lasts (`now` before its end).
+   */
+  async findByHash(hash: string, now: Date): Promise<ApiKey | null> {
+    const row = await translatingErrors(() =>
+      this.prisma.apiKey.findFirst({
+        where: {
+          deletedAt: null,
+          OR: [{ secretHash: hash }, { previousSecretHash: hash, previousSecretExpiresAt: { gt: now } }],
+        },
+      }),
+    );
+    return row === null ? null : toApiKey(row);
   }
 
   /** Live keys of an account, oldest first, starting after `after`. */
@@ -387,6 +439,92 @@ export class ApiKeyRepository {
         return current;
       }),
     );
+  }
+
+  /**
+   * Replaces a live key's secret. The key keeps its row (id, prefix, settings, spend, holds, audit, usage);
+   * the secret it had stays accepted until `now + graceMs` (a grace of 0 ends it at once), and a secret an
+   * earlier rotation replaced is forgotten. With `idempotency`, the sealed answer is kept in the same
+   * transaction and a retry gets it back instead of a second rotation.
+   */
+  async rotate(input: RotateApiKeyInput): Promise<RotateApiKeyResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await translatingErrors(() => this.rotateOnce(input));
+      } catch (error) {
+        if (!(error instanceof UniqueConstraintError)) throw error;
+        if (error.fields.includes('idempotency_key') || error.fields.includes('account_id')) {
+          const previous = input.idempotency && (await this.findIdempotent(input, input.idempotency));
+          if (previous) return previous as RotateApiKeyResult;
+        }
+        if (attempt >= MAX_CREDENTIAL_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async rotateOnce(input: RotateApiKeyInput): Promise<RotateApiKeyResult> {
+    const { idempotency } = input;
+    if (idempotency !== undefined) {
+      const previous = await this.findIdempotent(input, idempotency);
+      if (previous !== null) return previous as RotateApiKeyResult;
+    }
+    return this.prisma.$transaction(async (tx) => {
+      const current = await this.lockLiveKey(tx, input.accountId, input.prefix);
+      if (current === null) return { outcome: 'not_found' as const };
+      const { secretHash } = await tx.apiKey.findUniqueOrThrow({
+        where: { id: current.id },
+        select: { secretHash: true },
+      });
+      const credential = input.newCredential(current.prefix);
+      const graceEndsAt = new Date(input.now.getTime() + input.graceMs);
+      const row = await tx.apiKey.update({
+        where: { id: current.id },
+        data: {
+          secretHash: credential.hash,
+          previousSecretHash: secretHash,
+          previousSecretExpiresAt: graceEndsAt,
+          rotatedAt: input.now,
+          updatedAt: input.now,
+        },
+      });
+      const key = toApiKey(row);
+      await recordAudit(tx, {
+        key,
+        action: 'key.rotated',
+        before: settingsOf(current),
+        after: settingsOf(key),
+        actor: input.actor,
+        requestId: input.requestId,
+        now: input.now,
+        details: {
+          grace_seconds: input.graceMs / 1000,
+          previous_key_expires_at: graceEndsAt.toISOString(),
+        },
+      });
+      if (idempotency !== undefined) {
+        await tx.idempotencyRecord.deleteMany({
+          where: {
+            ...idempotencyOwner(input),
+            idempotencyKey: idempotency.key,
+            expiresAt: { lte: input.now },
+          },
+        });
+        const response = idempotency.sealResponse(key, credential.secret);
+        await tx.idempotencyRecord.create({
+          data: {
+            ...idempotencyOwner(input),
+            idempotencyKey: idempotency.key,
+            requestHash: idempotency.requestHash,
+            apiKeyId: key.id,
+            responseStatus: response.status,
+            responseSealed: Uint8Array.from(response.sealed),
+            createdAt: input.now,
+            expiresAt: idempotency.expiresAt,
+          },
+        });
+      }
+      return { outcome: 'rotated' as const, key, secret: credential.secret };
+    });
   }
 
   /** Notes that a key was used, writing at most once per {@link LAST_USED_RESOLUTION_MS}. */

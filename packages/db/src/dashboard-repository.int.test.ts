@@ -105,7 +105,7 @@ describe('daily spend', () => {
   it('gives one row per UTC day, zeros included, oldest first', async () => {
     const result = await db.store.apiKeys.create({
       accountId,
-      settings: { name: 'k', disabled: false, scopes: null, limit: null },
+      settings: { name: 'k', disabled: false, scopes: null, limit: null, expiresAt: null, rateLimit: null },
       newCredential: () => generateCredential('api_key', randomBytes),
       actor: { type: 'operator', id: null },
       requestId: null,

@@ -7,6 +7,8 @@ export {
   type CreateApiKeyResult,
   type IdempotentCreate,
   type KeyPosition,
+  type RotateApiKeyInput,
+  type RotateApiKeyResult,
 } from './api-key-repository.ts';
 export { AuditLogRepository } from './audit-log-repository.ts';
 export { type BlockChange, type BlockOutcome, BlockRepository } from './block-repository.ts';

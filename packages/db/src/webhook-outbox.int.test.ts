@@ -3,6 +3,7 @@ import {
   type Actor,
   DEFAULT_KEY_SETTINGS,
   generateCredential,
+  generateRotatedCredential,
   isThresholdReached,
   type SpendLimit,
   usd,
@@ -334,5 +335,77 @@ describe('key events and the relay', () => {
     // Still once: the kept rows stop a second announcement.
     await db.store.ledger.recordEvents([event(accountId, lifetime.id, '1')], { nowMs: nowMs + 86_400_000 });
     expect(await crossings(lifetime.id)).toHaveLength(3);
+  });
+});
+
+describe('key lifecycle events', () => {
+  it('announces a rotation as key.rotated, with until when the replaced secret works and no secret', async () => {
+    const { accountId } = await newAccount();
+    const key = await newKey(accountId, null);
+    const rotated = await db.store.apiKeys.rotate({
+      accountId,
+      prefix: key.prefix,
+      actor,
+      requestId: null,
+      now: NOW,
+      graceMs: 3_600_000,
+      newCredential: (keep) => generateRotatedCredential(keep, randomBytes),
+    });
+    if (rotated.outcome !== 'rotated') throw new Error('not rotated');
+    const rows = await db.query<{ payload: { type: string; data: Record<string, unknown> } }>(
+      `SELECT payload FROM webhook_events WHERE api_key_id = $1 AND type = 'key.rotated'`,
+      [key.id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.payload.data).toMatchObject({
+      key: { prefix: key.prefix },
+      rotation: { grace_seconds: 3600, previous_key_expires_at: '2026-11-18T13:00:00.000Z' },
+    });
+    expect(JSON.stringify(rows)).not.toContain(rotated.secret);
+  });
+
+  it('announces key.expired once per key and expiry, only within the lookback, only with an endpoint', async () => {
+    const { accountId } = await newAccount();
+    const { accountId: quiet } = await newAccount(false);
+    const expiresAt = new Date(nowMs + 60_000);
+    const make = async (owner: string) => {
+      const result = await db.store.apiKeys.create({
+        accountId: owner,
+        settings: { ...DEFAULT_KEY_SETTINGS, expiresAt },
+        newCredential: () => generateCredential('api_key', randomBytes),
+        actor,
+        requestId: null,
+        now: NOW,
+      });
+      if (result.outcome !== 'created') throw new Error('not created');
+      return result.key;
+    };
+    const key = await make(accountId);
+    await make(quiet);
+    const expired = async () =>
+      db.query<{ payload: { timestamp: string; data: { key: Record<string, unknown> } } }>(
+        `SELECT payload FROM webhook_events WHERE api_key_id = $1 AND type = 'key.expired'`,
+        [key.id],
+      );
+    // One millisecond before its expiry: nothing. At it: once, however often the job runs.
+    await db.store.webhooks.announceExpiredKeys(new Date(expiresAt.getTime() - 1), 86_400_000);
+    expect(await expired()).toHaveLength(0);
+    await db.store.webhooks.announceExpiredKeys(expiresAt, 86_400_000);
+    await db.store.webhooks.announceExpiredKeys(new Date(expiresAt.getTime() + 30_000), 86_400_000);
+    const rows = await expired();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.payload).toMatchObject({
+      timestamp: expiresAt.toISOString(),
+      data: { key: { prefix: key.prefix, expires_at: expiresAt.toISOString() } },
+    });
+    // The account without an endpoint got none; an expiry older than the lookback is not announced.
+    const all = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM webhook_events WHERE account_id = $1 AND type = 'key.expired'`,
+      [quiet],
+    );
+    expect(all[0]?.n).toBe(0);
+    expect(
+      await db.store.webhooks.announceExpiredKeys(new Date(expiresAt.getTime() + 86_400_001), 86_400_000),
+    ).toBe(0);
   });
 });

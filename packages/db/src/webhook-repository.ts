@@ -539,6 +539,36 @@ export class WebhookRepository {
     return rows.length;
   }
 
+  /**
+   * Writes `key.expired` for each live key whose expiry lies in `(now - lookbackMs, now]`, once per key and
+   * expiry instant (dedupe key `expired:<key>:<expiry ms>`; a key given a new expiry is announced again when
+   * that one passes), for accounts with a live endpoint. Returns how many were written.
+   */
+  async announceExpiredKeys(now: Date, lookbackMs: number): Promise<number> {
+    const rows = await translatingErrors(() =>
+      pgQueryable(this.pool).query(
+        `INSERT INTO webhook_events (account_id, api_key_id, type, dedupe_key, payload, created_at)
+         SELECT k.account_id, k.id, 'key.expired',
+                'expired:' || k.id || ':' || (extract(epoch FROM k.expires_at) * 1000)::bigint,
+                jsonb_build_object(
+                  'type', 'key.expired',
+                  'timestamp', to_char(k.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                  'data', jsonb_build_object('key', jsonb_build_object(
+                    'prefix', k.prefix, 'name', k.name,
+                    'expires_at', to_char(k.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))),
+                k.expires_at
+           FROM api_keys k
+          WHERE k.deleted_at IS NULL
+            AND k.expires_at <= $1 AND k.expires_at > $1::timestamptz - make_interval(secs => $2::double precision / 1000)
+            AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.account_id = k.account_id AND e.deleted_at IS NULL)
+         ON CONFLICT (dedupe_key) DO NOTHING
+         RETURNING 1`,
+        [now, lookbackMs],
+      ),
+    );
+    return rows.length;
+  }
+
   /** Events in the outbox not yet relayed (an operator's view of the relay's backlog). */
   async unrelayedCount(): Promise<number> {
     const [row] = await pgQueryable(this.pool).query<{ n: number }>(

@@ -3,6 +3,7 @@ import { DEFAULT_ALERT_THRESHOLDS } from './alerts.ts';
 import type { SpendLimit } from './limit-decision.ts';
 import { usdAmountSchema } from './money.ts';
 import { RETENTIONS } from './periods.ts';
+import type { RateLimit } from './rate-limit.ts';
 import { SCOPES, type Scope } from './scopes.ts';
 
 /** An API key as the rest of the system sees it; the secret and its hash never appear here. */
@@ -15,9 +16,16 @@ export interface ApiKey {
   readonly scopes: readonly Scope[] | null;
   readonly limit: SpendLimit | null;
   readonly disabled: boolean;
+  /** From this instant on the key cannot call (half-open, see isExpired); null: never. */
+  readonly expiresAt: Date | null;
+  readonly rateLimit: RateLimit | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly lastUsedAt: Date | null;
+  /** When the secret was last rotated; null: never. */
+  readonly rotatedAt: Date | null;
+  /** Until when the secret rotated out last is still accepted (its grace); null: no rotation yet. */
+  readonly previousSecretExpiresAt: Date | null;
   /** Percentages of the limit announced by alerts. @defaultValue DEFAULT_ALERT_THRESHOLDS */
   readonly alertThresholds?: readonly number[];
 }
@@ -28,16 +36,20 @@ export interface ApiKeySettings {
   readonly scopes: readonly Scope[] | null;
   readonly limit: SpendLimit | null;
   readonly disabled: boolean;
+  readonly expiresAt: Date | null;
+  readonly rateLimit: RateLimit | null;
   /** @defaultValue DEFAULT_ALERT_THRESHOLDS */
   readonly alertThresholds?: readonly number[];
 }
 
-/** Settings of a key nobody configured: unnamed, every endpoint, no limit, enabled. */
+/** Settings of a key nobody configured: unnamed, every endpoint, no limit, enabled, no expiry, no rate limit. */
 export const DEFAULT_KEY_SETTINGS: ApiKeySettings = {
   name: '',
   scopes: null,
   limit: null,
   disabled: false,
+  expiresAt: null,
+  rateLimit: null,
   alertThresholds: DEFAULT_ALERT_THRESHOLDS,
 };
 
@@ -84,6 +96,8 @@ export function settingsOf(key: ApiKey): ApiKeySettings {
     scopes: key.scopes,
     limit: key.limit,
     disabled: key.disabled,
+    expiresAt: key.expiresAt,
+    rateLimit: key.rateLimit,
     alertThresholds: key.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS,
   };
 }
@@ -98,6 +112,8 @@ export function applySettingsPatch(base: ApiKeySettings, patch: SettingsPatch): 
     scopes: patch.scopes === undefined ? base.scopes : patch.scopes,
     limit: patch.limit === undefined ? base.limit : patch.limit,
     disabled: patch.disabled ?? base.disabled,
+    expiresAt: patch.expiresAt === undefined ? base.expiresAt : patch.expiresAt,
+    rateLimit: patch.rateLimit === undefined ? base.rateLimit : patch.rateLimit,
     alertThresholds: patch.alertThresholds ?? base.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS,
   };
 }

@@ -30,7 +30,22 @@ describe('auditedSettings', () => {
       disabled: false,
       scopes: ['model:ocr'],
       limit: { retention: 'day', threshold: '1.000000001' },
+      expires_at: null,
+      rate_limit: null,
       alert_thresholds: [50, 80, 100],
+    });
+  });
+
+  it('writes expiry and rate limit (never a secret)', () => {
+    expect(
+      auditedSettings({
+        ...base,
+        expiresAt: new Date('2026-12-31T00:00:00.000Z'),
+        rateLimit: { requestsPerMinute: 600, tokensPerMinute: null },
+      }),
+    ).toMatchObject({
+      expires_at: '2026-12-31T00:00:00.000Z',
+      rate_limit: { requests_per_minute: 600, tokens_per_minute: null },
     });
   });
 });

@@ -18,6 +18,7 @@ export const AUDIT_ACTIONS = [
   'key.disabled',
   'key.enabled',
   'key.deleted',
+  'key.rotated',
   'key.blocked',
   'key.unblocked',
   'management_key.created',
@@ -31,6 +32,12 @@ export interface AuditedSettings {
   readonly disabled: boolean;
   readonly scopes: readonly string[] | null;
   readonly limit: { readonly retention: string; readonly threshold: string } | null;
+  /** Absent in records written before keys could expire or be rate limited. */
+  readonly expires_at?: string | null;
+  readonly rate_limit?: {
+    readonly requests_per_minute: number | null;
+    readonly tokens_per_minute: number | null;
+  } | null;
   readonly alert_thresholds: readonly number[];
 }
 
@@ -58,6 +65,14 @@ export function auditedSettings(settings: ApiKeySettings): AuditedSettings {
       settings.limit === null
         ? null
         : { retention: settings.limit.retention, threshold: formatUsd(settings.limit.thresholdUnits) },
+    expires_at: settings.expiresAt === null ? null : settings.expiresAt.toISOString(),
+    rate_limit:
+      settings.rateLimit === null
+        ? null
+        : {
+            requests_per_minute: settings.rateLimit.requestsPerMinute,
+            tokens_per_minute: settings.rateLimit.tokensPerMinute,
+          },
     alert_thresholds: [...(settings.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS)],
   };
 }

@@ -4,6 +4,7 @@ import {
   API_KEY_LENGTH,
   classifyCredential,
   generateCredential,
+  generateRotatedCredential,
   hashSecret,
   isKeyPrefix,
   KEY_ALPHABET,
@@ -92,5 +93,18 @@ describe('isKeyPrefix', () => {
     ['ÄbCd1234', false],
   ])('%s: %s', (text, expected) => {
     expect(isKeyPrefix(text)).toBe(expected);
+  });
+});
+
+describe('generateRotatedCredential', () => {
+  it('keeps the prefix and draws the rest afresh', () => {
+    const first = generateCredential('api_key', randomBytes);
+    const rotated = generateRotatedCredential(first.prefix, randomBytes);
+    expect(rotated.prefix).toBe(first.prefix);
+    expect(rotated.secret.slice(0, 8)).toBe(first.prefix);
+    expect(rotated.secret).toHaveLength(first.secret.length);
+    expect(rotated.secret).not.toBe(first.secret);
+    expect(classifyCredential(rotated.secret)).toBe('api_key');
+    expect(rotated.hash).toBe(hashSecret(rotated.secret));
   });
 });

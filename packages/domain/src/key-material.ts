@@ -64,6 +64,18 @@ export function generateCredential(kind: CredentialKind, random: RandomBytes): G
   return { kind, secret, prefix: body.slice(0, PREFIX_LENGTH), hash: hashSecret(secret) };
 }
 
+/**
+ * A new API key secret for a rotation: the key's prefix kept, the other 24 characters drawn afresh (about
+ * 143 random bits). The prefix was never secret (it is shown in lists, paths and logs), so the new secret is
+ * exactly as hard to guess as a new key's, and the key keeps its identifier in paths, usage queries and
+ * usage events: the prefix stays "the first 8 characters of the secret" for old and new secret alike.
+ */
+export function generateRotatedCredential(prefix: string, random: RandomBytes): GeneratedCredential {
+  if (!isKeyPrefix(prefix)) throw new Error('a rotated key keeps a valid prefix');
+  const secret = prefix + randomKeyText(random, API_KEY_LENGTH - PREFIX_LENGTH);
+  return { kind: 'api_key', secret, prefix, hash: hashSecret(secret) };
+}
+
 /** The kind a presented secret has by its form alone, or null when it is no credential of ours. */
 export function classifyCredential(secret: string): CredentialKind | null {
   if (BODY_PATTERN.test(secret)) return 'api_key';

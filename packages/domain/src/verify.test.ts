@@ -14,6 +14,8 @@ const key = (overrides: Partial<ApiKey> = {}): ApiKey => ({
   createdAt: now,
   updatedAt: now,
   lastUsedAt: null,
+  rotatedAt: null,
+  previousSecretExpiresAt: null,
   ...overrides,
 });
 const dayLimit = { retention: 'day', thresholdUnits: usd(10) } as const;
@@ -113,6 +115,64 @@ describe('decideVerify', () => {
     expect(outcome.code).toBe(code);
     expect(outcome.valid).toBe(code === 'VALID');
     if (code === 'LIMIT_REACHED') expect(outcome.limit?.reached).toBe(true);
+  });
+});
+
+describe('decideVerify: expiry, rotated secrets and rate limits', () => {
+  const at = (iso: string) => new Date(iso);
+  const expiresAt = at('2026-11-26T10:00:00.000Z');
+  const decide = (
+    apiKey: ApiKey,
+    when: Date,
+    extra: { secretValidUntil?: Date | null; rate?: { allowed: boolean; retryAfterMs: number } } = {},
+  ) =>
+    decideVerify({
+      key: apiKey,
+      usage: NO_USAGE,
+      blocks: [],
+      method: 'POST',
+      path: '/v1/chat/completions',
+      now: when,
+      ...extra,
+    });
+
+  // Half-open at the millisecond: valid through .999 of the previous second, expired from the instant on.
+  it.each<[string, string, VerifyCode]>([
+    ['one millisecond before', '2026-11-26T09:59:59.999Z', 'VALID'],
+    ['at the instant', '2026-11-26T10:00:00.000Z', 'EXPIRED'],
+    ['one millisecond after', '2026-11-26T10:00:00.001Z', 'EXPIRED'],
+  ])('expiry %s → %s', (_name, when, code) => {
+    expect(decide(key({ expiresAt }), at(when)).code).toBe(code);
+  });
+
+  it('expired comes before disabled and before the limit', () => {
+    const apiKey = key({ expiresAt, disabled: true, limit: dayLimit });
+    expect(decide(apiKey, expiresAt).code).toBe('EXPIRED');
+  });
+
+  it.each<[string, string, VerifyCode]>([
+    ['one millisecond before the grace ends', '2026-11-26T09:59:59.999Z', 'VALID'],
+    ['when the grace ends', '2026-11-26T10:00:00.000Z', 'NOT_FOUND'],
+  ])('a rotated-out secret %s → %s', (_name, when, code) => {
+    const outcome = decide(key(), at(when), { secretValidUntil: expiresAt });
+    expect(outcome.code).toBe(code);
+    if (code === 'NOT_FOUND') expect(outcome.key).toBeNull();
+  });
+
+  it('refuses past the rate with when to retry, and only after the spend limit', () => {
+    const limited = decide(key(), now, { rate: { allowed: false, retryAfterMs: 250 } });
+    expect(limited).toMatchObject({ valid: false, code: 'RATE_LIMITED', retryAfterMs: 250 });
+    expect(decide(key(), now, { rate: { allowed: true, retryAfterMs: 0 } }).code).toBe('VALID');
+    const overLimit = decideVerify({
+      key: key({ limit: dayLimit }),
+      usage: { ...NO_USAGE, day: usd(10) },
+      blocks: [],
+      method: 'POST',
+      path: '/v1/chat/completions',
+      now,
+      rate: { allowed: false, retryAfterMs: 250 },
+    });
+    expect(overLimit.code).toBe('LIMIT_REACHED');
   });
 });
 

@@ -1,5 +1,6 @@
 import { decideAdmission } from './admission.ts';
 import type { ApiKey } from './api-key.ts';
+import { isExpired, isSecretAccepted } from './expiry.ts';
 import { evaluateLimit, type InFlight, type LimitState, type WindowUsage } from './limit-decision.ts';
 import { isInWindow, type UtcWindow, windowKindOf } from './periods.ts';
 import { canCallEndpoint } from './scopes.ts';
@@ -8,10 +9,12 @@ import { canCallEndpoint } from './scopes.ts';
 export const VERIFY_CODES = [
   'VALID',
   'NOT_FOUND',
+  'EXPIRED',
   'DISABLED',
   'ENDPOINT_FORBIDDEN',
   'LIMIT_REACHED',
   'INSUFFICIENT_REMAINING',
+  'RATE_LIMITED',
 ] as const;
 export type VerifyCode = (typeof VERIFY_CODES)[number];
 
@@ -36,6 +39,13 @@ export function isBlockInForce(block: KeyBlock, key: ApiKey, now: Date): boolean
 export interface VerifyInput {
   /** The live key the presented secret belongs to, or null. */
   readonly key: ApiKey | null;
+  /**
+   * Until when the presented secret is accepted: null (or absent) for the key's current secret, the end of
+   * the grace period for the secret a rotation replaced. At and after it the secret is no key's: NOT_FOUND.
+   */
+  readonly secretValidUntil?: Date | null;
+  /** The rate-limit decision of the shared state, when the key has a rate limit and it was asked. */
+  readonly rate?: { readonly allowed: boolean; readonly retryAfterMs: number };
   readonly usage: WindowUsage;
   /** Pending and held amounts of the limit's window, when the shared admission state was asked. */
   readonly inFlight?: InFlight;
@@ -52,18 +62,25 @@ export interface VerifyOutcome {
   readonly code: VerifyCode;
   readonly key: ApiKey | null;
   readonly limit: LimitState | null;
+  /** RATE_LIMITED only: milliseconds until a call would pass. */
+  readonly retryAfterMs?: number;
 }
 
 /**
- * The verify decision: may this key call `METHOD path` now? Unknown (or deleted) keys first, then
- * disabled, then endpoint permissions, then the limit: blocked when a block for the current window is
- * recorded or the spend has reached the threshold (LIMIT_REACHED), refused when what remains after spend
- * and holds does not cover the call (INSUFFICIENT_REMAINING, see {@link decideAdmission}).
+ * The verify decision: may this key call `METHOD path` now? Unknown (or deleted) keys first (a rotated-out
+ * secret past its grace is unknown), then expired (at and after `expires_at`), then disabled, then endpoint
+ * permissions, then the limit: blocked when a block for the current window is recorded or the spend has
+ * reached the threshold (LIMIT_REACHED), refused when what remains after spend and holds does not cover the
+ * call (INSUFFICIENT_REMAINING, see {@link decideAdmission}), and last the rate limit (RATE_LIMITED, with
+ * when to retry): a call the spend limit refuses takes no room in the rate.
  */
 export function decideVerify(input: VerifyInput): VerifyOutcome {
   const { key, now } = input;
-  if (key === null) return { valid: false, code: 'NOT_FOUND', key: null, limit: null };
+  if (key === null || !isSecretAccepted(input.secretValidUntil ?? null, now)) {
+    return { valid: false, code: 'NOT_FOUND', key: null, limit: null };
+  }
   const limit = key.limit === null ? null : evaluateLimit(key.limit, input.usage, now, input.inFlight);
+  if (isExpired(key.expiresAt, now)) return { valid: false, code: 'EXPIRED', key, limit };
   if (key.disabled) return { valid: false, code: 'DISABLED', key, limit };
   if (!canCallEndpoint(key.scopes, input.method, input.path)) {
     return { valid: false, code: 'ENDPOINT_FORBIDDEN', key, limit };
@@ -81,6 +98,9 @@ export function decideVerify(input: VerifyInput): VerifyOutcome {
       });
       if (code !== 'VALID') return { valid: false, code, key, limit };
     }
+  }
+  if (input.rate !== undefined && !input.rate.allowed) {
+    return { valid: false, code: 'RATE_LIMITED', key, limit, retryAfterMs: input.rate.retryAfterMs };
   }
   return { valid: true, code: 'VALID', key, limit };
 }

@@ -35,3 +35,18 @@ export const purgeWebhookEventsJob = {
   /** 35 days: longer than any day, week or month window, so no crossing of a window still open goes. */
   retentionMs: 35 * 24 * 3_600_000,
 } as const;
+
+/**
+ * Announce `key.expired` for keys whose expiry has passed (alerts): once per key and expiry instant (the
+ * outbox's dedupe key), for expiries within `lookbackMs` (a key that expired long before its account added
+ * an endpoint is not announced then). Expiry itself needs no job: every replica decides it at the instant.
+ */
+export const announceExpiredKeysJob = {
+  name: 'announce-expired-keys',
+  version: 1,
+  schema: z.strictObject({ version: z.literal(1) }),
+  /** Every 30 seconds: an expiry is announced within about that long. */
+  everyMs: 30_000,
+  /** A day: the job may be late by as much (workers down) and still announce. */
+  lookbackMs: 24 * 3_600_000,
+} as const;

@@ -360,6 +360,91 @@ describe('the dashboard in Chromium', () => {
     expect(await row('chat-app').textContent()).toContain('Weekly $20.00');
   });
 
+  it('sets an expiry and a rate limit, shows the time left, rotates with a one-time reveal, and marks an expired key', async () => {
+    const inTwoDays = new Date(Date.now() + 2 * 86_400_000 + 3_600_000).toISOString().slice(0, 16);
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create API key' });
+    await dialog.getByLabel('Name', { exact: true }).fill('contractor');
+    const expires = dialog.getByLabel('Expires (UTC)');
+    await expires.fill('2020-01-01T00:00');
+    const rpm = dialog.getByLabel('Requests per minute');
+    await rpm.fill('fast');
+    await dialog.getByRole('button', { name: 'Create key' }).click();
+    await expectErrorUnder(expires, /Choose a time in the future/);
+    await expectErrorUnder(rpm, /whole number from 1 to 1,000,000/);
+    await expires.fill(inTwoDays);
+    await rpm.fill('1200');
+    await dialog.getByLabel('Tokens per minute').fill('50000');
+    await expectNoErrorOn(expires);
+    await expectNoErrorOn(rpm);
+    await dialog.getByRole('button', { name: 'Create key' }).click();
+    const shown = page.getByRole('dialog', { name: /API key contractor created/ });
+    const first = await shown.getByLabel('Your new key').inputValue();
+    await shown.getByRole('button', { name: 'I have stored it' }).click();
+    const prefix = first.slice(0, 8);
+    const stored = (await system.call('GET', `/v1/keys/${prefix}`, system.managementKey)).body.data;
+    expect(stored).toMatchObject({
+      expires_at: `${inTwoDays}:00.000Z`,
+      expired: false,
+      rate_limit: { requests_per_minute: 1200, tokens_per_minute: 50000 },
+    });
+
+    await page.getByRole('link', { name: 'contractor' }).click();
+    await page.getByRole('heading', { name: /contractor/ }).waitFor();
+    const facts = page.locator('.facts');
+    await expect.poll(() => facts.textContent()).toMatch(/Expires.*2 days \d+ h left/);
+    expect(await facts.textContent()).toContain('1,200 requests/min · 50,000 tokens/min');
+
+    await page.getByRole('button', { name: 'Rotate contractor' }).click();
+    const rotate = page.getByRole('dialog', { name: 'Rotate contractor?' });
+    await rotate.getByText('keeps its prefix').waitFor();
+    expect(await textCutIn(rotate)).toEqual([]);
+    await rotate.getByLabel('The old secret keeps working for').selectOption('3600');
+    await screenshot(page, 'rotate-api-key', { fullPage: false });
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await rotate.getByRole('button', { name: 'Rotate secret' }).click();
+    const revealed = page.getByRole('dialog', { name: 'New secret for contractor' });
+    await revealed.getByText('It will not be shown again').waitFor();
+    const second = await revealed.getByLabel('Your new key').inputValue();
+    expect(second).toMatch(/^[0-9A-Za-z]{32}$/);
+    expect(second).not.toBe(first);
+    expect(second.slice(0, 8)).toBe(prefix);
+    await page.keyboard.press('Escape'); // must be acknowledged
+    expect(await revealed.isVisible()).toBe(true);
+    await revealed.getByRole('button', { name: 'I have stored it' }).click();
+    // Both secrets work during the hour of grace; the page says until when the old one does.
+    expect((await verify(first)).valid).toBe(true);
+    expect((await verify(second)).valid).toBe(true);
+    await expect.poll(() => facts.textContent()).toContain('old secret works until');
+    await page.locator('ol.history').getByText('Secret rotated').waitFor();
+    expect(await page.content()).not.toContain(second);
+
+    // Clearing the expiry in the edit dialog.
+    await page.getByRole('button', { name: 'Edit contractor' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit contractor' });
+    expect(await edit.getByLabel('Expires (UTC)').inputValue()).toBe(inTwoDays);
+    expect(await edit.getByLabel('Requests per minute').inputValue()).toBe('1200');
+    await edit.getByRole('button', { name: 'Never expires' }).click();
+    await edit.getByLabel('Tokens per minute').fill('');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => facts.textContent()).toMatch(/ExpiresNever/);
+    expect(await facts.textContent()).toContain('1,200 requests/min');
+    expect(await facts.textContent()).not.toContain('tokens/min');
+
+    // An expiry reached: the key is refused and shown as expired.
+    const soon = new Date(Date.now() + 1_500).toISOString();
+    expect(
+      (await system.call('PATCH', `/v1/keys/${prefix}`, system.managementKey, { expires_at: soon })).status,
+    ).toBe(200);
+    await expect.poll(async () => (await verify(second)).code, { timeout: 10_000 }).toBe('EXPIRED');
+    await page.getByRole('link', { name: '← API keys' }).click();
+    await row('contractor').getByText('Expired').waitFor({ timeout: 20_000 });
+    await screenshot(page, 'api-keys-expired');
+    // The tests after this one expect the list as it was.
+    expect((await system.call('DELETE', `/v1/keys/${prefix}`, system.managementKey)).status).toBe(200);
+    await expect.poll(() => row('contractor').count(), { timeout: 20_000 }).toBe(0);
+  });
+
   it('disables, enables and deletes a key behind a confirmation; dialogs keep keyboard focus', async () => {
     const create = page.getByRole('button', { name: 'Create API key' });
     await create.focus();

@@ -8,7 +8,7 @@ import {
   type SeedRows,
 } from '@keyfence/admission';
 import { DatabaseError, type UsageRepository } from '@keyfence/db';
-import type { ApiKey, InFlight, SpendLimit } from '@keyfence/domain';
+import type { ApiKey, InFlight, RateLimit, SpendLimit } from '@keyfence/domain';
 import { ApiError } from '../http/api-error.ts';
 
 /**
@@ -33,6 +33,14 @@ export interface AcceptedEvent {
   readonly eventId: string;
   readonly costUnits: bigint;
   readonly occurredAtMs: number;
+  /** Input plus output tokens the event reports (0 when it reports none). */
+  readonly tokens?: number;
+}
+
+/** What ingest knows of an event's key: whether it has a spend limit, and its token limit. */
+export interface AcceptedKeyInfo {
+  readonly limited: boolean;
+  readonly tokensPerMinute: number | null;
 }
 
 /**
@@ -65,8 +73,17 @@ export class AdmissionService {
     return { defaultMs: this.state.defaultHoldTtlMs, maxMs: this.state.maxHoldTtlMs };
   }
 
-  /** The limit check of a key with a limit, and the hold it asks for, atomically across replicas. */
-  admit(apiKeyId: string, limit: SpendLimit, nowMs: number, hold: HoldRequest | null): Promise<AdmitResult> {
+  /**
+   * The limit check of a key with a limit, and the hold it asks for, atomically across replicas; with
+   * `rate`, the key's rate limit in the same step (checked and counted only when the limit admits).
+   */
+  admit(
+    apiKeyId: string,
+    limit: SpendLimit,
+    nowMs: number,
+    hold: HoldRequest | null,
+    rate: RateLimit | null = null,
+  ): Promise<AdmitResult> {
     return unavailableWithoutRedis(() =>
       this.state.admit({
         apiKeyId,
@@ -75,29 +92,57 @@ export class AdmissionService {
         nowMs,
         hold,
         seed: this.seed,
+        rate,
       }),
     );
   }
 
   /**
-   * Records a job's accepted events before it is queued: their spend as pending for the keys with a limit,
-   * and the holds their ids name as posted.
+   * The rate-limit check of a key without a spend limit. It fails open: when Redis does not answer, the call
+   * is allowed and `failedOpen` says so (verify counts it in a metric). A spend limit never fails open.
+   */
+  async rate(
+    apiKeyId: string,
+    rate: RateLimit,
+    nowMs: number,
+  ): Promise<{ allowed: boolean; retryAfterMs: number; failedOpen: boolean }> {
+    try {
+      return { ...(await this.state.rate(apiKeyId, rate, nowMs)), failedOpen: false };
+    } catch {
+      return { allowed: true, retryAfterMs: 0, failedOpen: true };
+    }
+  }
+
+  /**
+   * Records a job's accepted events right after it is queued: their spend as pending for the keys with a
+   * limit, the holds their ids name as posted, and their tokens against the keys' token limits.
    */
   recordAccepted(
     jobId: string,
     events: readonly AcceptedEvent[],
-    isLimited: (apiKeyId: string) => boolean,
+    keyInfo: (apiKeyId: string) => AcceptedKeyInfo | undefined,
     nowMs: number,
   ): Promise<AcceptOutcome> {
-    const perKey = new Map<string, { rows: Map<RowField, bigint>; events: [string, bigint][] }>();
+    const perKey = new Map<
+      string,
+      {
+        rows: Map<RowField, bigint>;
+        events: [string, bigint, number][];
+        tokensPerMinute: number | null;
+        tokens: number;
+      }
+    >();
     for (const event of events) {
-      if (!isLimited(event.apiKeyId)) continue;
+      const info = keyInfo(event.apiKeyId);
+      if (info === undefined || (!info.limited && info.tokensPerMinute === null)) continue;
       let part = perKey.get(event.apiKeyId);
       if (part === undefined) {
-        part = { rows: new Map(), events: [] };
+        part = { rows: new Map(), events: [], tokensPerMinute: info.tokensPerMinute, tokens: 0 };
         perKey.set(event.apiKeyId, part);
       }
-      part.events.push([event.eventId, event.costUnits]);
+      part.tokens += event.tokens ?? 0;
+      if (!info.limited) continue;
+      part.events.push([event.eventId, event.costUnits, event.tokens ?? 0]);
       if (event.costUnits === 0n) continue;
       for (const field of rowFieldsOf(event.occurredAtMs)) {
         part.rows.set(field, (part.rows.get(field) ?? 0n) + event.costUnits);

@@ -1,5 +1,11 @@
 import type { ApiKeyRepository, ManagementKey, ManagementKeyRepository } from '@keyfence/db';
-import { type ApiKey, type CredentialKind, classifyCredential, hashSecret } from '@keyfence/domain';
+import {
+  type ApiKey,
+  type CredentialKind,
+  classifyCredential,
+  hashSecret,
+  isExpired,
+} from '@keyfence/domain';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../http/api-error.ts';
 
@@ -57,12 +63,19 @@ export async function authenticateManagementKey(
   return key;
 }
 
-/** Admits requests bearing a live, enabled API key. */
-export function requireApiKey(apiKeys: ApiKeyRepository) {
+/**
+ * Admits requests bearing a live, unexpired, enabled API key: its current secret, or the secret its last
+ * rotation replaced while that one's grace lasts.
+ */
+export function requireApiKey(apiKeys: Pick<ApiKeyRepository, 'findByHash'>, clock: () => Date) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const secret = presentedSecret(req, 'api_key');
-    const key = await apiKeys.findByHash(hashSecret(secret));
+    const now = clock();
+    const key = await apiKeys.findByHash(hashSecret(secret), now);
     if (key === null) throw new ApiError('INVALID_CREDENTIALS', 'the API key is unknown or deleted');
+    if (isExpired(key.expiresAt, now)) {
+      throw new ApiError('KEY_EXPIRED', `the API key expired at ${key.expiresAt?.toISOString()}`);
+    }
     if (key.disabled) throw new ApiError('KEY_DISABLED', 'the API key is disabled');
     res.locals.apiKey = key;
     next();

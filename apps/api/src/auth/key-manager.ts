@@ -52,7 +52,7 @@ export function requireKeyManager(deps: Pick<AppDeps, 'store' | 'clock'>) {
  * key may call, such as `GET /v2/usage`.
  */
 export function requireApiKeyOrKeyManager(deps: Pick<AppDeps, 'store' | 'clock'>) {
-  const asApiKey = requireApiKey(deps.store.apiKeys);
+  const asApiKey = requireApiKey(deps.store.apiKeys, deps.clock);
   const asKeyManager = requireKeyManager(deps);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const secret = bearerToken(req.get('authorization'));

@@ -20,7 +20,7 @@ import {
 } from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
 import { type Response, Router } from 'express';
-import type { AcceptedEvent, AdmissionService } from '../admission/admission-service.ts';
+import type { AcceptedEvent, AcceptedKeyInfo, AdmissionService } from '../admission/admission-service.ts';
 import { canServe, requireServiceToken, serviceTokenOf } from '../auth/service-token.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -50,7 +50,7 @@ async function recordPending(
   res: Response,
   jobs: readonly { opts: { jobId?: string } }[],
   accepted: readonly AcceptedEvent[],
-  limited: ReadonlySet<string>,
+  keyInfo: ReadonlyMap<string, AcceptedKeyInfo>,
   nowMs: number,
 ): Promise<void> {
   try {
@@ -58,7 +58,7 @@ async function recordPending(
       const outcome = await deps.admission.recordAccepted(
         job.opts.jobId ?? '',
         accepted.slice(index * MAX_EVENTS_PER_JOB, (index + 1) * MAX_EVENTS_PER_JOB),
-        (apiKeyId) => limited.has(apiKeyId),
+        (apiKeyId) => keyInfo.get(apiKeyId),
         nowMs,
       );
       if (outcome.overruns > 0) {
@@ -105,7 +105,7 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
       );
       const tuples: UsageEventTuple[] = [];
       const accepted: AcceptedEvent[] = [];
-      const limited = new Set<string>();
+      const keyInfo = new Map<string, AcceptedKeyInfo>();
       const seen = new Set<string>();
       const known: { event: UsageEvent; key: KeyIds }[] = [];
       let duplicates = 0;
@@ -149,8 +149,9 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
           eventId: event.id,
           costUnits: event.costUnits,
           occurredAtMs,
+          tokens: event.inputTokens + event.outputTokens,
         });
-        if (key.limited) limited.add(key.apiKeyId);
+        keyInfo.set(key.apiKeyId, { limited: key.limited, tokensPerMinute: key.tokensPerMinute });
       }
       if (tuples.length > 0) {
         const jobs: { name: string; data: UsageBatchPayload; opts: typeof USAGE_JOB_OPTIONS }[] = [];
@@ -175,7 +176,7 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
           });
         }
         // The events are safe in the queue: from here on, a failure only delays when verify counts them.
-        await recordPending(deps, res, jobs, accepted, limited, now.getTime());
+        await recordPending(deps, res, jobs, accepted, keyInfo, now.getTime());
       }
       rejected.sort((a, b) => a.index - b.index);
       deps.metrics.eventsAccepted.inc(accepted.length);

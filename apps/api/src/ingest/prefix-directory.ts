@@ -5,6 +5,8 @@ export interface KeyIds {
   readonly accountId: string;
   /** Whether the key had a limit when last asked (at most `limitFreshMs` ago). */
   readonly limited: boolean;
+  /** The key's token limit when last asked (the same freshness), null for none. */
+  readonly tokensPerMinute: number | null;
 }
 
 interface Known extends KeyIds {

@@ -5,6 +5,7 @@ import {
   evaluateLimit,
   formatUsd,
   type InFlight,
+  isExpired,
   NO_USAGE,
   NOTHING_IN_FLIGHT,
   type WindowUsage,
@@ -54,6 +55,17 @@ export function presentKey(
     limit_reached: state?.reached ?? false,
     resets_at: state?.resetsAt ?? null,
     last_used_at: key.lastUsedAt,
+    expires_at: key.expiresAt,
+    expired: isExpired(key.expiresAt, now),
+    rate_limit:
+      key.rateLimit === null
+        ? null
+        : {
+            requests_per_minute: key.rateLimit.requestsPerMinute,
+            tokens_per_minute: key.rateLimit.tokensPerMinute,
+          },
+    rotated_at: key.rotatedAt,
+    previous_key_expires_at: key.previousSecretExpiresAt,
     alert_thresholds: [...(key.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS)],
   };
 }

@@ -5,6 +5,7 @@ import {
   listKeysQuerySchema,
   MAX_KEYS_PER_PAGE,
   MAX_LIVE_KEYS_PER_ACCOUNT,
+  rotateKeyBodySchema,
   type UpdateKeyBody,
   updateKeyBodySchema,
 } from '@keyfence/contracts';
@@ -14,6 +15,7 @@ import {
   DEFAULT_KEY_SETTINGS,
   formatUsd,
   generateCredential,
+  generateRotatedCredential,
   isKeyPrefix,
   NO_USAGE,
   type SettingsPatch,
@@ -55,10 +57,19 @@ function prefixOf(req: Request): string {
   return prefix;
 }
 
-/** A parsed create/update body as a settings patch (the wire's `alert_thresholds` is `alertThresholds`). */
-function settingsPatchOf(input: UpdateKeyBody): SettingsPatch {
-  const { alert_thresholds: alertThresholds, ...rest } = input;
-  return { ...rest, alertThresholds };
+/**
+ * The settings a create, PATCH or PUT body sets (the wire's snake_case names as the domain's). An
+ * `expires_at` must lie after `now` (an instant already past would make a key that is born expired, or
+ * expire one by mistake): EXPIRY_IN_PAST otherwise.
+ */
+function settingsPatchOf(body: UpdateKeyBody, now: Date): SettingsPatch {
+  const { expires_at: expiresAt, rate_limit: rateLimit, alert_thresholds: alertThresholds, ...rest } = body;
+  if (expiresAt != null && expiresAt.getTime() <= now.getTime()) {
+    throw new ApiError('EXPIRY_IN_PAST', `expires_at must be after now (${now.toISOString()})`, {
+      details: [{ path: 'body.expires_at', message: 'must be in the future' }],
+    });
+  }
+  return { ...rest, expiresAt, rateLimit, alertThresholds };
 }
 
 function keyNotFound(prefix: string): ApiError {
@@ -117,9 +128,9 @@ export function createKeyRoutes(deps: AppDeps): Router {
     .post(managementAuth, body, async (req, res) => {
       const idempotencyKey = idempotencyKeyOf(req);
       const input = parseInput(createKeyBodySchema, req.body ?? {}, 'body');
-      const settings = applySettingsPatch(DEFAULT_KEY_SETTINGS, settingsPatchOf(input));
-      const { accountId, actor } = keyManagerOf(res);
       const now = clock();
+      const settings = applySettingsPatch(DEFAULT_KEY_SETTINGS, settingsPatchOf(input, now));
+      const { accountId, actor } = keyManagerOf(res);
       const associatedData = `${accountId}\n${idempotencyKey}`;
       const result = await store.apiKeys.create({
         accountId,
@@ -213,13 +224,14 @@ export function createKeyRoutes(deps: AppDeps): Router {
     })
     .patch(managementAuth, body, async (req, res) => {
       const change = changeFor(req, res);
-      const patch = settingsPatchOf(parseInput(updateKeyBodySchema, req.body ?? {}, 'body'));
-      if (Object.values(patch).every((value) => value === undefined)) {
+      const fields = parseInput(updateKeyBodySchema, req.body ?? {}, 'body');
+      if (Object.keys(fields).length === 0) {
         throw new ApiError(
           'EMPTY_UPDATE',
-          'send at least one of name, limit, scopes, disabled, alert_thresholds',
+          'send at least one of name, limit, scopes, disabled, expires_at, rate_limit, alert_thresholds',
         );
       }
+      const patch = settingsPatchOf(fields, change.now);
       const result = await store.apiKeys.update({
         ...change,
         change: (current) => applySettingsPatch(settingsOf(current), patch),
@@ -232,7 +244,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
       const change = changeFor(req, res);
       const replacement = applySettingsPatch(
         DEFAULT_KEY_SETTINGS,
-        settingsPatchOf(parseInput(updateKeyBodySchema, req.body ?? {}, 'body')),
+        settingsPatchOf(parseInput(updateKeyBodySchema, req.body ?? {}, 'body'), change.now),
       );
       const result = await store.apiKeys.update({ ...change, change: () => replacement });
       if (result === null) throw keyNotFound(change.prefix);
@@ -247,6 +259,80 @@ export function createKeyRoutes(deps: AppDeps): Router {
       sendData(res, 200, { prefix: deleted.prefix, deleted: true });
     })
     .all(methodNotAllowed(['GET', 'PATCH', 'PUT', 'DELETE']));
+
+  router
+    .route('/v1/keys/:prefix/rotate')
+    .post(managementAuth, body, async (req, res) => {
+      const idempotencyKey = idempotencyKeyOf(req);
+      const change = changeFor(req, res);
+      const input = parseInput(rotateKeyBodySchema, req.body ?? {}, 'body');
+      const graceSeconds = input.grace_seconds ?? 0;
+      const current = await store.apiKeys.findByPrefix(change.accountId, change.prefix);
+      if (current === null) throw keyNotFound(change.prefix);
+      // The answer is the key object as it stands (its usage read now) with the new secret; an idempotent
+      // retry gets this same answer back, sealed.
+      const [usage, inFlight] = await Promise.all([
+        store.usage.currentUsage([current.id], change.now),
+        deps.admission.inFlightOf([current], change.now.getTime()),
+      ]);
+      const present = (key: typeof current, secret: string) => ({
+        ...presentKey(key, usage.get(key.id) ?? NO_USAGE, change.now, undefined, inFlight.get(key.id)),
+        key: secret,
+      });
+      const associatedData = `${change.accountId}\n${idempotencyKey}`;
+      const result = await store.apiKeys.rotate({
+        ...change,
+        graceMs: graceSeconds * 1000,
+        newCredential: (prefix) => generateRotatedCredential(prefix, deps.randomBytes),
+        ...(idempotencyKey === undefined
+          ? {}
+          : {
+              idempotency: {
+                key: idempotencyKey,
+                // Another operation under the same Idempotency-Key (a create, another key's rotation) is a
+                // different request: IDEMPOTENCY_KEY_REUSED, never its answer.
+                requestHash: createHash('sha256')
+                  .update(`rotate\n${change.prefix}\n${graceSeconds}`)
+                  .digest('hex'),
+                expiresAt: new Date(change.now.getTime() + IDEMPOTENCY_WINDOW_MS),
+                sealResponse: (key, secret) => ({
+                  status: 200,
+                  sealed: deps.responseCipher.seal(
+                    serializeJson({ data: present(key, secret) }),
+                    associatedData,
+                  ),
+                }),
+              },
+            }),
+      });
+      switch (result.outcome) {
+        case 'rotated':
+          // Every replica forgets the key's cached secrets: with a grace of 0 the old one is refused at once.
+          await announce(res, result.key.id);
+          sendData(res, 200, present(result.key, result.secret));
+          return;
+        case 'not_found':
+          throw keyNotFound(change.prefix);
+        case 'replayed': {
+          const text = deps.responseCipher.open(result.sealed, associatedData);
+          if (text === null) {
+            throw new ApiError(
+              'IDEMPOTENCY_REPLAY_UNAVAILABLE',
+              'the first answer under this Idempotency-Key cannot be decrypted any more; use a new Idempotency-Key',
+            );
+          }
+          res.setHeader('Idempotent-Replayed', 'true');
+          sendJsonText(res, result.status, text);
+          return;
+        }
+        case 'idempotency_mismatch':
+          throw new ApiError(
+            'IDEMPOTENCY_KEY_REUSED',
+            'this Idempotency-Key was used in the last 24 hours with a different request',
+          );
+      }
+    })
+    .all(methodNotAllowed(['POST']));
 
   router
     .route('/v1/keys/:prefix/daily-spend')
@@ -270,7 +356,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
 
   router
     .route('/v1/key')
-    .get(requireApiKey(store.apiKeys), async (_req, res) => {
+    .get(requireApiKey(store.apiKeys, clock), async (_req, res) => {
       await respondWithKey(res, 200, apiKeyOf(res), clock());
     })
     .all(methodNotAllowed(['GET']));

@@ -29,6 +29,11 @@ export class ApiMetrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  readonly rateLimitFailOpen = new Counter({
+    name: 'keyfence_rate_limit_fail_open_total',
+    help: 'Verify calls admitted without their rate limit checked because the shared state (Redis) did not answer',
+    registers: [this.registry],
+  });
   readonly eventsAccepted = new Counter({
     name: 'keyfence_usage_events_accepted_total',
     help: 'Usage events accepted by ingest (put into the queue)',

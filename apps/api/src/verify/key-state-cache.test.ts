@@ -14,7 +14,10 @@ const state = (id: string, name = 'k'): KeyState => ({
     createdAt: now,
     updatedAt: now,
     lastUsedAt: null,
+    rotatedAt: null,
+    previousSecretExpiresAt: null,
   },
+  secretValidUntil: null,
   usage: NO_USAGE,
   blocks: [],
 });
@@ -69,6 +72,22 @@ describe('KeyStateCache', () => {
     expect((await cache.get('h1', now))?.key.name).toBe('new');
     await cache.get('h1', now);
     expect(source.calls.count).toBe(2);
+  });
+
+  it('forgets every secret of a key on invalidation (a rotated key has two in its grace)', async () => {
+    const data = new Map([
+      ['new', state('k1')],
+      ['old', state('k1')],
+    ]);
+    const source = loader(data);
+    const cache = new KeyStateCache(source.load);
+    await cache.get('new', now);
+    await cache.get('old', now);
+    data.delete('old');
+    cache.invalidate(['k1']);
+    expect(await cache.get('old', now)).toBeNull();
+    expect((await cache.get('new', now))?.key.id).toBe('k1');
+    expect(source.calls.count).toBe(4);
   });
 
   it('reads a key once for concurrent misses', async () => {

@@ -29,7 +29,8 @@ interface Entry {
  */
 export class KeyStateCache implements KeyEventListener {
   private readonly entries = new Map<string, Entry>();
-  private readonly hashesById = new Map<string, string>();
+  /** A key's cached hashes: two while a rotation's grace lasts (the new secret and the replaced one). */
+  private readonly hashesById = new Map<string, Set<string>>();
   private readonly inflight = new Map<string, Promise<KeyState | null>>();
   /** Invalidation counter, and the counter value at each key's last invalidation. */
   private version = 0;
@@ -72,17 +73,21 @@ export class KeyStateCache implements KeyEventListener {
           );
     if (this.entries.size >= this.maxEntries) this.evictOldest();
     this.entries.set(hash, { state, expiresAt });
-    if (state !== null) this.hashesById.set(state.key.id, hash);
+    if (state !== null) {
+      const hashes = this.hashesById.get(state.key.id);
+      if (hashes === undefined) this.hashesById.set(state.key.id, new Set([hash]));
+      else hashes.add(hash);
+    }
     return state;
   }
 
   /** What is cached for a key, by id, if anything still good; never loads. */
   peekById(keyId: string, now: Date): KeyState | undefined {
-    const hash = this.hashesById.get(keyId);
-    const entry = hash === undefined ? undefined : this.entries.get(hash);
-    return entry !== undefined && entry.expiresAt > now.getTime() && entry.state !== null
-      ? entry.state
-      : undefined;
+    for (const hash of this.hashesById.get(keyId) ?? []) {
+      const entry = this.entries.get(hash);
+      if (entry !== undefined && entry.expiresAt > now.getTime() && entry.state !== null) return entry.state;
+    }
+    return undefined;
   }
 
   /** Forgets what is known of these keys. */
@@ -90,11 +95,8 @@ export class KeyStateCache implements KeyEventListener {
     this.version += 1;
     for (const id of keyIds) {
       this.invalidatedAt.set(id, this.version);
-      const hash = this.hashesById.get(id);
-      if (hash !== undefined) {
-        this.entries.delete(hash);
-        this.hashesById.delete(id);
-      }
+      for (const hash of this.hashesById.get(id) ?? []) this.entries.delete(hash);
+      this.hashesById.delete(id);
     }
     if (this.invalidatedAt.size > this.maxEntries) this.invalidatedAt.clear();
   }
@@ -124,6 +126,10 @@ export class KeyStateCache implements KeyEventListener {
     if (oldest.done === true) return;
     const entry = this.entries.get(oldest.value);
     this.entries.delete(oldest.value);
-    if (entry?.state) this.hashesById.delete(entry.state.key.id);
+    if (entry?.state) {
+      const hashes = this.hashesById.get(entry.state.key.id);
+      hashes?.delete(oldest.value);
+      if (hashes?.size === 0) this.hashesById.delete(entry.state.key.id);
+    }
   }
 }

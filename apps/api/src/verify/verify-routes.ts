@@ -26,11 +26,13 @@ import type { LastUsedRecorder } from './last-used-recorder.ts';
 const MESSAGES: Record<VerifyOutcome['code'], string> = {
   VALID: 'the key may call this endpoint',
   NOT_FOUND: 'no API key matches',
+  EXPIRED: 'the key has expired',
   DISABLED: 'the key is disabled',
   ENDPOINT_FORBIDDEN: "the key's scopes do not include this endpoint",
   LIMIT_REACHED: 'the key has reached its spending limit until it resets',
   INSUFFICIENT_REMAINING:
     "what remains of the key's limit, after spend and the holds of calls in flight, does not cover this call",
+  RATE_LIMITED: 'the key is over its rate limit; retry after retry_after_ms',
 };
 
 /** The hold part of verify's answer. */
@@ -52,7 +54,12 @@ export function presentVerifyOutcome(outcome: VerifyOutcome, hold: HoldAnswer | 
     key:
       outcome.key === null
         ? null
-        : { prefix: outcome.key.prefix, account_id: outcome.key.accountId, name: outcome.key.name },
+        : {
+            prefix: outcome.key.prefix,
+            account_id: outcome.key.accountId,
+            name: outcome.key.name,
+            expires_at: outcome.key.expiresAt,
+          },
     limit:
       outcome.limit === null
         ? null
@@ -74,19 +81,27 @@ export function presentVerifyOutcome(outcome: VerifyOutcome, hold: HoldAnswer | 
             status: hold.status,
             expires_at: hold.expiresAt,
           },
+    retry_after_ms: outcome.code === 'RATE_LIMITED' ? (outcome.retryAfterMs ?? 0) : null,
   };
 }
 
 export type VerifyDeps = Pick<AppDeps, 'store' | 'clock' | 'metrics'> & {
   readonly keyStates: KeyStateCache;
   readonly lastUsed: LastUsedRecorder;
-  readonly admission: Pick<AdmissionService, 'admit' | 'release' | 'holdTtl'>;
+  readonly admission: Pick<AdmissionService, 'admit' | 'rate' | 'release' | 'holdTtl'>;
   readonly prefixes: PrefixDirectory;
 };
 
 /** The hold a verify body asks for, in units and milliseconds; a bad amount or TTL is INVALID_FIELD. */
 function readHold(
-  hold: { id: string; amount_usd: number | string; ttl_seconds?: number | undefined } | undefined,
+  hold:
+    | {
+        id: string;
+        amount_usd: number | string;
+        ttl_seconds?: number | undefined;
+        tokens?: number | undefined;
+      }
+    | undefined,
   ttl: { defaultMs: number; maxMs: number },
 ) {
   if (hold === undefined) return null;
@@ -104,7 +119,12 @@ function readHold(
       details: [{ path: 'body.hold.ttl_seconds', message }],
     });
   }
-  return { id: hold.id, amountUnits: amount.units, ttlMs };
+  return {
+    id: hold.id,
+    amountUnits: amount.units,
+    ttlMs,
+    ...(hold.tokens === undefined ? {} : { tokens: hold.tokens }),
+  };
 }
 
 /**
@@ -131,6 +151,7 @@ export function createVerifyRoutes(deps: VerifyDeps): Router {
       const state = found !== null && canServe(serviceTokenOf(res), found.key.accountId) ? found : null;
       const input = {
         key: state?.key ?? null,
+        secretValidUntil: state?.secretValidUntil ?? null,
         usage: state?.usage ?? NO_USAGE,
         blocks: state?.blocks ?? [],
         method: body.method,
@@ -143,7 +164,15 @@ export function createVerifyRoutes(deps: VerifyDeps): Router {
       // A key at its limit by the cached spend stays refused without asking Redis: spend never goes down
       // inside a window, and the cache forgets a key whose limit changes.
       if (key?.limit != null && outcome.valid) {
-        const admitted = await deps.admission.admit(key.id, key.limit, now.getTime(), hold);
+        // The clock is read again for the shared state: the rate limit decides by when its step runs, so a
+        // call that waited on the key cache or the event loop is not judged at an older instant.
+        const admitted = await deps.admission.admit(
+          key.id,
+          key.limit,
+          deps.clock().getTime(),
+          hold,
+          key.rateLimit,
+        );
         const kind = windowKindOf(key.limit.retention);
         const inFlight: InFlight = { pendingUnits: admitted.pendingUnits, heldUnits: admitted.heldUnits };
         // The shared state is the fresher record of written spend; the cached one may be older.
@@ -158,6 +187,9 @@ export function createVerifyRoutes(deps: VerifyDeps): Router {
           inFlight: { ...inFlight, heldUnits: inFlight.heldUnits - heldNow },
           holdUnits:
             hold === null ? null : granted === null || granted.status === 'held' ? hold.amountUnits : 0n,
+          ...(admitted.code === 'RATE_LIMITED'
+            ? { rate: { allowed: false, retryAfterMs: admitted.retryAfterMs } }
+            : {}),
         });
         if (granted !== null && hold !== null) {
           holdAnswer = {
@@ -180,7 +212,13 @@ export function createVerifyRoutes(deps: VerifyDeps): Router {
             },
           };
         }
-      } else if (hold !== null && outcome.valid) {
+      } else if (outcome.valid && key?.rateLimit != null) {
+        // No spend limit: the rate limit alone, which fails open when Redis does not answer.
+        const rate = await deps.admission.rate(key.id, key.rateLimit, deps.clock().getTime());
+        if (rate.failedOpen) deps.metrics.rateLimitFailOpen.inc();
+        outcome = decideVerify({ ...input, rate });
+      }
+      if (hold !== null && outcome.valid && key?.limit == null) {
         holdAnswer = { id: hold.id, amountUnits: hold.amountUnits, status: 'not_needed', expiresAt: null };
       }
       if (outcome.valid && outcome.key !== null) deps.lastUsed.note(outcome.key.id, now);

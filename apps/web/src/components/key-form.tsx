@@ -8,7 +8,36 @@ export interface KeySettings {
   name: string;
   limit: { retention: Retention; threshold: number } | null;
   scopes: Scope[] | null;
+  /** ISO 8601 (UTC), or null for never. */
+  expires_at: string | null;
+  rate_limit: { requests_per_minute: number | null; tokens_per_minute: number | null } | null;
 }
+
+/** `2026-12-31T18:00:00.000Z` as a `datetime-local` value in UTC (`2026-12-31T18:00`). */
+const toLocalInput = (iso: string | null | undefined) => (iso == null ? '' : iso.slice(0, 16));
+
+/** What is wrong with a typed expiry (UTC), or null; empty means never. */
+export function expiryProblem(text: string, nowMs: number): string | null {
+  if (text === '') return null;
+  const at = Date.parse(`${text}:00Z`);
+  if (Number.isNaN(at)) return 'Enter a date and time, or leave it empty for a key that never expires.';
+  if (at <= nowMs)
+    return 'Choose a time in the future (UTC), or leave it empty for a key that never expires.';
+  return null;
+}
+
+/** What is wrong with a typed per-minute rate, or null; empty means none. */
+export function rateProblem(text: string, max: number): string | null {
+  if (text.trim() === '') return null;
+  const n = Number(text.trim());
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    return `A whole number from 1 to ${max.toLocaleString('en-US')}, or empty for no limit.`;
+  }
+  return null;
+}
+
+const MAX_RPM = 1_000_000;
+const MAX_TPM = 1_000_000_000;
 
 const LIMIT_CHOICES: { value: Retention | 'none'; label: string }[] = [
   { value: 'none', label: 'No limit' },
@@ -18,7 +47,7 @@ const LIMIT_CHOICES: { value: Retention | 'none'; label: string }[] = [
   { value: 'no_reset', label: `${RETENTION_LABELS.no_reset} (a lifetime budget)` },
 ];
 
-type Field = 'name' | 'threshold' | 'scopes';
+type Field = 'name' | 'threshold' | 'scopes' | 'expires' | 'rpm' | 'tpm';
 
 const NO_FIELD_ERRORS: Readonly<Record<string, string>> = {};
 
@@ -28,6 +57,10 @@ const FIELD_OF_PATH: Record<string, Field> = {
   'body.limit': 'threshold',
   'body.limit.threshold': 'threshold',
   'body.scopes': 'scopes',
+  'body.expires_at': 'expires',
+  'body.rate_limit': 'rpm',
+  'body.rate_limit.requests_per_minute': 'rpm',
+  'body.rate_limit.tokens_per_minute': 'tpm',
 };
 
 const nameProblem = (name: string) =>
@@ -63,6 +96,9 @@ export function KeyForm({
   );
   const [allScopes, setAllScopes] = useState(initial === undefined || initial.scopes === null);
   const [scopes, setScopes] = useState<Set<Scope>>(new Set(initial?.scopes ?? []));
+  const [expires, setExpires] = useState(toLocalInput(initial?.expires_at));
+  const [rpm, setRpm] = useState(String(initial?.rate_limit?.requests_per_minute ?? ''));
+  const [tpm, setTpm] = useState(String(initial?.rate_limit?.tokens_per_minute ?? ''));
   const [problems, setProblems] = useState<Partial<Record<Field, string>>>({});
   // The API's refusals, until the field they name is edited.
   const [edited, setEdited] = useState<ReadonlySet<Field>>(new Set());
@@ -96,6 +132,12 @@ export function KeyForm({
     if (badName !== null) found.name = badName;
     const badAmount = retention === 'none' ? null : limitAmountProblem(threshold);
     if (badAmount !== null) found.threshold = badAmount;
+    const badExpiry = expiryProblem(expires, Date.now());
+    if (badExpiry !== null) found.expires = badExpiry;
+    const badRpm = rateProblem(rpm, MAX_RPM);
+    if (badRpm !== null) found.rpm = badRpm;
+    const badTpm = rateProblem(tpm, MAX_TPM);
+    if (badTpm !== null) found.tpm = badTpm;
     setProblems(found);
     const first = Object.keys(found)[0];
     if (first !== undefined) {
@@ -107,6 +149,14 @@ export function KeyForm({
       name: name.trim(),
       limit: retention === 'none' || amount === null ? null : { retention, threshold: amount },
       scopes: allScopes ? null : SCOPES.filter((scope) => scopes.has(scope)),
+      expires_at: expires === '' ? null : new Date(`${expires}:00Z`).toISOString(),
+      rate_limit:
+        rpm.trim() === '' && tpm.trim() === ''
+          ? null
+          : {
+              requests_per_minute: rpm.trim() === '' ? null : Number(rpm),
+              tokens_per_minute: tpm.trim() === '' ? null : Number(tpm),
+            },
     });
   };
 
@@ -221,6 +271,73 @@ export function KeyForm({
           <p className="hint">With no endpoint chosen, the key can call nothing.</p>
         )}
         <FieldError id={`${id}-scopes-error`} message={shown('scopes')} />
+      </fieldset>
+
+      <label htmlFor={`${id}-expires`}>Expires (UTC)</label>
+      <div className="inline-field">
+        <input
+          id={`${id}-expires`}
+          type="datetime-local"
+          value={expires}
+          onChange={(event) => {
+            setExpires(event.target.value);
+            edit('expires', expiryProblem(event.target.value, Date.now()));
+          }}
+          aria-invalid={shown('expires') !== undefined}
+          aria-describedby={describedBy('expires', `${id}-expires-hint`)}
+        />
+        {expires !== '' && (
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => {
+              setExpires('');
+              edit('expires', null);
+            }}
+          >
+            Never expires
+          </button>
+        )}
+      </div>
+      <FieldError id={`${id}-expires-error`} message={shown('expires')} />
+      <p className="hint" id={`${id}-expires-hint`}>
+        Empty: the key never expires. From this moment on (UTC) every call with the key is refused.
+      </p>
+
+      <fieldset>
+        <legend>Rate limit</legend>
+        <label htmlFor={`${id}-rpm`}>Requests per minute</label>
+        <input
+          id={`${id}-rpm`}
+          inputMode="numeric"
+          value={rpm}
+          placeholder="No limit"
+          onChange={(event) => {
+            setRpm(event.target.value);
+            edit('rpm', rateProblem(event.target.value, MAX_RPM));
+          }}
+          aria-invalid={shown('rpm') !== undefined}
+          aria-describedby={describedBy('rpm')}
+        />
+        <FieldError id={`${id}-rpm-error`} message={shown('rpm')} />
+        <label htmlFor={`${id}-tpm`}>Tokens per minute</label>
+        <input
+          id={`${id}-tpm`}
+          inputMode="numeric"
+          value={tpm}
+          placeholder="No limit"
+          onChange={(event) => {
+            setTpm(event.target.value);
+            edit('tpm', rateProblem(event.target.value, MAX_TPM));
+          }}
+          aria-invalid={shown('tpm') !== undefined}
+          aria-describedby={describedBy('tpm')}
+        />
+        <FieldError id={`${id}-tpm-error`} message={shown('tpm')} />
+        <p className="hint">
+          Counted across every API replica. Calls past the rate are refused with when to retry; tokens are
+          counted from the usage the gateway reports.
+        </p>
       </fieldset>
 
       <ErrorMessage message={Object.keys(fieldErrors).length === 0 || unplaced ? error : null} />

@@ -8,7 +8,7 @@ import { ModelUsage } from '../components/model-usage.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
-import { formatUsd, limitLabel } from '../format.ts';
+import { formatUsd, limitLabel, rateLimitLabel, timeLeft } from '../format.ts';
 import { linkProps, navigate } from '../router.ts';
 import { useSignedInUser } from '../session-context.ts';
 import { type ApiKey, type AuditEntry, type DailySpend, scopeLabel } from '../types.ts';
@@ -109,6 +109,35 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
           <dd>
             today {formatUsd(key.usage.day)} · this week {formatUsd(key.usage.week)} · this month{' '}
             {formatUsd(key.usage.month)} · ever {formatUsd(key.usage.lifetime)}
+          </dd>
+        </div>
+        <div>
+          <dt>Expires</dt>
+          <dd>
+            {key.expires_at === null ? (
+              'Never'
+            ) : (
+              <>
+                <Time iso={key.expires_at} />{' '}
+                <span className="muted">({timeLeft(key.expires_at, Date.now())})</span>
+              </>
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>Rate limit</dt>
+          <dd>{rateLimitLabel(key.rate_limit)}</dd>
+        </div>
+        <div>
+          <dt>Rotated</dt>
+          <dd>
+            <Time iso={key.rotated_at} fallback="Never" />
+            {key.previous_key_expires_at !== null && Date.parse(key.previous_key_expires_at) > Date.now() && (
+              <span className="muted">
+                {' '}
+                (old secret works until <Time iso={key.previous_key_expires_at} />)
+              </span>
+            )}
           </dd>
         </div>
         <div>

@@ -1,5 +1,10 @@
 import type { Store } from '@keyfence/db';
-import { purgeIdempotencyJob, purgeSessionsJob, purgeWebhookEventsJob } from '@keyfence/jobs';
+import {
+  announceExpiredKeysJob,
+  purgeIdempotencyJob,
+  purgeSessionsJob,
+  purgeWebhookEventsJob,
+} from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 
@@ -44,6 +49,15 @@ export function createMaintenanceProcessor(deps: MaintenanceDeps) {
         }
         if (purged > 0) deps.logger.info({ purged }, 'deleted alert events past their retention');
         return { purged };
+      }
+      case announceExpiredKeysJob.name: {
+        readPayload(job, announceExpiredKeysJob.schema);
+        const announced = await deps.store.webhooks.announceExpiredKeys(
+          deps.clock(),
+          announceExpiredKeysJob.lookbackMs,
+        );
+        if (announced > 0) deps.logger.info({ announced }, 'announced expired keys');
+        return { purged: 0 };
       }
       default:
         throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
