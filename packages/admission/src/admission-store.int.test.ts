@@ -58,6 +58,36 @@ function fixture(written: Map<string, bigint> = new Map()) {
 }
 
 describe('AdmissionStore', () => {
+  it('shows what is pending and held without writing, leaving out what has expired', async () => {
+    const f = fixture(new Map([[DAY, USD]]));
+    await f.admit({ id: 'call-1', amountUnits: 2n * USD }); // expires at NOW + 60 s
+    await f.store.recordAccepted(
+      'job-1',
+      new Map([[f.apiKeyId, { rows: new Map([[DAY, 3n * USD]]), events: [] }]]),
+      NOW,
+    );
+    const limit = { apiKeyId: f.apiKeyId, retention: 'day' as const, thresholdUnits: 10n * USD };
+    const dump = async () => {
+      const keys = await redis.keys(`{${prefix}/${f.apiKeyId}}:*`);
+      const values = await Promise.all(keys.sort().map(async (key) => [key, await redis.dump(key)]));
+      return JSON.stringify(values);
+    };
+    expect((await f.store.inFlight([limit], NOW)).get(f.apiKeyId)).toEqual({
+      pendingUnits: 3n * USD,
+      heldUnits: 2n * USD,
+    });
+    // Past the hold's expiry (the pending job lives 10 minutes): the hold is left out, and nothing was written.
+    const before = await dump();
+    const later = NOW + 60_000;
+    expect((await f.store.inFlight([limit], later)).get(f.apiKeyId)).toEqual({
+      pendingUnits: 3n * USD,
+      heldUnits: 0n,
+    });
+    expect(await dump()).toBe(before);
+    // The same figures as the limit check itself sees once it has pruned.
+    expect(await f.admit(null, 10n * USD, later)).toMatchObject({ pendingUnits: 3n * USD, heldUnits: 0n });
+  });
+
   it('seeds the mirror from the record once, then decides from Redis alone', async () => {
     const f = fixture(new Map([[DAY, 4n * USD]]));
     const first = await f.admit(null);

@@ -10,7 +10,14 @@ import {
 } from '@keyfence/domain';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
-import { ACCEPT_SCRIPT, ADMIT_SCRIPT, RATE_SCRIPT, RELEASE_SCRIPT, SETTLE_SCRIPT } from './scripts.ts';
+import {
+  ACCEPT_SCRIPT,
+  ADMIT_SCRIPT,
+  PEEK_SCRIPT,
+  RATE_SCRIPT,
+  RELEASE_SCRIPT,
+  SETTLE_SCRIPT,
+} from './scripts.ts';
 
 /** A rate limit as the scripts take it: request interval µs (0: none), burst, tokens per minute (0: none). */
 function rateArgs(rate: RateLimit | null): [number, number, number] {
@@ -132,7 +139,7 @@ export interface AcceptOutcome {
 
 export type ReleaseStatus = 'released' | 'already_posted' | 'already_released' | 'expired' | 'not_found';
 
-type ScriptName = 'kfAdmit' | 'kfAccept' | 'kfSettle' | 'kfRelease' | 'kfRate';
+type ScriptName = 'kfAdmit' | 'kfAccept' | 'kfSettle' | 'kfRelease' | 'kfRate' | 'kfPeek';
 type ScriptCall = (numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
 
 /**
@@ -164,6 +171,7 @@ export class AdmissionStore {
       kfSettle: SETTLE_SCRIPT,
       kfRelease: RELEASE_SCRIPT,
       kfRate: RATE_SCRIPT,
+      kfPeek: PEEK_SCRIPT,
     };
     for (const [name, lua] of Object.entries(scripts)) {
       if (!(name in redis)) redis.defineCommand(name, { lua });
@@ -352,8 +360,9 @@ export class AdmissionStore {
   }
 
   /**
-   * What is pending and held now in each key's limit window, for display (the key object, the dashboard).
-   * Never seeds: a key whose mirror is missing has nothing pending or held that this state knows of.
+   * What is pending and held now in each key's limit window, for display (the key object, the dashboard):
+   * one read-only PEEK per key, which writes nothing (a listing of 100 keys must not prune or seed 100 keys'
+   * state).
    */
   async inFlight(
     keys: readonly {
@@ -366,8 +375,15 @@ export class AdmissionStore {
     const found = new Map<string, { pendingUnits: bigint; heldUnits: bigint }>();
     await Promise.all(
       keys.map(async (key) => {
-        const result = await this.admit({ ...key, nowMs, hold: null, seed: null });
-        found.set(key.apiKeyId, { pendingUnits: result.pendingUnits, heldUnits: result.heldUnits });
+        const k = this.keysOf(key.apiKeyId);
+        const rows = limitRowsOf(key.retention, nowMs);
+        const fields = rows.mode === 'f' ? rows.fields : [];
+        const [pending, held] = (await this.call(
+          'kfPeek',
+          [k.ps, k.p, k.px, k.h, k.hx, k.hs],
+          [nowMs, rows.window, rows.mode, fields.length, ...fields],
+        )) as string[];
+        found.set(key.apiKeyId, { pendingUnits: BigInt(pending ?? '0'), heldUnits: BigInt(held ?? '0') });
       }),
     );
     return found;

@@ -412,3 +412,40 @@ redis.call('HSET', h, id, 'r|' .. units .. '|' .. exp .. '|' .. win)
 redis.call('ZADD', hx, forget_at, id)
 return {'released', units}
 `;
+
+/**
+ * PEEK: what is pending and held in a key's limit window at `now`, for display (the key object, the
+ * dashboard). Read only: it prunes nothing and seeds nothing (a listing must not write), so what has expired
+ * but is not yet pruned is left out of the sums here instead (up to 1,000 of each; ADMIT prunes 100 a call).
+ *
+ * KEYS: ps, p, px, h, hx, hs. ARGV: now ms, window, mode ('f' fields or 'm' every month), n, fields….
+ * Returns `{pending, held}` in units.
+ */
+export const PEEK_SCRIPT = `${PRELUDE}
+local ps, p, px, h, hx, hs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local now, window, mode = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local n = tonumber(ARGV[4])
+local fields, wanted = {}, {}
+for i = 1, n do fields[i] = ARGV[4 + i]; wanted[fields[i]] = true end
+local pending
+if mode == 'f' then pending = sum_fields(ps, fields) else pending = sum_months(ps) end
+for _, job in ipairs(redis.call('ZRANGEBYSCORE', px, '-inf', now, 'LIMIT', 0, 1000)) do
+  local rows = redis.call('HGET', p, job)
+  if rows and rows ~= 'S' then
+    for field, units in string.gmatch(rows, '([^;=]+)=([^;]+)') do
+      if (mode == 'f' and wanted[field]) or (mode ~= 'f' and string.sub(field, 1, 2) == 'm:') then
+        pending = sub(pending, big(units))
+      end
+    end
+  end
+end
+local held = big(redis.call('HGET', hs, window))
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', hx, '-inf', now, 'LIMIT', 0, 1000)) do
+  local v = redis.call('HGET', h, id)
+  if v then
+    local state, units, _, win = split_hold(v)
+    if state == 'h' and win == window then held = sub(held, big(units)) end
+  end
+end
+return {str(pending), str(held)}
+`;
