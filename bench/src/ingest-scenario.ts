@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { formatUsd, usd } from '@keyfence/domain';
+import { formatUsd, generateCredential, usd } from '@keyfence/domain';
 import { type System, waitFor } from '@keyfence/testkit';
 import type { BenchArgs } from './args.ts';
 import { startBenchSystem } from './topology.ts';
@@ -50,18 +51,25 @@ export async function writtenCount(system: System): Promise<number> {
   return written;
 }
 
-/** Creates `count` keys with a $1 daily limit through the API; their secrets are needed for verify. */
+/**
+ * Creates `count` keys with a $1 daily limit (their secrets are needed for verify). Written straight into
+ * the store, as the seeded keys are: the account already holds more keys than the API lets one account
+ * create (TOO_MANY_KEYS).
+ */
 export async function createLimitedKeys(
   system: System,
   count: number,
 ): Promise<{ key: string; prefix: string }[]> {
+  const [account] = await system.db.store.accounts.list();
   const keys: { key: string; prefix: string }[] = [];
   for (let i = 0; i < count; i += 1) {
-    const created = await system.call('POST', '/v1/keys', system.managementKey, {
-      name: `limited-${i}`,
-      limit: { retention: 'day', threshold: 1 },
-    });
-    keys.push(created.body.data as { key: string; prefix: string });
+    const credential = generateCredential('api_key', randomBytes);
+    await system.db.query(
+      `INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, limit_retention, limit_threshold, updated_at)
+       VALUES (gen_random_uuid(), $1, $2, $3, $4, 'day', $5, now())`,
+      [account?.id, `limited-${i}`, credential.prefix, credential.hash, usd('1').toString()],
+    );
+    keys.push({ key: credential.secret, prefix: credential.prefix });
   }
   return keys;
 }
