@@ -375,6 +375,13 @@ describe('the dashboard in Chromium', () => {
     await expires.fill(inTwoDays);
     await rpm.fill('1200');
     await dialog.getByLabel('Tokens per minute').fill('50000');
+    const alerts = dialog.getByLabel('Alert at (% of the limit)');
+    expect(await alerts.inputValue()).toBe('50, 80, 100');
+    await alerts.fill('50, 50');
+    await dialog.getByRole('button', { name: 'Create key' }).click();
+    await expectErrorUnder(alerts, /whole percentages from 1 to 100/);
+    await alerts.fill('75, 25');
+    await expectNoErrorOn(alerts);
     await expectNoErrorOn(expires);
     await expectNoErrorOn(rpm);
     await dialog.getByRole('button', { name: 'Create key' }).click();
@@ -387,6 +394,7 @@ describe('the dashboard in Chromium', () => {
       expires_at: `${inTwoDays}:00.000Z`,
       expired: false,
       rate_limit: { requests_per_minute: 1200, tokens_per_minute: 50000 },
+      alert_thresholds: [25, 75],
     });
 
     await page.getByRole('link', { name: 'contractor' }).click();
@@ -394,6 +402,8 @@ describe('the dashboard in Chromium', () => {
     const facts = page.locator('.facts');
     await expect.poll(() => facts.textContent()).toMatch(/Expires.*2 days \d+ h left/);
     expect(await facts.textContent()).toContain('1,200 requests/min · 50,000 tokens/min');
+    // No spending limit on this key: nothing to alert on, whatever the thresholds say.
+    expect(await facts.textContent()).toMatch(/Alerts\s*None/);
 
     await page.getByRole('button', { name: 'Rotate contractor' }).click();
     const rotate = page.getByRole('dialog', { name: 'Rotate contractor?' });

@@ -11,7 +11,31 @@ export interface KeySettings {
   /** ISO 8601 (UTC), or null for never. */
   expires_at: string | null;
   rate_limit: { requests_per_minute: number | null; tokens_per_minute: number | null } | null;
+  /** Percentages of the limit at which the account's webhooks hear of the key; [] for none. */
+  alert_thresholds: number[];
 }
+
+/** `50, 80, 100` as the percentages it names, or null when it is not a list the API takes. */
+export function parseThresholds(text: string): number[] | null {
+  const parts = text
+    .split(/[\s,%]+/)
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  const numbers = parts.map(Number);
+  const valid = numbers.every((n) => Number.isInteger(n) && n >= 1 && n <= 100);
+  if (!valid || numbers.length > MAX_ALERT_THRESHOLDS || new Set(numbers).size !== numbers.length)
+    return null;
+  return [...numbers].sort((a, b) => a - b);
+}
+
+/** What is wrong with typed alert thresholds, or null; empty means no alerts. */
+export function thresholdsProblem(text: string): string | null {
+  return parseThresholds(text) === null
+    ? `Up to ${MAX_ALERT_THRESHOLDS} different whole percentages from 1 to 100, such as 50, 80, 100; empty for no alerts.`
+    : null;
+}
+
+const MAX_ALERT_THRESHOLDS = 10;
 
 /** `2026-12-31T18:00:00.000Z` as a `datetime-local` value in UTC (`2026-12-31T18:00`). */
 const toLocalInput = (iso: string | null | undefined) => (iso == null ? '' : iso.slice(0, 16));
@@ -47,7 +71,7 @@ const LIMIT_CHOICES: { value: Retention | 'none'; label: string }[] = [
   { value: 'no_reset', label: `${RETENTION_LABELS.no_reset} (a lifetime budget)` },
 ];
 
-type Field = 'name' | 'threshold' | 'scopes' | 'expires' | 'rpm' | 'tpm';
+type Field = 'name' | 'threshold' | 'scopes' | 'expires' | 'rpm' | 'tpm' | 'alerts';
 
 const NO_FIELD_ERRORS: Readonly<Record<string, string>> = {};
 
@@ -61,6 +85,7 @@ const FIELD_OF_PATH: Record<string, Field> = {
   'body.rate_limit': 'rpm',
   'body.rate_limit.requests_per_minute': 'rpm',
   'body.rate_limit.tokens_per_minute': 'tpm',
+  'body.alert_thresholds': 'alerts',
 };
 
 const nameProblem = (name: string) =>
@@ -99,6 +124,7 @@ export function KeyForm({
   const [expires, setExpires] = useState(toLocalInput(initial?.expires_at));
   const [rpm, setRpm] = useState(String(initial?.rate_limit?.requests_per_minute ?? ''));
   const [tpm, setTpm] = useState(String(initial?.rate_limit?.tokens_per_minute ?? ''));
+  const [alerts, setAlerts] = useState((initial?.alert_thresholds ?? [50, 80, 100]).join(', '));
   const [problems, setProblems] = useState<Partial<Record<Field, string>>>({});
   // The API's refusals, until the field they name is edited.
   const [edited, setEdited] = useState<ReadonlySet<Field>>(new Set());
@@ -138,6 +164,8 @@ export function KeyForm({
     if (badRpm !== null) found.rpm = badRpm;
     const badTpm = rateProblem(tpm, MAX_TPM);
     if (badTpm !== null) found.tpm = badTpm;
+    const badAlerts = thresholdsProblem(alerts);
+    if (badAlerts !== null) found.alerts = badAlerts;
     setProblems(found);
     const first = Object.keys(found)[0];
     if (first !== undefined) {
@@ -157,6 +185,7 @@ export function KeyForm({
               requests_per_minute: rpm.trim() === '' ? null : Number(rpm),
               tokens_per_minute: tpm.trim() === '' ? null : Number(tpm),
             },
+      alert_thresholds: parseThresholds(alerts) ?? [],
     });
   };
 
@@ -339,6 +368,24 @@ export function KeyForm({
           counted from the usage the gateway reports.
         </p>
       </fieldset>
+
+      <label htmlFor={`${id}-alerts`}>Alert at (% of the limit)</label>
+      <input
+        id={`${id}-alerts`}
+        value={alerts}
+        placeholder="No alerts"
+        onChange={(event) => {
+          setAlerts(event.target.value);
+          edit('alerts', thresholdsProblem(event.target.value));
+        }}
+        aria-invalid={shown('alerts') !== undefined}
+        aria-describedby={describedBy('alerts', `${id}-alerts-hint`)}
+      />
+      <FieldError id={`${id}-alerts-error`} message={shown('alerts')} />
+      <p className="hint" id={`${id}-alerts-hint`}>
+        When the key's spend in its limit period reaches each of these, the account's webhooks get{' '}
+        <code>key.threshold_crossed</code> once. Empty: no alerts.
+      </p>
 
       <ErrorMessage message={Object.keys(fieldErrors).length === 0 || unplaced ? error : null} />
       <div className="actions">

@@ -129,6 +129,14 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
           <dd>{rateLimitLabel(key.rate_limit)}</dd>
         </div>
         <div>
+          <dt>Alerts</dt>
+          <dd>
+            {key.limit === null || key.alert_thresholds.length === 0
+              ? 'None'
+              : `At ${key.alert_thresholds.map((percent) => `${percent} %`).join(', ')} of the limit`}
+          </dd>
+        </div>
+        <div>
           <dt>Rotated</dt>
           <dd>
             <Time iso={key.rotated_at} fallback="Never" />
