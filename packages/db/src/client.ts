@@ -43,6 +43,12 @@ export function openConnections(options: PrismaOptions): Connections {
   });
   // An idle client's error (a restarted server) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one's: node-postgres emits `error` on a client whose server ends the connection
+  // even while a caller holds it between queries (Prisma's or our transactions awaiting something else), and
+  // an `error` event with no listener kills the process. The caller's next query on it fails instead.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const adapter = new PrismaPg(pool, schema === undefined ? {} : { schema });
   return { prisma: new PrismaClient({ adapter }), pool };
 }
