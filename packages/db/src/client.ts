@@ -31,6 +31,20 @@ export interface Connections {
   readonly pool: pg.Pool;
 }
 
+/**
+ * Keeps a server ending a connection from killing the process, whoever holds the connection. An idle
+ * client's error (a restarted server) is the pool's, which replaces the client. A checked-out one's too:
+ * node-postgres emits `error` on a client whose server ends the connection even while a caller holds it
+ * between queries (Prisma's or our transactions awaiting something else, such as Redis), and an `error` event
+ * with no listener kills the process. The caller's next query on it fails instead.
+ */
+export function guardConnections(pool: pg.Pool): void {
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
+}
+
 /** Opens the pool and the engine-free Prisma 7 client over it (node-postgres; no binary needed). */
 export function openConnections(options: PrismaOptions): Connections {
   const { url, schema: fromUrl } = splitSchema(options.connectionString);
@@ -41,14 +55,7 @@ export function openConnections(options: PrismaOptions): Connections {
     // Raw SQL resolves unqualified names through search_path; Prisma's own queries use `schema`.
     ...(schema === undefined ? {} : { options: `-c search_path=${quoteIdentifier(schema)}` }),
   });
-  // An idle client's error (a restarted server) must not crash the process; the pool replaces it.
-  pool.on('error', () => undefined);
-  // Nor may a checked-out one's: node-postgres emits `error` on a client whose server ends the connection
-  // even while a caller holds it between queries (Prisma's or our transactions awaiting something else), and
-  // an `error` event with no listener kills the process. The caller's next query on it fails instead.
-  pool.on('connect', (client) => {
-    client.on('error', () => undefined);
-  });
+  guardConnections(pool);
   const adapter = new PrismaPg(pool, schema === undefined ? {} : { schema });
   return { prisma: new PrismaClient({ adapter }), pool };
 }

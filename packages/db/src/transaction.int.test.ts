@@ -1,10 +1,11 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { guardConnections } from './client.ts';
 import { TEST_DATABASE_URL } from './testing/test-database.ts';
 import { inTransaction } from './transaction.ts';
 
 const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
-pool.on('error', () => undefined);
+guardConnections(pool);
 const admin = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
 afterAll(async () => {
   await pool.end();
