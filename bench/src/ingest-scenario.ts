@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { formatUsd, generateCredential, usd } from '@keyfence/domain';
 import { type System, waitFor } from '@keyfence/testkit';
 import type { BenchArgs } from './args.ts';
+import { type KeyDistribution, keyPicker } from './key-distribution.ts';
 import { startBenchSystem } from './topology.ts';
 
 export interface IngestResult {
@@ -14,11 +15,9 @@ export interface IngestResult {
   readonly exact: boolean;
 }
 
-/** 10k keys; 1% of them get half the traffic. Deterministic. */
+/** 1% of the keys get half the traffic (the default distribution). Deterministic. */
 export function skewedKeyIndex(i: number, keys: number): number {
-  const hot = Math.max(1, Math.floor(keys / 100));
-  const mix = (i * 2_654_435_761) % 4_294_967_296;
-  return i % 2 === 0 ? mix % hot : hot + (mix % (keys - hot));
+  return keyPicker('hot-1pct', keys)(i);
 }
 
 export async function seedKeys(system: System, count: number): Promise<string[]> {
@@ -126,12 +125,19 @@ export const BENCH_MODELS = [
 export const benchTokens = (i: number) => ({ input: 100 + (i % 900), output: 10 + (i % 90) });
 
 /**
- * The request bodies for events `from` … `from + count − 1`, 5,000 a call, skewed over `prefixes`, each with
+ * The request bodies for events `from` … `from + count − 1`, 5,000 a call, spread over `prefixes` by
+ * `distribution`, each with
  * a model and tokens: built
  * before a measurement starts, as a load generator prepares its requests, so that the client's own JSON
  * work does not compete for the cores being measured.
  */
-export function prepareBodies(prefixes: readonly string[], from: number, count: number): string[] {
+export function prepareBodies(
+  prefixes: readonly string[],
+  from: number,
+  count: number,
+  distribution: KeyDistribution = 'hot-1pct',
+): string[] {
+  const pick = keyPicker(distribution, prefixes.length);
   const occurredAt = new Date().toISOString();
   const bodies: string[] = [];
   const end = from + count;
@@ -140,7 +146,7 @@ export function prepareBodies(prefixes: readonly string[], from: number, count: 
     for (let i = start; i < Math.min(start + 5_000, end); i += 1) {
       events.push({
         id: `b${i}`,
-        key_prefix: prefixes[skewedKeyIndex(i, prefixes.length)],
+        key_prefix: prefixes[pick(i)],
         endpoint: 'POST /v1/chat/completions',
         cost_usd: '0.000001234',
         occurred_at: occurredAt,
@@ -191,7 +197,10 @@ export async function pushEvents(
  * with a $1 daily limit are pushed over it one at a time and the time from the crossing event's 202 to
  * verify answering LIMIT_REACHED is recorded.
  */
-export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> {
+export async function runIngestScenario(
+  args: BenchArgs,
+  distribution: KeyDistribution = 'hot-1pct',
+): Promise<IngestResult> {
   const system = await startBenchSystem(args.topology, { usageConcurrency: args.workerConcurrency });
   try {
     const prefixes = await seedKeys(system, args.keys);
@@ -216,7 +225,7 @@ export async function runIngestScenario(args: BenchArgs): Promise<IngestResult> 
       }
     })();
 
-    const bodies = prepareBodies(prefixes, 0, args.events);
+    const bodies = prepareBodies(prefixes, 0, args.events, distribution);
     const started = performance.now();
     await sendBodies(system, bodies, args.concurrency);
     const acceptSeconds = (performance.now() - started) / 1000;

@@ -9,6 +9,7 @@ import { runCeilingScenario } from './ceiling-scenario.ts';
 import { runGatewayHungScenario } from './gateway-hung-scenario.ts';
 import { runGatewayOvershootScenario } from './gateway-overshoot-scenario.ts';
 import { runIngestScenario } from './ingest-scenario.ts';
+import { type KeyDistribution, ZIPF_S } from './key-distribution.ts';
 import { runLagScenario } from './lag-scenario.ts';
 import { runMemoryScenario } from './memory-scenario.ts';
 import { runOverspendScenario } from './overspend-scenario.ts';
@@ -23,6 +24,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = benchArgs(process.argv.slice(2));
 const ALL = [
   'ingest',
+  'ingest-zipf',
+  'ingest-half-one',
   'ceiling',
   'verify',
   'lag',
@@ -41,6 +44,18 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
+const INGEST_DISTRIBUTIONS = {
+  ingest: 'hot-1pct',
+  'ingest-zipf': 'zipf',
+  'ingest-half-one': 'half-one',
+} as const satisfies Record<string, KeyDistribution>;
+const DISTRIBUTION_LABELS: Record<KeyDistribution, string> = {
+  'hot-1pct': '1% of keys take half the events',
+  zipf: `Zipf s=${ZIPF_S} over the keys`,
+  'half-one': 'one key takes half the events',
+  uniform: 'uniform',
+};
+
 const rows: string[][] = [];
 const on = args.topology === 'cluster' ? ' [cluster: Redis Cluster 3×2, PgBouncer, 2 workers]' : '';
 let lastIngestRate: number | undefined;
@@ -48,19 +63,20 @@ const ratio = (ours: number, baseline: number) =>
   baseline === 0 ? 'n/a' : `${(ours / baseline).toFixed(2)}×`;
 for (const scenario of scenarios) {
   await settle();
-  if (scenario === 'ingest') {
-    const result = await runIngestScenario(args);
-    lastIngestRate = result.eventsPerSecond;
+  if (scenario === 'ingest' || scenario === 'ingest-zipf' || scenario === 'ingest-half-one') {
+    const distribution = INGEST_DISTRIBUTIONS[scenario];
+    const result = await runIngestScenario(args, distribution);
+    if (scenario === 'ingest') lastIngestRate = result.eventsPerSecond;
     const plainEvents = Math.min(args.events, 5_000);
-    const plain = await runPlainScenario(plainEvents, args.keys);
+    const plain = await runPlainScenario(plainEvents, args.keys, distribution);
     rows.push([
-      `ingest, end to end${on}`,
+      `ingest, end to end, keys ${DISTRIBUTION_LABELS[distribution]}${on}`,
       `${Math.round(result.eventsPerSecond).toLocaleString('en')} events/s (${result.events.toLocaleString('en')} events in ${result.seconds.toFixed(1)} s; all 202s after ${result.acceptSeconds.toFixed(1)} s; totals exact: ${result.exact})`,
       `plain design (one BullMQ job and one Prisma transaction per event; ${plainEvents.toLocaleString('en')} events): ${Math.round(plain.eventsPerSecond).toLocaleString('en')} events/s`,
       ratio(result.eventsPerSecond, plain.eventsPerSecond),
     ]);
     rows.push([
-      'enforcement lag (202 → verify LIMIT_REACHED, under the ingest load)',
+      `enforcement lag (202 → verify LIMIT_REACHED, under that ingest load, ${distribution})`,
       `p50 ${percentile(result.blockLagMs, 50).toFixed(0)} ms, p99 ${percentile(result.blockLagMs, 99).toFixed(0)} ms, max ${Math.max(...result.blockLagMs).toFixed(0)} ms (${result.blockLagMs.length} samples)`,
       'none (absolute)',
       '',

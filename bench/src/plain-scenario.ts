@@ -6,13 +6,19 @@ import { queuePrefix } from '@keyfence/jobs';
 import { REDIS_URL, waitFor } from '@keyfence/testkit';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { type KeyDistribution, keyPicker } from './key-distribution.ts';
 
 /**
  * The plain design the issue compares against: one BullMQ job per event, and per event one Prisma
  * transaction that upserts the day, week, month and lifetime rows (`increment`) and writes the ledger row.
- * Same database, same Redis, same machine, same skew; the events are put in Redis with `addBulk`.
+ * Same database, same Redis, same machine, same key distribution as the run it is compared with; the events
+ * are put in Redis with `addBulk`.
  */
-export async function runPlainScenario(events: number, keys: number): Promise<{ eventsPerSecond: number }> {
+export async function runPlainScenario(
+  events: number,
+  keys: number,
+  distribution: KeyDistribution = 'hot-1pct',
+): Promise<{ eventsPerSecond: number }> {
   const db = await createTestDatabase();
   const prefix = queuePrefix(`kf-bench-plain-${randomUUID().slice(0, 8)}`);
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -27,6 +33,7 @@ export async function runPlainScenario(events: number, keys: number): Promise<{ 
         [account.id, keys],
       )
     ).map((row) => row.id);
+    const pick = keyPicker(distribution, ids.length);
     // Prisma for every write, as a plain service would have it.
     const { prisma, pool } = openConnections({
       connectionString: db.connectionString,
@@ -41,7 +48,7 @@ export async function runPlainScenario(events: number, keys: number): Promise<{ 
           const i = start + j;
           return {
             name: 'event',
-            data: { a: account.id, k: ids[i % ids.length], i: `p${i}`, c: '1234', t: now },
+            data: { a: account.id, k: ids[pick(i)], i: `p${i}`, c: '1234', t: now },
             opts: { removeOnComplete: true },
           };
         }),

@@ -78,6 +78,12 @@ WITH input AS (
                 failed = m.failed + EXCLUDED.failed, input_tokens = m.input_tokens + EXCLUDED.input_tokens,
                 output_tokens = m.output_tokens + EXCLUDED.output_tokens
   RETURNING 1
+), limited AS MATERIALIZED (
+  -- The batch's keys that have a spend limit, read once by primary key ($23: the batch's distinct key ids)
+  -- for the alerts and for the rows and keys the statement reports.
+  SELECT k.id, k.account_id, k.prefix, k.limit_retention, k.limit_threshold, k.alert_thresholds, k.deleted_at
+    FROM api_keys k
+   WHERE k.id = ANY($23::uuid[]) AND k.limit_threshold IS NOT NULL
 ), alert_keys AS (
   -- Alerts: keys of this batch with a limit, thresholds and an account with a live webhook endpoint, with
   -- the bounds of their limit's window at the worker's now ($22).
@@ -87,9 +93,8 @@ WITH input AS (
            AS start_ms,
          (CASE k.limit_retention WHEN 'day' THEN $19::bigint WHEN 'week' THEN $20::bigint
                                 WHEN 'month' THEN $21::bigint END) AS end_ms
-    FROM api_keys k
-   WHERE k.id IN (SELECT api_key_id FROM counted)
-     AND k.limit_threshold IS NOT NULL AND k.deleted_at IS NULL AND cardinality(k.alert_thresholds) > 0
+    FROM limited k
+   WHERE k.deleted_at IS NULL AND cardinality(k.alert_thresholds) > 0
      AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.account_id = k.account_id AND e.deleted_at IS NULL)
 ), alert_touched AS (
   -- Only keys whose current window this batch added spend to: late events of a past window announce nothing.
@@ -148,10 +153,8 @@ SELECT (SELECT count(*) FROM inserted)::int AS inserted,
        (SELECT count(*) FROM crossings)::int AS crossings,
        (SELECT coalesce(json_agg(json_build_array(w.api_key_id, w.window_kind,
                  (extract(epoch FROM w.window_start) * 1000)::bigint, w.spend::text)), '[]'::json)
-          FROM upserted w JOIN api_keys k ON k.id = w.api_key_id
-         WHERE k.limit_threshold IS NOT NULL) AS limited_rows,
-       (SELECT coalesce(json_agg(k.id), '[]'::json) FROM api_keys k
-         WHERE k.id IN (SELECT api_key_id FROM input) AND k.limit_threshold IS NOT NULL) AS limited_keys`;
+          FROM upserted w JOIN limited k ON k.id = w.api_key_id) AS limited_rows,
+       (SELECT coalesce(json_agg(k.id), '[]'::json) FROM limited k) AS limited_keys`;
 
 /**
  * An aggregate row a batch changed, of a key with a limit, with its new absolute spend: what the shared
@@ -273,7 +276,9 @@ export class LedgerRepository {
     const failed: string[] = [];
     const serviceTokenIds: string[] = [];
     const buckets: number[] = [];
+    const keyIds = new Set<string>();
     for (const event of events) {
+      keyIds.add(event.apiKeyId);
       const starts = windowStartsOf(event.occurredAtMs);
       accountIds.push(quoteArrayElement(event.accountId));
       eventIds.push(quoteArrayElement(event.eventId));
@@ -323,6 +328,7 @@ export class LedgerRepository {
         week.endMs,
         month.endMs,
         nowMs,
+        arrayLiteral([...keyIds].map(quoteArrayElement)),
       ]);
       await hooks.beforeCommit?.({
         rows: row?.limited_rows ?? [],
