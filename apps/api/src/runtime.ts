@@ -64,8 +64,12 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   const redis = openRedis(options.redis, { maxRetriesPerRequest: 3 });
   // On a cluster it subscribes on one node; a PUBLISH on any node reaches every node's subscribers.
   const subscriber = openRedis(options.redis, { maxRetriesPerRequest: null });
+  // Verify's admission steps on a connection of their own that sends the commands of one event-loop turn
+  // together (one write for many concurrent calls); the queues keep theirs.
+  const admissionRedis = openRedis(options.redis, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
+  admissionRedis.on('error', (error) => logger.warn({ err: error.message }, 'redis admission connection error'));
 
   const prefix = queuePrefix(options.queuePrefix);
   const usageQueue = new Queue(QUEUES.usage, { connection: redis, prefix });
@@ -110,7 +114,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       keyStates,
       lastUsed,
       admission: new AdmissionService(
-        new AdmissionStore(redis, options.queuePrefix, options.admission),
+        new AdmissionStore(admissionRedis, options.queuePrefix, options.admission),
         store.usage,
       ),
       prefixes: new PrefixDirectory(store.keyStates),
@@ -136,6 +140,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       await bus.close();
       await Promise.all(queues.map((queue) => queue.close()));
       subscriber.disconnect();
+      await admissionRedis.quit().catch(() => admissionRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());
     },
   };
