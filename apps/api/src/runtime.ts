@@ -69,7 +69,9 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   const admissionRedis = openRedis(options.redis, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
-  admissionRedis.on('error', (error) => logger.warn({ err: error.message }, 'redis admission connection error'));
+  admissionRedis.on('error', (error) =>
+    logger.warn({ err: error.message }, 'redis admission connection error'),
+  );
 
   const prefix = queuePrefix(options.queuePrefix);
   const usageQueue = new Queue(QUEUES.usage, { connection: redis, prefix });
