@@ -1,6 +1,6 @@
 // The API's composition root: reads config, builds clients, wires them into the app, listens.
 import { randomBytes } from 'node:crypto';
-import { openStore } from '@keyfence/db';
+import { compileWebAssemblyLean, openStore } from '@keyfence/db';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -22,6 +22,7 @@ if (encryptionKey === undefined) {
   );
 }
 
+compileWebAssemblyLean();
 const store = openStore({ connectionString: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE });
 const runtime = await startApiRuntime({
   store,

@@ -1,5 +1,5 @@
 // The workers' composition root: reads config, builds clients, starts one worker per queue.
-import { openStore } from '@keyfence/db';
+import { compileWebAssemblyLean, openStore } from '@keyfence/db';
 import { openRedis } from '@keyfence/jobs';
 import { pino } from 'pino';
 import { loadConfig } from './config.ts';
@@ -13,6 +13,7 @@ const logger = pino({
   base: { service: 'keyfence-worker' },
   timestamp: pino.stdTimeFunctions.isoTime,
 });
+compileWebAssemblyLean();
 const store = openStore({ connectionString: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE });
 const redis = openRedis(
   { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES },

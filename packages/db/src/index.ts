@@ -35,3 +35,4 @@ export * from './usage-report-repository.ts';
 export { type DailySpend, UsageRepository } from './usage-repository.ts';
 export * from './webhook-outbox.ts';
 export * from './webhook-repository.ts';
+export { compileWebAssemblyLean } from './wasm-compilation.ts';
