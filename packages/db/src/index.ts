@@ -33,6 +33,6 @@ export * from './service-token-repository.ts';
 export { openStore, type Store } from './store.ts';
 export * from './usage-report-repository.ts';
 export { type DailySpend, UsageRepository } from './usage-repository.ts';
+export { compileWebAssemblyLean } from './wasm-compilation.ts';
 export * from './webhook-outbox.ts';
 export * from './webhook-repository.ts';
-export { compileWebAssemblyLean } from './wasm-compilation.ts';

@@ -16,7 +16,13 @@ function heldLedger(known: Set<string>) {
       return new Set(ids.filter((id) => known.has(id)));
     },
   };
-  return { ledger, releaseAll: () => gates.splice(0).forEach((open) => open()), calls: () => calls };
+  return {
+    ledger,
+    releaseAll: () => {
+      for (const open of gates.splice(0)) open();
+    },
+    calls: () => calls,
+  };
 }
 
 describe('DuplicateCheck', () => {
