@@ -203,6 +203,20 @@ export interface RecordOutcome {
   readonly split: boolean;
   /** Threshold crossings this batch announced (outbox rows written). */
   readonly crossings: number;
+  /**
+   * The batch's keys that have a spend limit (read by the writing statement): the only keys whose blocks
+   * the batch can change. Dead-lettered events' keys are included only when a written part named them.
+   */
+  readonly limitedKeyIds: readonly string[];
+}
+
+/** What {@link LedgerRepository.recordEvents} adds up over the parts of a batch it had to split. */
+interface WriteTally {
+  inserted: number;
+  deadLettered: LedgerEvent[];
+  split: boolean;
+  crossings: number;
+  limitedKeyIds: Set<string>;
 }
 
 /** SQLSTATE classes of errors that a row's own values cause: data exceptions (22) and integrity (23). */
@@ -231,21 +245,28 @@ export class LedgerRepository {
    * letters and everything else is written, so one bad event never holds back other accounts' events.
    */
   async recordEvents(events: readonly LedgerEvent[], hooks: RecordHooks = {}): Promise<RecordOutcome> {
-    const outcome = { inserted: 0, deadLettered: [] as LedgerEvent[], split: false, crossings: 0 };
+    const outcome: WriteTally = {
+      inserted: 0,
+      deadLettered: [],
+      split: false,
+      crossings: 0,
+      limitedKeyIds: new Set(),
+    };
     if (events.length > 0) await this.writeOrSplit(events, hooks, false, outcome);
-    return outcome;
+    return { ...outcome, limitedKeyIds: [...outcome.limitedKeyIds] };
   }
 
   private async writeOrSplit(
     events: readonly LedgerEvent[],
     hooks: RecordHooks,
     partial: boolean,
-    outcome: { inserted: number; deadLettered: LedgerEvent[]; split: boolean; crossings: number },
+    outcome: WriteTally,
   ): Promise<void> {
     try {
       const written = await this.writeBatch(events, hooks, partial);
       outcome.inserted += written.inserted;
       outcome.crossings += written.crossings;
+      for (const id of written.limitedKeyIds) outcome.limitedKeyIds.add(id);
     } catch (error) {
       if (!isRowError(error)) throw translateDatabaseError(error);
       const [only] = events;
@@ -335,7 +356,11 @@ export class LedgerRepository {
         limitedKeyIds: row?.limited_keys ?? [],
         partial,
       });
-      return { inserted: row?.inserted ?? 0, crossings: row?.crossings ?? 0 };
+      return {
+        inserted: row?.inserted ?? 0,
+        crossings: row?.crossings ?? 0,
+        limitedKeyIds: row?.limited_keys ?? [],
+      };
     });
   }
 

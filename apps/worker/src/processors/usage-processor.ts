@@ -88,7 +88,7 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
     );
     const jobId = job.id ?? '';
     const nowMs = deps.clock().getTime();
-    const { inserted, deadLettered, split } = await deps.store.ledger.recordEvents(events, {
+    const { inserted, deadLettered, split, limitedKeyIds } = await deps.store.ledger.recordEvents(events, {
       jobId,
       nowMs,
       beforeCommit: ({ rows, limitedKeyIds, partial }) =>
@@ -112,12 +112,13 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
     if (deps.metrics !== undefined && inserted > 0) {
       for (const event of events) deps.metrics.ingestLag.observe((committedAt - event.occurredAtMs) / 1000);
     }
-    const keyIds = [...new Set(events.map((event) => event.apiKeyId))];
     await deps.store.apiKeys.recordLastUsed(lastUsedOf(events, nowMs), LAST_USED_RESOLUTION_MS);
     const now = deps.clock();
-    const { limitedKeyIds, blocks } = await deps.store.blocks.applyBlocks(keyIds, now);
+    // Only keys with a limit can be blocked (the ledger statement read which they are): a batch of keys
+    // without one asks PostgreSQL nothing more.
+    const { limitedKeyIds: stillLimited, blocks } = await deps.store.blocks.applyBlocks(limitedKeyIds, now);
     // Keys without a limit have nothing in verify's answer that spend changes.
-    await deps.publisher.keysChanged(limitedKeyIds, job.id);
+    await deps.publisher.keysChanged(stillLimited, job.id);
     deps.metrics?.blocks.inc(blocks.length);
     for (const block of blocks) {
       deps.logger.info(
