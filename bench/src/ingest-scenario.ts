@@ -159,6 +159,21 @@ export function prepareBodies(
   return bodies;
 }
 
+/**
+ * A POST retried (up to twice) when the connection fails before an answer: a kept-alive socket the server
+ * closed as it was reused, seen under heavy load between drain waits. Ingest is idempotent by event id, so
+ * a resent body counts once, as a gateway's client would resend it.
+ */
+async function postWithRetry(url: string, init: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
 /** Sends prepared ingest bodies, `concurrency` calls at once; every call must be answered 202. */
 export async function sendBodies(system: System, bodies: readonly string[], concurrency: number) {
   let next = 0;
@@ -167,7 +182,7 @@ export async function sendBodies(system: System, bodies: readonly string[], conc
       const body = bodies[next];
       next += 1;
       if (body === undefined) return;
-      const response = await fetch(`${system.baseUrl}/internal/v1/usage-events`, {
+      const response = await postWithRetry(`${system.baseUrl}/internal/v1/usage-events`, {
         method: 'POST',
         headers: { authorization: `Bearer ${system.serviceToken}`, 'content-type': 'application/json' },
         body,
