@@ -6,16 +6,27 @@ import {
   IDLE_RATE_STATE,
   type RateLimit,
   type RateState,
+  windowBoundsOf,
 } from '@keyfence/domain';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdmissionStore, type RowField, rowField, type SeedRows } from './admission-store.ts';
+import { type RowField, rowField, type SeedRows } from './admission-model.ts';
+import { AdmissionStore } from './admission-store.ts';
 
 const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const NOW = Date.UTC(2026, 11, 2, 12, 0, 0);
-const DAY = rowField('day', Date.UTC(2026, 11, 2));
-const MONTH = rowField('month', Date.UTC(2026, 11, 1));
+/**
+ * Noon UTC tomorrow: always ahead of the wall clock, because the scripts set absolute expiries (PEXPIREAT) from
+ * the `now` they are given, which Redis compares with its own clock (a fixed date in the past made the keys
+ * expire at once).
+ */
+const NOW = (() => {
+  const today = new Date();
+  return Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1, 12);
+})();
+const DAY_START = windowBoundsOf('day', NOW).startMs;
+const DAY = rowField('day', DAY_START);
+const MONTH = rowField('month', windowBoundsOf('month', NOW).startMs);
 const USD = 1_000_000_000n;
 
 let redis: Redis;
@@ -206,7 +217,7 @@ describe('AdmissionStore', () => {
 
   it('a hold made before 00:00 UTC does not eat the next day', async () => {
     const f = fixture(new Map());
-    const lastMs = Date.UTC(2026, 11, 2, 23, 59, 59, 999);
+    const lastMs = DAY_START + 86_400_000 - 1;
     await f.admit({ id: 'late', amountUnits: 10n * USD }, 10n * USD, lastMs);
     const nextDay = await f.admit(null, 10n * USD, lastMs + 1);
     expect(nextDay).toMatchObject({ code: 'VALID', heldUnits: 0n });

@@ -1,15 +1,21 @@
-/// <reference path="./cluster-key-slot.d.ts" />
-import {
-  type AdmissionCode,
-  type RateLimit,
-  type Retention,
-  requestBurst,
-  requestIntervalUs,
-  windowBoundsOf,
-  windowKindOf,
-} from '@keyfence/domain';
-import calculateSlot from 'cluster-key-slot';
+import { type RateLimit, type Retention, windowBoundsOf } from '@keyfence/domain';
 import type { Cluster, Redis } from 'ioredis';
+import {
+  type AcceptedForKey,
+  type AcceptOutcome,
+  type AdmissionOptions,
+  type AdmitResult,
+  DAY_MS,
+  type HoldRequest,
+  type HoldStatus,
+  limitRowsOf,
+  type RateAnswer,
+  type ReleaseStatus,
+  type RowField,
+  rateArgs,
+  type SeedRows,
+} from './admission-model.ts';
+import { keysOf, perSlot } from './redis-keys.ts';
 import {
   ACCEPT_SCRIPT,
   ADMIT_SCRIPT,
@@ -19,131 +25,11 @@ import {
   SETTLE_SCRIPT,
 } from './scripts.ts';
 
-/** A rate limit as the scripts take it: request interval µs (0: none), burst, tokens per minute (0: none). */
-function rateArgs(rate: RateLimit | null): [number, number, number] {
-  const rpm = rate?.requestsPerMinute ?? null;
-  return [
-    rpm === null ? 0 : requestIntervalUs(rpm),
-    rpm === null ? 1 : requestBurst(rpm),
-    rate?.tokensPerMinute ?? 0,
-  ];
-}
-
-/** What the rate limit answered: allowed, or when to retry. */
-export interface RateAnswer {
-  readonly allowed: boolean;
-  readonly retryAfterMs: number;
-}
-
-const DAY_MS = 86_400_000;
-
-/** An aggregate row as the mirror names it: `d:<day start ms>` or `m:<month start ms>`. */
-export type RowField = `d:${number}` | `m:${number}`;
-
-export function rowField(kind: 'day' | 'month', startMs: number): RowField {
-  return kind === 'day' ? `d:${startMs}` : `m:${startMs}`;
-}
-
-/** The aggregate rows (day and month) an event at `occurredAtMs` adds to. */
-export function rowFieldsOf(occurredAtMs: number): readonly [RowField, RowField] {
-  return [
-    rowField('day', windowBoundsOf('day', occurredAtMs).startMs),
-    rowField('month', windowBoundsOf('month', occurredAtMs).startMs),
-  ];
-}
-
-/** Which mirror rows a limit of this retention sums at `nowMs`, and the name of its window for holds. */
-export function limitRowsOf(
-  retention: Retention,
-  nowMs: number,
-): { mode: 'f'; fields: RowField[]; window: string } | { mode: 'm'; window: 'L' } {
-  const kind = windowKindOf(retention);
-  if (kind === 'lifetime') return { mode: 'm', window: 'L' };
-  const { startMs } = windowBoundsOf(kind, nowMs);
-  if (kind === 'day') return { mode: 'f', fields: [rowField('day', startMs)], window: `d:${startMs}` };
-  if (kind === 'month') return { mode: 'f', fields: [rowField('month', startMs)], window: `m:${startMs}` };
-  return {
-    mode: 'f',
-    fields: Array.from({ length: 7 }, (_, day) => rowField('day', startMs + day * DAY_MS)),
-    window: `w:${startMs}`,
-  };
-}
-
-export interface AdmissionOptions {
-  /** A hold's life when the caller names none. @defaultValue 600000 (10 minutes) */
-  readonly defaultHoldTtlMs?: number;
-  /** The longest life a caller may ask for a hold. @defaultValue 3600000 (1 hour) */
-  readonly maxHoldTtlMs?: number;
-  /**
-   * How long accepted spend counts as pending when no worker writes it (a job stuck or lost). Longer is
-   * safer against overspend while workers are down; shorter frees room sooner after a lost job.
-   * @defaultValue 600000 (10 minutes)
-   */
-  readonly pendingTtlMs?: number;
-  /** How long a posted, released or expired hold is remembered (answers to late calls). @defaultValue 600000 */
-  readonly tombstoneMs?: number;
-  /** How long an idle key's mirror of written spend is kept. @defaultValue 40 days */
-  readonly mirrorTtlMs?: number;
-}
-
-/** Written spend of a key's rows, read from PostgreSQL when the mirror lacks them. */
-export type SeedRows = (
-  apiKeyId: string,
-  fields: readonly RowField[] | 'months',
-) => Promise<Map<string, bigint>>;
-
-export interface HoldRequest {
-  readonly id: string;
-  readonly amountUnits: bigint;
-  readonly ttlMs: number;
-  /**
-   * Tokens the call expects to use (a prompt plus max_tokens, say): charged to a token limit when the hold
-   * is granted; the usage event that posts the hold charges only what it used beyond them.
-   */
-  readonly tokens?: number;
-}
-
-export type HoldStatus = 'held' | 'already_held' | 'already_posted';
-
-export interface AdmitResult {
-  /** The limit's answer, or RATE_LIMITED when the limit admits and the rate limit does not. */
-  readonly code: AdmissionCode | 'RATE_LIMITED';
-  /** RATE_LIMITED only: milliseconds until a call would pass. */
-  readonly retryAfterMs: number;
-  readonly committedUnits: bigint;
-  readonly pendingUnits: bigint;
-  readonly heldUnits: bigint;
-  /** What happened to the hold asked for; null without one, or when it was refused. */
-  readonly hold: { readonly status: HoldStatus; readonly expiresAtMs: number } | null;
-  /** True when the mirror had to be seeded from PostgreSQL first. */
-  readonly seeded: boolean;
-}
-
-/** One API key's part of an accepted job. */
-export interface AcceptedForKey {
-  /** The job's spend of this key per aggregate row (nonzero only). */
-  readonly rows: ReadonlyMap<RowField, bigint>;
-  /** Every event of this key in the job: id, cost and (optionally) tokens, to post the holds they name. */
-  readonly events: readonly (readonly [string, bigint, number?])[];
-  /** The key's token limit, when it has one: the job's tokens move its counter on. */
-  readonly tokensPerMinute?: number | null;
-  /** The job's tokens of this key (input + output). */
-  readonly tokens?: number;
-}
-
-export interface AcceptOutcome {
-  readonly posted: number;
-  readonly overruns: number;
-  readonly overrunUnits: bigint;
-}
-
-export type ReleaseStatus = 'released' | 'already_posted' | 'already_released' | 'expired' | 'not_found';
-
 type ScriptName = 'kfAdmit' | 'kfAccept' | 'kfSettle' | 'kfRelease' | 'kfRate' | 'kfPeek';
 type ScriptCall = (numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
 
 /**
- * The shared admission state of every API replica and worker, in Redis (see scripts.ts for its layout and
+ * The shared admission state of every API replica and worker, in Redis (see lua-prelude.ts for its layout and
  * the proof sketch). PostgreSQL stays the record: the mirror of written spend is only ever seeded from it
  * or raised to values read from it, so a Redis that lost its data answers SEED and is rebuilt from the
  * record before any admission is decided on it.
@@ -178,26 +64,6 @@ export class AdmissionStore {
     }
   }
 
-  /** The hash tag every key of one API key shares, so its scripts run in one slot. */
-  private tag(apiKeyId: string): string {
-    return `{${this.prefixBase}/${apiKeyId}}`;
-  }
-
-  private keysOf(apiKeyId: string) {
-    const t = this.tag(apiKeyId);
-    return {
-      c: `${t}:c`,
-      ps: `${t}:ps`,
-      p: `${t}:p`,
-      px: `${t}:px`,
-      h: `${t}:h`,
-      hx: `${t}:hx`,
-      hs: `${t}:hs`,
-      r: `${t}:r`,
-      ht: `${t}:ht`,
-    };
-  }
-
   private call(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]) {
     const script = (this.redis as unknown as Record<ScriptName, ScriptCall>)[name];
     return script.call(this.redis, keys.length, ...keys, ...args.map(String));
@@ -219,7 +85,7 @@ export class AdmissionStore {
     /** The key's rate limit, checked (and counted) in the same step when the limit admits. */
     readonly rate?: RateLimit | null;
   }): Promise<AdmitResult> {
-    const k = this.keysOf(request.apiKeyId);
+    const k = keysOf(this.prefixBase, request.apiKeyId);
     const rows = limitRowsOf(request.retention, request.nowMs);
     const fields = rows.mode === 'f' ? rows.fields : [];
     const hold = request.hold;
@@ -298,7 +164,7 @@ export class AdmissionStore {
     nowMs: number,
   ): Promise<AcceptOutcome> {
     const outcome = { posted: 0, overruns: 0, overrunUnits: 0n };
-    await this.perSlot([...perKey.keys()], async (apiKeyIds) => {
+    await perSlot(this.redis, this.prefixBase, [...perKey.keys()], async (apiKeyIds) => {
       const keys: string[] = [];
       const args: (string | number)[] = [
         jobId,
@@ -308,7 +174,7 @@ export class AdmissionStore {
         nowMs,
       ];
       for (const apiKeyId of apiKeyIds) {
-        const k = this.keysOf(apiKeyId);
+        const k = keysOf(this.prefixBase, apiKeyId);
         keys.push(k.p, k.px, k.ps, k.h, k.hx, k.hs, k.r, k.ht);
         const part = perKey.get(apiKeyId);
         const rows = [...(part?.rows ?? [])].filter(([, units]) => units > 0n);
@@ -340,7 +206,7 @@ export class AdmissionStore {
     options: { readonly dropPending: boolean; readonly nowMs: number },
   ): Promise<void> {
     const keepFrom = windowBoundsOf('day', options.nowMs).startMs - 8 * DAY_MS;
-    await this.perSlot([...rows.keys()], async (apiKeyIds) => {
+    await perSlot(this.redis, this.prefixBase, [...rows.keys()], async (apiKeyIds) => {
       const keys: string[] = [];
       const args: (string | number)[] = [
         jobId,
@@ -350,7 +216,7 @@ export class AdmissionStore {
         options.nowMs + this.pendingTtlMs,
       ];
       for (const apiKeyId of apiKeyIds) {
-        const k = this.keysOf(apiKeyId);
+        const k = keysOf(this.prefixBase, apiKeyId);
         keys.push(k.c, k.ps, k.p, k.px);
         const keyRows = rows.get(apiKeyId) ?? [];
         args.push(keyRows.length, ...keyRows.flatMap(([field, units]) => [field, units.toString()]));
@@ -375,7 +241,7 @@ export class AdmissionStore {
     const found = new Map<string, { pendingUnits: bigint; heldUnits: bigint }>();
     await Promise.all(
       keys.map(async (key) => {
-        const k = this.keysOf(key.apiKeyId);
+        const k = keysOf(this.prefixBase, key.apiKeyId);
         const rows = limitRowsOf(key.retention, nowMs);
         const fields = rows.mode === 'f' ? rows.fields : [];
         const [pending, held] = (await this.call(
@@ -396,7 +262,7 @@ export class AdmissionStore {
   async rate(apiKeyId: string, rate: RateLimit, nowMs: number): Promise<RateAnswer> {
     const [allowed, retryAfterMs] = (await this.call(
       'kfRate',
-      [this.keysOf(apiKeyId).r],
+      [keysOf(this.prefixBase, apiKeyId).r],
       [nowMs, ...rateArgs(rate)],
     )) as [number, number];
     return { allowed: allowed === 1, retryAfterMs: Number(retryAfterMs) };
@@ -408,35 +274,12 @@ export class AdmissionStore {
     holdId: string,
     nowMs: number,
   ): Promise<{ status: ReleaseStatus; amountUnits: bigint }> {
-    const k = this.keysOf(apiKeyId);
+    const k = keysOf(this.prefixBase, apiKeyId);
     const [status, units] = (await this.call(
       'kfRelease',
       [k.h, k.hx, k.hs],
       [holdId, nowMs, nowMs + this.tombstoneMs],
     )) as [ReleaseStatus, string];
     return { status, amountUnits: BigInt(units) };
-  }
-
-  /**
-   * Runs `work` once per group of keys that share a hash slot: all of them at once on a single Redis, one
-   * call per slot on a cluster (a script may only touch keys of one slot there).
-   */
-  private async perSlot(
-    apiKeyIds: readonly string[],
-    work: (apiKeyIds: readonly string[]) => Promise<void>,
-  ): Promise<void> {
-    if (apiKeyIds.length === 0) return;
-    if (!('isCluster' in this.redis && this.redis.isCluster)) {
-      await work(apiKeyIds);
-      return;
-    }
-    const groups = new Map<number, string[]>();
-    for (const apiKeyId of apiKeyIds) {
-      const slot = calculateSlot(this.tag(apiKeyId));
-      const group = groups.get(slot);
-      if (group === undefined) groups.set(slot, [apiKeyId]);
-      else group.push(apiKeyId);
-    }
-    await Promise.all([...groups.values()].map(work));
   }
 }

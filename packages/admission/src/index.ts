@@ -1,1 +1,2 @@
+export * from './admission-model.ts';
 export * from './admission-store.ts';
