@@ -16,6 +16,7 @@ import {
   LIST_ERRORS,
   objectOf,
   type PathTable,
+  PREFIX_SCHEMA,
   PUBLIC_SECURITY,
   pageOf,
   path,
@@ -112,12 +113,7 @@ function managementKeysPath() {
 
 function managementKeyPath() {
   return {
-    parameters: [
-      path('prefix', 'The 8 characters after `kfm_` in the management key', {
-        type: 'string',
-        pattern: '^[0-9A-Za-z]{8}$',
-      }),
-    ],
+    parameters: [path('prefix', 'The 8 characters after `kfm_` in the management key', PREFIX_SCHEMA)],
     delete: {
       operationId: 'revokeManagementKey',
       tags: ['dashboard'],

@@ -109,7 +109,10 @@ export const path = (name: string, description: string, schema: JsonObject) => (
   description,
   schema,
 });
-export const prefixParameter = path('prefix', "The key's prefix: the first 8 characters of its secret", {
-  type: 'string',
-  pattern: '^[0-9A-Za-z]{8}$',
-});
+/** The 8 characters that name a key (an API key's prefix, or what follows `kfm_` in a management key). */
+export const PREFIX_SCHEMA = { type: 'string', pattern: '^[0-9A-Za-z]{8}$' };
+export const prefixParameter = path(
+  'prefix',
+  "The key's prefix: the first 8 characters of its secret",
+  PREFIX_SCHEMA,
+);
