@@ -7,8 +7,8 @@ import { KeyActions } from '../components/key-actions.tsx';
 import { ModelUsage } from '../components/model-usage.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
-import { Time } from '../components/time.tsx';
-import { formatUsd, limitLabel, rateLimitLabel, timeLeft } from '../format.ts';
+import { ResetTime, Time } from '../components/time.tsx';
+import { formatUsd, keyName, limitLabel, rateLimitLabel, remainingLabel, timeLeft } from '../format.ts';
 import { linkProps, navigate } from '../router.ts';
 import { useSignedInUser } from '../session-context.ts';
 import { type ApiKey, type AuditEntry, type DailySpend, scopeLabel } from '../types.ts';
@@ -51,7 +51,7 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
         <a {...linkProps('/keys')}>← API keys</a>
       </p>
       <h1 id="key-heading">
-        {key.name || 'Unnamed key'} <StatusBadge apiKey={key} />
+        {keyName(key)} <StatusBadge apiKey={key} />
       </h1>
       <div className="key-actions">
         <KeyActions
@@ -101,9 +101,9 @@ function KeyFacts({ apiKey: key }: { apiKey: ApiKey }) {
       <Fact term="This period">
         <SpendBar apiKey={key} />
       </Fact>
-      <Fact term="Remaining">{key.limit_remaining === null ? '—' : formatUsd(key.limit_remaining)}</Fact>
+      <Fact term="Remaining">{remainingLabel(key)}</Fact>
       <Fact term="Resets">
-        <Time iso={key.resets_at} fallback={key.limit?.retention === 'no_reset' ? 'Never' : '—'} />
+        <ResetTime apiKey={key} />
       </Fact>
       <Fact term="Endpoints">
         {key.scopes === null

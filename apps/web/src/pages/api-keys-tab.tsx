@@ -9,8 +9,8 @@ import { LoadedList } from '../components/loaded-list.tsx';
 import { SecretDialog } from '../components/secret-dialog.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
-import { Time } from '../components/time.tsx';
-import { formatUsd, limitLabel } from '../format.ts';
+import { ResetTime } from '../components/time.tsx';
+import { keyName, limitLabel, remainingLabel } from '../format.ts';
 import { linkProps } from '../router.ts';
 import type { ApiKey } from '../types.ts';
 import { useDialogs } from '../use-dialogs.ts';
@@ -95,7 +95,7 @@ function ApiKeyRow({
     <tr data-prefix={key.prefix}>
       <td data-label="Name">
         <a className="key-name" {...linkProps(`/keys/api/${key.prefix}`)}>
-          {key.name || 'Unnamed key'}
+          {keyName(key)}
         </a>
         <code className="prefix">{key.prefix}…</code>
       </td>
@@ -106,9 +106,9 @@ function ApiKeyRow({
       <td data-label="Spend this period">
         <SpendBar apiKey={key} />
       </td>
-      <td data-label="Remaining">{key.limit_remaining === null ? '—' : formatUsd(key.limit_remaining)}</td>
+      <td data-label="Remaining">{remainingLabel(key)}</td>
       <td data-label="Resets">
-        <Time iso={key.resets_at} fallback={key.limit?.retention === 'no_reset' ? 'Never' : '—'} />
+        <ResetTime apiKey={key} />
       </td>
       <td className="row-actions">
         <KeyActions apiKey={key} reload={reload} onNotice={onNotice} />

@@ -7,6 +7,7 @@ import { ListTable } from '../components/list-table.tsx';
 import { LoadedList } from '../components/loaded-list.tsx';
 import { SecretDialog } from '../components/secret-dialog.tsx';
 import { Time } from '../components/time.tsx';
+import { keyName } from '../format.ts';
 import { useSignedInUser } from '../session-context.ts';
 import type { AuditEntry, ManagementKey } from '../types.ts';
 import { useDialogs } from '../use-dialogs.ts';
@@ -110,7 +111,7 @@ function ManagementKeyRow({
 }) {
   return (
     <tr data-prefix={key.prefix}>
-      <td data-label="Name">{key.name || 'Unnamed key'}</td>
+      <td data-label="Name">{keyName(key)}</td>
       <td data-label="Key">
         <code className="prefix">kfm_{key.prefix}…</code>
       </td>
