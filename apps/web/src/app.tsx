@@ -4,7 +4,8 @@ import { ApiKeyPage } from './pages/api-key-page.tsx';
 import { ApiKeysTab } from './pages/api-keys-tab.tsx';
 import { ManagementKeysTab } from './pages/management-keys-tab.tsx';
 import { SignIn } from './pages/sign-in.tsx';
-import { WebhookDeliveriesPage, WebhooksPage } from './pages/webhooks-page.tsx';
+import { WebhookDeliveriesPage } from './pages/webhook-deliveries-page.tsx';
+import { WebhooksPage } from './pages/webhooks-page.tsx';
 import { linkProps, navigate, usePath } from './router.ts';
 import { SessionContext } from './session-context.ts';
 import type { Session } from './types.ts';
@@ -15,8 +16,41 @@ type SessionState =
   | { state: 'signed-in'; session: Session };
 
 export function App() {
-  const [session, setSession] = useState<SessionState>({ state: 'loading' });
+  const { session, signedIn, signOut } = useSession();
   const path = usePath();
+
+  useEffect(() => {
+    if (session.state === 'signed-in' && (path === '/' || path === '/sign-in'))
+      navigate('/keys', { replace: true });
+  }, [session.state, path]);
+
+  if (session.state === 'loading')
+    return (
+      <p className="loading" role="status">
+        Loading…
+      </p>
+    );
+  if (session.state === 'signed-out') {
+    return <SignIn notice={session.notice} onSignedIn={signedIn} />;
+  }
+  return (
+    <div className="shell">
+      <TopBar path={path} user={session.session.user} onSignOut={signOut} />
+      <main>
+        <SessionContext.Provider value={session.session.user}>
+          <Page path={path} />
+        </SessionContext.Provider>
+      </main>
+    </div>
+  );
+}
+
+/**
+ * The dashboard's session: loaded once at start, set on sign-in, cleared on sign-out and when the API says
+ * it has ended.
+ */
+function useSession() {
+  const [session, setSession] = useState<SessionState>({ state: 'loading' });
 
   const signedIn = useCallback((next: Session) => {
     setCsrfToken(next.csrf_token);
@@ -39,21 +73,6 @@ export function App() {
       });
   }, [signedIn]);
 
-  useEffect(() => {
-    if (session.state === 'signed-in' && (path === '/' || path === '/sign-in'))
-      navigate('/keys', { replace: true });
-  }, [session.state, path]);
-
-  if (session.state === 'loading')
-    return (
-      <p className="loading" role="status">
-        Loading…
-      </p>
-    );
-  if (session.state === 'signed-out') {
-    return <SignIn notice={session.notice} onSignedIn={signedIn} />;
-  }
-
   const signOut = async () => {
     try {
       await api('DELETE', '/v1/dashboard/session');
@@ -63,36 +82,32 @@ export function App() {
       navigate('/sign-in', { replace: true });
     }
   };
+  return { session, signedIn, signOut };
+}
 
+function TopBar({ path, user, onSignOut }: { path: string; user: Session['user']; onSignOut: () => void }) {
   return (
-    <div className="shell">
-      <header className="topbar">
-        <a className="brand" {...linkProps('/keys')}>
-          keyfence
+    <header className="topbar">
+      <a className="brand" {...linkProps('/keys')}>
+        keyfence
+      </a>
+      <nav aria-label="Sections">
+        <a {...linkProps('/keys')} aria-current={path.startsWith('/keys') ? 'page' : undefined}>
+          Keys
         </a>
-        <nav aria-label="Sections">
-          <a {...linkProps('/keys')} aria-current={path.startsWith('/keys') ? 'page' : undefined}>
-            Keys
-          </a>
-          <a {...linkProps('/webhooks')} aria-current={path.startsWith('/webhooks') ? 'page' : undefined}>
-            Webhooks
-          </a>
-        </nav>
-        <div className="account">
-          <span className="email" title={`Account ${session.session.user.account_id}`}>
-            {session.session.user.email}
-          </span>
-          <button type="button" className="secondary" onClick={signOut}>
-            Sign out
-          </button>
-        </div>
-      </header>
-      <main>
-        <SessionContext.Provider value={session.session.user}>
-          <Page path={path} />
-        </SessionContext.Provider>
-      </main>
-    </div>
+        <a {...linkProps('/webhooks')} aria-current={path.startsWith('/webhooks') ? 'page' : undefined}>
+          Webhooks
+        </a>
+      </nav>
+      <div className="account">
+        <span className="email" title={`Account ${user.account_id}`}>
+          {user.email}
+        </span>
+        <button type="button" className="secondary" onClick={onSignOut}>
+          Sign out
+        </button>
+      </div>
+    </header>
   );
 }
 

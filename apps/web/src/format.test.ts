@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatUsd,
+  keyName,
   limitAmountProblem,
   limitShare,
   parseUsd,
+  remainingLabel,
   statusOf,
   utcTime,
   windowSpend,
@@ -96,5 +98,20 @@ describe('limitAmountProblem', () => {
     const problem = limitAmountProblem(text);
     if (expected === null) expect(problem).toBeNull();
     else expect(problem).toMatch(expected);
+  });
+});
+
+describe('remainingLabel and keyName', () => {
+  it.each([
+    [3.25, '$3.25'],
+    [0, '$0.00'],
+    [null, '—'],
+  ])('remaining %s is shown as %s', (remaining, label) => {
+    expect(remainingLabel({ limit_remaining: remaining })).toBe(label);
+  });
+
+  it('names a key without a name "Unnamed key"', () => {
+    expect(keyName({ name: 'prod' })).toBe('prod');
+    expect(keyName({ name: '' })).toBe('Unnamed key');
   });
 });

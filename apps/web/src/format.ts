@@ -102,6 +102,14 @@ export function limitAmountProblem(text: string): string | null {
   return null;
 }
 
+/** What is left of a key's limit this period ("$3.25"), or a dash for a key without one. */
+export function remainingLabel(key: Pick<ApiKey, 'limit_remaining'>): string {
+  return key.limit_remaining === null ? '—' : formatUsd(key.limit_remaining);
+}
+
+/** A key's name as the dashboard shows it; a key without one is "Unnamed key". */
+export const keyName = (key: { readonly name: string }): string => key.name || 'Unnamed key';
+
 /** A key's limit as the dashboard shows it: "Weekly $5.00", or "No limit". */
 export function limitLabel(limit: ApiKey['limit']): string {
   return limit === null ? 'No limit' : `${RETENTION_LABELS[limit.retention]} ${formatUsd(limit.threshold)}`;

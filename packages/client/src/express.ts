@@ -1,5 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { type GatewayCall, type Keyfence, readApiKey } from './keyfence.ts';
+import { readApiKey } from './admission.ts';
+import type { GatewayCall } from './gateway-call.ts';
+import type { Keyfence } from './keyfence.ts';
 import type { Refusal } from './refusals.ts';
 
 declare global {

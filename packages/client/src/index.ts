@@ -1,4 +1,6 @@
+export { type Admission, type AdmitRequest, readApiKey } from './admission.ts';
 export { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
+export type { CallUsage, GatewayCall, UnverifiedCall, VerifiedCall } from './gateway-call.ts';
 export {
   type FailureKind,
   KeyfenceError,
@@ -6,17 +8,7 @@ export {
   type RequestOptions,
   type TransportOptions,
 } from './http.ts';
-export {
-  type Admission,
-  type AdmitRequest,
-  type CallUsage,
-  type GatewayCall,
-  Keyfence,
-  type KeyfenceOptions,
-  readApiKey,
-  type UnverifiedCall,
-  type VerifiedCall,
-} from './keyfence.ts';
+export { Keyfence, type KeyfenceOptions } from './keyfence.ts';
 export { consoleLogger, type KeyfenceLogger } from './logger.ts';
 export { roundUsd } from './money.ts';
 export {

@@ -75,6 +75,103 @@ export function unavailableRefusal(reason: 'UNAVAILABLE' | 'MISCONFIGURED'): Ref
   );
 }
 
+/** How a verify code is answered: the OpenAI status, type and code, the message, and any headers. */
+interface RefusalAnswer {
+  readonly status: number;
+  readonly type: string;
+  readonly code: string | null;
+  readonly message: (result: VerifyResult) => string;
+  readonly headers?: (result: VerifyResult, now: number) => Record<string, string>;
+}
+
+const says = (message: string) => () => message;
+const resetsAtOf = (result: VerifyResult) => result.limit?.resets_at ?? null;
+
+const ANSWERS = new Map<string, RefusalAnswer>([
+  [
+    'NOT_FOUND',
+    {
+      status: 401,
+      type: 'invalid_request_error',
+      code: 'invalid_api_key',
+      message: says('Incorrect API key provided.'),
+    },
+  ],
+  [
+    'EXPIRED',
+    {
+      status: 401,
+      type: 'invalid_request_error',
+      code: 'invalid_api_key',
+      message: says('This API key has expired.'),
+    },
+  ],
+  [
+    'DISABLED',
+    {
+      status: 403,
+      type: 'permission_error',
+      code: 'api_key_disabled',
+      message: says('This API key is disabled.'),
+    },
+  ],
+  [
+    'ENDPOINT_FORBIDDEN',
+    {
+      status: 403,
+      type: 'permission_error',
+      code: 'endpoint_not_allowed',
+      message: says('This API key may not call this endpoint.'),
+    },
+  ],
+  [
+    'LIMIT_REACHED',
+    {
+      status: 429,
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+      message: (result) => {
+        const resetsAt = resetsAtOf(result);
+        return resetsAt === null
+          ? 'This API key has reached its spending limit.'
+          : `This API key has reached its spending limit until ${resetsAt}.`;
+      },
+      headers: (result, now) => {
+        const resetsAt = resetsAtOf(result);
+        return resetsAt === null ? {} : retryAfter(Date.parse(resetsAt) - now);
+      },
+    },
+  ],
+  [
+    'INSUFFICIENT_REMAINING',
+    {
+      status: 429,
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+      message: says('This API key has too little of its spending limit left for this call right now.'),
+      headers: () => retryAfter(1_000),
+    },
+  ],
+  [
+    'RATE_LIMITED',
+    {
+      status: 429,
+      type: 'requests',
+      code: 'rate_limit_exceeded',
+      message: says('Rate limit reached for this API key.'),
+      headers: (result) => retryAfter(result.retry_after_ms ?? 1_000),
+    },
+  ],
+]);
+
+/** A code this client does not know yet (a newer keyfence): refuse without passing internals on. */
+const UNKNOWN_CODE: RefusalAnswer = {
+  status: 403,
+  type: 'permission_error',
+  code: null,
+  message: says('This API key may not make this call.'),
+};
+
 /**
  * The OpenAI-shaped answer to a refusing verify result: 401 `invalid_api_key` for an unknown or expired key,
  * 403 for a disabled key or an endpoint outside its scopes, 429 `insufficient_quota` for a reached limit
@@ -83,86 +180,14 @@ export function unavailableRefusal(reason: 'UNAVAILABLE' | 'MISCONFIGURED'): Ref
  * keyfence's own messages are not passed on.
  */
 export function refusalFor(result: VerifyResult, now: number = Date.now()): Refusal {
-  switch (result.code) {
-    case 'NOT_FOUND':
-      return refusal(
-        result.code,
-        401,
-        'invalid_request_error',
-        'invalid_api_key',
-        'Incorrect API key provided.',
-        result,
-      );
-    case 'EXPIRED':
-      return refusal(
-        result.code,
-        401,
-        'invalid_request_error',
-        'invalid_api_key',
-        'This API key has expired.',
-        result,
-      );
-    case 'DISABLED':
-      return refusal(
-        result.code,
-        403,
-        'permission_error',
-        'api_key_disabled',
-        'This API key is disabled.',
-        result,
-      );
-    case 'ENDPOINT_FORBIDDEN':
-      return refusal(
-        result.code,
-        403,
-        'permission_error',
-        'endpoint_not_allowed',
-        'This API key may not call this endpoint.',
-        result,
-      );
-    case 'LIMIT_REACHED': {
-      const resetsAt = result.limit?.resets_at;
-      return refusal(
-        result.code,
-        429,
-        'insufficient_quota',
-        'insufficient_quota',
-        resetsAt === null || resetsAt === undefined
-          ? 'This API key has reached its spending limit.'
-          : `This API key has reached its spending limit until ${resetsAt}.`,
-        result,
-        resetsAt === null || resetsAt === undefined ? {} : retryAfter(Date.parse(resetsAt) - now),
-      );
-    }
-    case 'INSUFFICIENT_REMAINING':
-      return refusal(
-        result.code,
-        429,
-        'insufficient_quota',
-        'insufficient_quota',
-        'This API key has too little of its spending limit left for this call right now.',
-        result,
-        retryAfter(1_000),
-      );
-    case 'RATE_LIMITED':
-      return refusal(
-        result.code,
-        429,
-        'requests',
-        'rate_limit_exceeded',
-        'Rate limit reached for this API key.',
-        result,
-        retryAfter(result.retry_after_ms ?? 1_000),
-      );
-    default:
-      // A code this client does not know yet (a newer keyfence): refuse without passing internals on.
-      return refusal(
-        result.code,
-        403,
-        'permission_error',
-        null,
-        'This API key may not make this call.',
-        result,
-      );
-  }
+  const answer = ANSWERS.get(result.code) ?? UNKNOWN_CODE;
+  return refusal(
+    result.code,
+    answer.status,
+    answer.type,
+    answer.code,
+    answer.message(result),
+    result,
+    answer.headers?.(result, now) ?? {},
+  );
 }

@@ -1,5 +1,23 @@
 import type { ErrorCode } from './error-codes.ts';
 import {
+  ALWAYS,
+  AUTH_ERRORS,
+  BODY_ERRORS,
+  cursorParameter,
+  DIGITS,
+  data,
+  errors,
+  json,
+  LIST_ERRORS,
+  MANAGEMENT_SECURITY,
+  objectOf,
+  type PathTable,
+  pageOf,
+  path,
+  query,
+  refOf,
+} from './openapi-parts.ts';
+import {
   createWebhookBodySchema,
   redeliverBodySchema,
   updateWebhookBodySchema,
@@ -7,120 +25,22 @@ import {
   webhookEndpointSchema,
 } from './webhooks.ts';
 
-type JsonObject = Record<string, unknown>;
+const tags = ['webhooks'];
+const security = MANAGEMENT_SECURITY;
+const notFound: ErrorCode[] = ['WEBHOOK_NOT_FOUND'];
+const uuid = { type: 'string', format: 'uuid' };
+const idParameter = path('id', 'The endpoint id', uuid);
+const endpoint = () => refOf(webhookEndpointSchema);
+const queued = () => ({
+  description: 'Queued',
+  content: json(data(objectOf({ queued: { type: 'integer' } }))),
+});
 
-/** What the main document lends the alerts paths, so both are written the same way. */
-export interface OpenApiHelpers {
-  readonly errors: (path: string, codes: readonly ErrorCode[]) => JsonObject;
-  readonly json: (schema: JsonObject) => JsonObject;
-  readonly data: (schema: JsonObject) => JsonObject;
-  readonly pageOf: (item: JsonObject) => JsonObject;
-  readonly ref: (id: string) => JsonObject;
-  readonly idOf: (schema: import('zod').ZodType) => string;
-  readonly query: (name: string, description: string, schema: JsonObject) => JsonObject;
-  readonly security: readonly JsonObject[];
-  readonly bodyErrors: readonly ErrorCode[];
-  readonly authErrors: readonly ErrorCode[];
-  readonly always: readonly ErrorCode[];
-}
-
-/** The alerts paths: webhook endpoints, their secrets, delivery logs and redeliveries. */
-export function webhookPaths(h: OpenApiHelpers): Record<string, JsonObject> {
-  const endpoint = h.ref(h.idOf(webhookEndpointSchema));
-  const idParameter = {
-    name: 'id',
-    in: 'path',
-    required: true,
-    description: 'The endpoint id',
-    schema: { type: 'string', format: 'uuid' },
-  };
-  const security = [...h.security];
-  const tags = ['webhooks'];
-  const notFound: ErrorCode[] = ['WEBHOOK_NOT_FOUND'];
+/** The alerts paths (tag `webhooks`): webhook endpoints, their secrets, delivery logs and redeliveries. */
+export function webhookPaths(): PathTable {
   return {
-    '/v1/webhooks': {
-      post: {
-        operationId: 'createWebhook',
-        tags,
-        summary: 'Register a webhook endpoint; its signing secret (`whsec_…`) is in this answer only',
-        security,
-        requestBody: { required: true, content: h.json(h.ref(h.idOf(createWebhookBodySchema))) },
-        responses: {
-          '201': { description: 'Created, with `secret`', content: h.json(h.data(endpoint)) },
-          ...h.errors('/v1/webhooks', [
-            ...h.bodyErrors,
-            ...h.authErrors,
-            'TOO_MANY_WEBHOOKS',
-            'WEBHOOKS_UNAVAILABLE',
-            ...h.always,
-          ]),
-        },
-      },
-      get: {
-        operationId: 'listWebhooks',
-        tags,
-        summary: "The account's webhook endpoints, oldest first (at most 20)",
-        security,
-        responses: {
-          '200': {
-            description: 'The endpoints',
-            content: h.json(h.data({ type: 'array', items: endpoint })),
-          },
-          ...h.errors('/v1/webhooks', [...h.authErrors, ...h.always]),
-        },
-      },
-    },
-    '/v1/webhooks/{id}': {
-      get: {
-        operationId: 'getWebhook',
-        tags,
-        summary: 'One endpoint',
-        security,
-        parameters: [idParameter],
-        responses: {
-          '200': { description: 'The endpoint', content: h.json(h.data(endpoint)) },
-          ...h.errors('/v1/webhooks/{id}', [...h.authErrors, ...notFound, ...h.always]),
-        },
-      },
-      patch: {
-        operationId: 'updateWebhook',
-        tags,
-        summary: 'Change the URL, description or event types; disable, or enable again',
-        security,
-        parameters: [idParameter],
-        requestBody: { required: true, content: h.json(h.ref(h.idOf(updateWebhookBodySchema))) },
-        responses: {
-          '200': { description: 'The endpoint', content: h.json(h.data(endpoint)) },
-          ...h.errors('/v1/webhooks/{id}', [
-            ...h.bodyErrors,
-            'EMPTY_UPDATE',
-            ...h.authErrors,
-            ...notFound,
-            ...h.always,
-          ]),
-        },
-      },
-      delete: {
-        operationId: 'deleteWebhook',
-        tags,
-        summary: 'Delete an endpoint and its delivery log; queued deliveries to it are dropped',
-        security,
-        parameters: [idParameter],
-        responses: {
-          '200': {
-            description: 'Deleted',
-            content: h.json(
-              h.data({
-                type: 'object',
-                required: ['id', 'deleted'],
-                properties: { id: { type: 'string' }, deleted: { const: true } },
-              }),
-            ),
-          },
-          ...h.errors('/v1/webhooks/{id}', [...h.authErrors, ...notFound, ...h.always]),
-        },
-      },
-    },
+    '/v1/webhooks': webhooksPath(),
+    '/v1/webhooks/{id}': webhookPath(),
     '/v1/webhooks/{id}/rotate-secret': {
       post: {
         operationId: 'rotateWebhookSecret',
@@ -130,102 +50,149 @@ export function webhookPaths(h: OpenApiHelpers): Record<string, JsonObject> {
         security,
         parameters: [idParameter],
         responses: {
-          '200': { description: 'The endpoint, with `secret`', content: h.json(h.data(endpoint)) },
-          ...h.errors('/v1/webhooks/{id}/rotate-secret', [
-            ...h.authErrors,
+          '200': { description: 'The endpoint, with `secret`', content: json(data(endpoint())) },
+          ...errors('/v1/webhooks/{id}/rotate-secret', [
+            ...AUTH_ERRORS,
             ...notFound,
             'WEBHOOKS_UNAVAILABLE',
-            ...h.always,
+            ...ALWAYS,
           ]),
         },
       },
     },
-    '/v1/webhooks/{id}/deliveries': {
-      get: {
-        operationId: 'listWebhookDeliveries',
-        tags,
-        summary: 'The delivery log, newest first: event, attempts, last status code and latency, next try',
-        security,
-        parameters: [
-          idParameter,
-          h.query('limit', 'Page size, 1–200 (default 50)', { type: 'string', pattern: '^\\d+$' }),
-          h.query('cursor', 'The `next_cursor` of the previous page', { type: 'string' }),
-          h.query('status', 'Only deliveries in this state', {
-            type: 'string',
-            enum: ['pending', 'succeeded', 'failed', 'skipped'],
-          }),
-        ],
-        responses: {
-          '200': {
-            description: 'Deliveries',
-            content: h.json(h.pageOf(h.ref(h.idOf(webhookDeliverySchema)))),
-          },
-          ...h.errors('/v1/webhooks/{id}/deliveries', [
-            'UNKNOWN_FIELD',
-            'INVALID_FIELD',
-            'INVALID_CURSOR',
-            ...h.authErrors,
-            ...notFound,
-            ...h.always,
-          ]),
-        },
+    '/v1/webhooks/{id}/deliveries': { get: listDeliveriesOperation() },
+    '/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver': { post: redeliverOneOperation() },
+    '/v1/webhooks/{id}/redeliver': { post: redeliverSinceOperation() },
+  };
+}
+
+function webhooksPath() {
+  return {
+    post: {
+      operationId: 'createWebhook',
+      tags,
+      summary: 'Register a webhook endpoint; its signing secret (`whsec_…`) is in this answer only',
+      security,
+      requestBody: { required: true, content: json(refOf(createWebhookBodySchema)) },
+      responses: {
+        '201': { description: 'Created, with `secret`', content: json(data(endpoint())) },
+        ...errors('/v1/webhooks', [
+          ...BODY_ERRORS,
+          ...AUTH_ERRORS,
+          'TOO_MANY_WEBHOOKS',
+          'WEBHOOKS_UNAVAILABLE',
+          ...ALWAYS,
+        ]),
       },
     },
-    '/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver': {
-      post: {
-        operationId: 'redeliverWebhookDelivery',
-        tags,
-        summary: 'Send one delivery again now (same `webhook-id`), whatever its state',
-        security,
-        parameters: [
-          idParameter,
-          {
-            name: 'deliveryId',
-            in: 'path',
-            required: true,
-            description: 'The delivery id',
-            schema: { type: 'string', format: 'uuid' },
-          },
-        ],
-        responses: {
-          '202': {
-            description: 'Queued',
-            content: h.json(
-              h.data({ type: 'object', required: ['queued'], properties: { queued: { type: 'integer' } } }),
-            ),
-          },
-          ...h.errors('/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', [
-            ...h.authErrors,
-            ...notFound,
-            'DELIVERY_NOT_FOUND',
-            ...h.always,
-          ]),
-        },
+    get: {
+      operationId: 'listWebhooks',
+      tags,
+      summary: "The account's webhook endpoints, oldest first (at most 20)",
+      security,
+      responses: {
+        '200': { description: 'The endpoints', content: json(data({ type: 'array', items: endpoint() })) },
+        ...errors('/v1/webhooks', [...AUTH_ERRORS, ...ALWAYS]),
       },
     },
-    '/v1/webhooks/{id}/redeliver': {
-      post: {
-        operationId: 'redeliverWebhookSince',
-        tags,
-        summary: 'Send again every delivery of the endpoint created at or after `since`',
-        security,
-        parameters: [idParameter],
-        requestBody: { required: true, content: h.json(h.ref(h.idOf(redeliverBodySchema))) },
-        responses: {
-          '202': {
-            description: 'Queued',
-            content: h.json(
-              h.data({ type: 'object', required: ['queued'], properties: { queued: { type: 'integer' } } }),
-            ),
-          },
-          ...h.errors('/v1/webhooks/{id}/redeliver', [
-            ...h.bodyErrors,
-            ...h.authErrors,
-            ...notFound,
-            ...h.always,
-          ]),
-        },
+  };
+}
+
+function webhookPath() {
+  const one = '/v1/webhooks/{id}';
+  return {
+    get: {
+      operationId: 'getWebhook',
+      tags,
+      summary: 'One endpoint',
+      security,
+      parameters: [idParameter],
+      responses: {
+        '200': { description: 'The endpoint', content: json(data(endpoint())) },
+        ...errors(one, [...AUTH_ERRORS, ...notFound, ...ALWAYS]),
       },
+    },
+    patch: {
+      operationId: 'updateWebhook',
+      tags,
+      summary: 'Change the URL, description or event types; disable, or enable again',
+      security,
+      parameters: [idParameter],
+      requestBody: { required: true, content: json(refOf(updateWebhookBodySchema)) },
+      responses: {
+        '200': { description: 'The endpoint', content: json(data(endpoint())) },
+        ...errors(one, [...BODY_ERRORS, 'EMPTY_UPDATE', ...AUTH_ERRORS, ...notFound, ...ALWAYS]),
+      },
+    },
+    delete: {
+      operationId: 'deleteWebhook',
+      tags,
+      summary: 'Delete an endpoint and its delivery log; queued deliveries to it are dropped',
+      security,
+      parameters: [idParameter],
+      responses: {
+        '200': {
+          description: 'Deleted',
+          content: json(data(objectOf({ id: { type: 'string' }, deleted: { const: true } }))),
+        },
+        ...errors(one, [...AUTH_ERRORS, ...notFound, ...ALWAYS]),
+      },
+    },
+  };
+}
+
+function listDeliveriesOperation() {
+  return {
+    operationId: 'listWebhookDeliveries',
+    tags,
+    summary: 'The delivery log, newest first: event, attempts, last status code and latency, next try',
+    security,
+    parameters: [
+      idParameter,
+      query('limit', 'Page size, 1–200 (default 50)', DIGITS),
+      cursorParameter,
+      query('status', 'Only deliveries in this state', {
+        type: 'string',
+        enum: ['pending', 'succeeded', 'failed', 'skipped'],
+      }),
+    ],
+    responses: {
+      '200': { description: 'Deliveries', content: json(pageOf(refOf(webhookDeliverySchema))) },
+      ...errors('/v1/webhooks/{id}/deliveries', [...LIST_ERRORS, ...AUTH_ERRORS, ...notFound, ...ALWAYS]),
+    },
+  };
+}
+
+function redeliverOneOperation() {
+  return {
+    operationId: 'redeliverWebhookDelivery',
+    tags,
+    summary: 'Send one delivery again now (same `webhook-id`), whatever its state',
+    security,
+    parameters: [idParameter, path('deliveryId', 'The delivery id', uuid)],
+    responses: {
+      '202': queued(),
+      ...errors('/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', [
+        ...AUTH_ERRORS,
+        ...notFound,
+        'DELIVERY_NOT_FOUND',
+        ...ALWAYS,
+      ]),
+    },
+  };
+}
+
+function redeliverSinceOperation() {
+  return {
+    operationId: 'redeliverWebhookSince',
+    tags,
+    summary: 'Send again every delivery of the endpoint created at or after `since`',
+    security,
+    parameters: [idParameter],
+    requestBody: { required: true, content: json(refOf(redeliverBodySchema)) },
+    responses: {
+      '202': queued(),
+      ...errors('/v1/webhooks/{id}/redeliver', [...BODY_ERRORS, ...AUTH_ERRORS, ...notFound, ...ALWAYS]),
     },
   };
 }

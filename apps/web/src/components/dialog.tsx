@@ -1,4 +1,4 @@
-import { type ReactNode, useEffect, useId, useRef } from 'react';
+import { type InputHTMLAttributes, type ReactNode, useEffect, useId, useRef } from 'react';
 import { createPortal } from 'react-dom';
 
 /**
@@ -100,5 +100,65 @@ export function FieldError({ id, message }: { id: string; message: string | unde
     <p className="field-error" id={id} role="alert">
       {message}
     </p>
+  );
+}
+
+/** A dialog form's buttons: Cancel, and the submit button, which says what it does while it is busy. */
+export function FormActions({
+  onCancel,
+  busy,
+  submitLabel,
+  busyLabel,
+  disabled = busy,
+}: {
+  onCancel: () => void;
+  busy: boolean;
+  submitLabel: string;
+  busyLabel: string;
+  /** When the submit button is disabled; while busy by default. */
+  disabled?: boolean;
+}) {
+  return (
+    <div className="actions">
+      <button type="button" className="secondary" onClick={onCancel}>
+        Cancel
+      </button>
+      <button type="submit" disabled={disabled}>
+        {busy ? busyLabel : submitLabel}
+      </button>
+    </div>
+  );
+}
+
+/**
+ * A labelled input with its problem right under it: marked invalid while there is one, and pointing at its
+ * hint (if any) and its problem with aria-describedby.
+ */
+export function LabelledInput({
+  id,
+  label,
+  problem,
+  hintId,
+  ...input
+}: {
+  id: string;
+  label: string;
+  problem: string | undefined;
+  hintId?: string | undefined;
+} & InputHTMLAttributes<HTMLInputElement>) {
+  const errorId = `${id}-error`;
+  return (
+    <>
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        {...input}
+        aria-invalid={problem !== undefined}
+        aria-describedby={
+          [hintId, problem === undefined ? undefined : errorId].filter(Boolean).join(' ') || undefined
+        }
+      />
+      <FieldError id={errorId} message={problem} />
+    </>
   );
 }

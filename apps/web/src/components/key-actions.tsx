@@ -2,8 +2,9 @@ import { useState } from 'react';
 import { api } from '../api.ts';
 import type { ApiKey } from '../types.ts';
 import { useDialogs } from '../use-dialogs.ts';
-import { ConfirmDialog, Dialog, ErrorMessage } from './dialog.tsx';
-import { KeyForm, type KeySettings } from './key-form.tsx';
+import { ConfirmDialog, Dialog, ErrorMessage, FormActions } from './dialog.tsx';
+import { KeyForm } from './key-form.tsx';
+import type { KeySettings } from './key-settings.ts';
 import { SecretDialog } from './secret-dialog.tsx';
 
 type ActionDialog =
@@ -21,27 +22,57 @@ const GRACE_CHOICES: { seconds: number; label: string }[] = [
   { seconds: 604_800, label: '7 days' },
 ];
 
-/**
- * Edit, disable/enable and delete (behind a confirmation) for one API key: the same buttons and dialogs in
- * the list and on the key's page.
- */
-export function KeyActions({
-  apiKey,
-  reload,
-  onNotice,
-  onDeleted,
-}: {
+interface KeyActionsProps {
   apiKey: ApiKey;
   reload: () => Promise<void>;
   onNotice: (notice: string) => void;
   onDeleted?: () => void;
-}) {
-  const { dialog, setDialog, busy, error, fieldErrors, close, run } = useDialogs<ActionDialog>(
-    { kind: 'none' },
-    reload,
-  );
-  const label = apiKey.name || apiKey.prefix;
+}
 
+/**
+ * Edit, disable/enable, rotate and delete (behind a confirmation) for one API key: the same buttons and
+ * dialogs in the list and on the key's page.
+ */
+export function KeyActions(props: KeyActionsProps) {
+  const actions = useKeyActions(props);
+  const { apiKey } = props;
+  const { label, setDialog, busy } = actions;
+  const buttons = [
+    { key: 'edit', text: 'Edit', className: 'secondary', onClick: () => setDialog({ kind: 'edit' }) },
+    {
+      key: 'toggle',
+      text: apiKey.disabled ? 'Enable' : 'Disable',
+      className: 'secondary',
+      onClick: actions.toggle,
+      disabled: busy,
+    },
+    { key: 'rotate', text: 'Rotate', className: 'secondary', onClick: () => setDialog({ kind: 'rotate' }) },
+    { key: 'delete', text: 'Delete', className: 'danger-text', onClick: () => setDialog({ kind: 'delete' }) },
+  ];
+  return (
+    <>
+      {buttons.map((button) => (
+        <button
+          key={button.key}
+          type="button"
+          className={button.className}
+          onClick={button.onClick}
+          disabled={button.disabled}
+          aria-label={`${button.text} ${label}`}
+        >
+          {button.text}
+        </button>
+      ))}
+      <KeyActionDialogs apiKey={apiKey} actions={actions} />
+    </>
+  );
+}
+
+/** The open dialog state of a key's actions, and the actions themselves (each reloads, then says what it did). */
+function useKeyActions({ apiKey, reload, onNotice, onDeleted }: KeyActionsProps) {
+  const dialogs = useDialogs<ActionDialog>({ kind: 'none' }, reload);
+  const { setDialog, close, run } = dialogs;
+  const label = apiKey.name || apiKey.prefix;
   const edit = (settings: KeySettings) =>
     run(async () => {
       await api('PATCH', `/v1/keys/${apiKey.prefix}`, settings);
@@ -71,70 +102,49 @@ export function KeyActions({
     });
     if (deleted) onDeleted?.();
   };
+  return { ...dialogs, label, edit, toggle, rotate, remove };
+}
 
-  return (
-    <>
-      <button
-        type="button"
-        className="secondary"
-        onClick={() => setDialog({ kind: 'edit' })}
-        aria-label={`Edit ${label}`}
-      >
-        Edit
-      </button>
-      <button
-        type="button"
-        className="secondary"
-        onClick={toggle}
-        disabled={busy}
-        aria-label={`${apiKey.disabled ? 'Enable' : 'Disable'} ${label}`}
-      >
-        {apiKey.disabled ? 'Enable' : 'Disable'}
-      </button>
-      <button
-        type="button"
-        className="secondary"
-        onClick={() => setDialog({ kind: 'rotate' })}
-        aria-label={`Rotate ${label}`}
-      >
-        Rotate
-      </button>
-      <button
-        type="button"
-        className="danger-text"
-        onClick={() => setDialog({ kind: 'delete' })}
-        aria-label={`Delete ${label}`}
-      >
-        Delete
-      </button>
-      {dialog.kind === 'none' && <ErrorMessage message={error} />}
-      {dialog.kind === 'edit' && (
+function KeyActionDialogs({
+  apiKey,
+  actions,
+}: {
+  apiKey: ApiKey;
+  actions: ReturnType<typeof useKeyActions>;
+}) {
+  const { dialog, label, busy, error, fieldErrors, close } = actions;
+  switch (dialog.kind) {
+    case 'none':
+      return <ErrorMessage message={error} />;
+    case 'edit':
+      return (
         <Dialog title={`Edit ${label}`} onClose={close}>
           <KeyForm
             initial={apiKey}
             submitLabel="Save changes"
-            onSubmit={edit}
+            onSubmit={actions.edit}
             onCancel={close}
             error={error}
             fieldErrors={fieldErrors}
             busy={busy}
           />
         </Dialog>
-      )}
-      {dialog.kind === 'rotate' && (
+      );
+    case 'rotate':
+      return (
         <RotateDialog
           label={label}
           prefix={apiKey.prefix}
           busy={busy}
           error={error}
-          onRotate={rotate}
+          onRotate={actions.rotate}
           onClose={close}
         />
-      )}
-      {dialog.kind === 'secret' && (
-        <SecretDialog title={`New secret for ${label}`} secret={dialog.secret} onClose={close} />
-      )}
-      {dialog.kind === 'delete' && (
+      );
+    case 'secret':
+      return <SecretDialog title={`New secret for ${label}`} secret={dialog.secret} onClose={close} />;
+    case 'delete':
+      return (
         <ConfirmDialog
           title="Delete API key?"
           message={
@@ -144,14 +154,13 @@ export function KeyActions({
             </>
           }
           confirmLabel="Delete key"
-          onConfirm={remove}
+          onConfirm={actions.remove}
           onClose={close}
           busy={busy}
           error={error}
         />
-      )}
-    </>
-  );
+      );
+  }
 }
 
 /** Rotation: choose how long the old secret keeps working, then the new one is shown once. */
@@ -192,14 +201,7 @@ function RotateDialog({
           ))}
         </select>
         <ErrorMessage message={error} />
-        <div className="actions">
-          <button type="button" className="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={busy}>
-            {busy ? 'Rotating…' : 'Rotate secret'}
-          </button>
-        </div>
+        <FormActions onCancel={onClose} busy={busy} submitLabel="Rotate secret" busyLabel="Rotating…" />
       </form>
     </Dialog>
   );

@@ -25,6 +25,15 @@ export function ListHeader({
           {createLabel}
         </button>
       </div>
+      <Notices notice={notice} error={error} />
+    </>
+  );
+}
+
+/** What the last action did (announced politely), or its error for people. */
+export function Notices({ notice, error }: { notice: string | null; error: string | null }) {
+  return (
+    <>
       <p role="status" className="notice-line">
         {notice}
       </p>

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { api } from '../api.ts';
 import { actorLabel, describeEntry } from '../audit.ts';
 import { DailyChart } from '../components/daily-chart.tsx';
@@ -7,8 +7,8 @@ import { KeyActions } from '../components/key-actions.tsx';
 import { ModelUsage } from '../components/model-usage.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
-import { Time } from '../components/time.tsx';
-import { formatUsd, limitLabel, rateLimitLabel, timeLeft } from '../format.ts';
+import { ResetTime, Time } from '../components/time.tsx';
+import { formatUsd, keyName, limitLabel, rateLimitLabel, remainingLabel, timeLeft } from '../format.ts';
 import { linkProps, navigate } from '../router.ts';
 import { useSignedInUser } from '../session-context.ts';
 import { type ApiKey, type AuditEntry, type DailySpend, scopeLabel } from '../types.ts';
@@ -33,8 +33,6 @@ async function loadDetails(prefix: string): Promise<KeyDetails> {
 export function ApiKeyPage({ prefix }: { prefix: string }) {
   const [details, reload] = useLoad(() => loadDetails(prefix), 5_000);
   const [notice, setNotice] = useState<string | null>(null);
-  const self = useSignedInUser();
-  const [showAll, setShowAll] = useState(false);
   if (details.state === 'loading') return <p role="status">Loading key…</p>;
   if (details.state === 'error') {
     return (
@@ -47,14 +45,13 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
     );
   }
   const { key, days, audit } = details.value;
-  const entries = showAll ? audit : audit.slice(0, 20);
   return (
     <section aria-labelledby="key-heading" className="key-page">
       <p>
         <a {...linkProps('/keys')}>← API keys</a>
       </p>
       <h1 id="key-heading">
-        {key.name || 'Unnamed key'} <StatusBadge apiKey={key} />
+        {keyName(key)} <StatusBadge apiKey={key} />
       </h1>
       <div className="key-actions">
         <KeyActions
@@ -67,100 +64,7 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
       <p role="status" className="notice-line">
         {notice}
       </p>
-      <dl className="facts">
-        <div>
-          <dt>Prefix</dt>
-          <dd>
-            <code>{key.prefix}…</code>
-          </dd>
-        </div>
-        <div>
-          <dt>Limit</dt>
-          <dd>{limitLabel(key.limit)}</dd>
-        </div>
-        <div>
-          <dt>This period</dt>
-          <dd>
-            <SpendBar apiKey={key} />
-          </dd>
-        </div>
-        <div>
-          <dt>Remaining</dt>
-          <dd>{key.limit_remaining === null ? '—' : formatUsd(key.limit_remaining)}</dd>
-        </div>
-        <div>
-          <dt>Resets</dt>
-          <dd>
-            <Time iso={key.resets_at} fallback={key.limit?.retention === 'no_reset' ? 'Never' : '—'} />
-          </dd>
-        </div>
-        <div>
-          <dt>Endpoints</dt>
-          <dd>
-            {key.scopes === null
-              ? 'All endpoints'
-              : key.scopes.length === 0
-                ? 'None'
-                : key.scopes.map(scopeLabel).join(', ')}
-          </dd>
-        </div>
-        <div>
-          <dt>Spent</dt>
-          <dd>
-            today {formatUsd(key.usage.day)} · this week {formatUsd(key.usage.week)} · this month{' '}
-            {formatUsd(key.usage.month)} · ever {formatUsd(key.usage.lifetime)}
-          </dd>
-        </div>
-        <div>
-          <dt>Expires</dt>
-          <dd>
-            {key.expires_at === null ? (
-              'Never'
-            ) : (
-              <>
-                <Time iso={key.expires_at} />{' '}
-                <span className="muted">({timeLeft(key.expires_at, Date.now())})</span>
-              </>
-            )}
-          </dd>
-        </div>
-        <div>
-          <dt>Rate limit</dt>
-          <dd>{rateLimitLabel(key.rate_limit)}</dd>
-        </div>
-        <div>
-          <dt>Alerts</dt>
-          <dd>
-            {key.limit === null || key.alert_thresholds.length === 0
-              ? 'None'
-              : `At ${key.alert_thresholds.map((percent) => `${percent} %`).join(', ')} of the limit`}
-          </dd>
-        </div>
-        <div>
-          <dt>Rotated</dt>
-          <dd>
-            <Time iso={key.rotated_at} fallback="Never" />
-            {key.previous_key_expires_at !== null && Date.parse(key.previous_key_expires_at) > Date.now() && (
-              <span className="muted">
-                {' '}
-                (old secret works until <Time iso={key.previous_key_expires_at} />)
-              </span>
-            )}
-          </dd>
-        </div>
-        <div>
-          <dt>Created</dt>
-          <dd>
-            <Time iso={key.created_at} />
-          </dd>
-        </div>
-        <div>
-          <dt>Last used</dt>
-          <dd>
-            <Time iso={key.last_used_at} fallback="Never" />
-          </dd>
-        </div>
-      </dl>
+      <KeyFacts apiKey={key} />
 
       <div className="usage-panels">
         <section aria-labelledby="daily-heading">
@@ -172,7 +76,88 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
           <ModelUsage prefix={key.prefix} days={30} />
         </section>
       </div>
+      <KeyHistory audit={audit} />
+    </section>
+  );
+}
 
+function Fact({ term, children }: { term: string; children: ReactNode }) {
+  return (
+    <div>
+      <dt>{term}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
+/** A key's settings and state as a list of terms. */
+function KeyFacts({ apiKey: key }: { apiKey: ApiKey }) {
+  return (
+    <dl className="facts">
+      <Fact term="Prefix">
+        <code>{key.prefix}…</code>
+      </Fact>
+      <Fact term="Limit">{limitLabel(key.limit)}</Fact>
+      <Fact term="This period">
+        <SpendBar apiKey={key} />
+      </Fact>
+      <Fact term="Remaining">{remainingLabel(key)}</Fact>
+      <Fact term="Resets">
+        <ResetTime apiKey={key} />
+      </Fact>
+      <Fact term="Endpoints">
+        {key.scopes === null
+          ? 'All endpoints'
+          : key.scopes.length === 0
+            ? 'None'
+            : key.scopes.map(scopeLabel).join(', ')}
+      </Fact>
+      <Fact term="Spent">
+        today {formatUsd(key.usage.day)} · this week {formatUsd(key.usage.week)} · this month{' '}
+        {formatUsd(key.usage.month)} · ever {formatUsd(key.usage.lifetime)}
+      </Fact>
+      <Fact term="Expires">
+        {key.expires_at === null ? (
+          'Never'
+        ) : (
+          <>
+            <Time iso={key.expires_at} />{' '}
+            <span className="muted">({timeLeft(key.expires_at, Date.now())})</span>
+          </>
+        )}
+      </Fact>
+      <Fact term="Rate limit">{rateLimitLabel(key.rate_limit)}</Fact>
+      <Fact term="Alerts">
+        {key.limit === null || key.alert_thresholds.length === 0
+          ? 'None'
+          : `At ${key.alert_thresholds.map((percent) => `${percent} %`).join(', ')} of the limit`}
+      </Fact>
+      <Fact term="Rotated">
+        <Time iso={key.rotated_at} fallback="Never" />
+        {key.previous_key_expires_at !== null && Date.parse(key.previous_key_expires_at) > Date.now() && (
+          <span className="muted">
+            {' '}
+            (old secret works until <Time iso={key.previous_key_expires_at} />)
+          </span>
+        )}
+      </Fact>
+      <Fact term="Created">
+        <Time iso={key.created_at} />
+      </Fact>
+      <Fact term="Last used">
+        <Time iso={key.last_used_at} fallback="Never" />
+      </Fact>
+    </dl>
+  );
+}
+
+/** Every change to the key, newest first: the last 20, and all of them on request. */
+function KeyHistory({ audit }: { audit: AuditEntry[] }) {
+  const self = useSignedInUser();
+  const [showAll, setShowAll] = useState(false);
+  const entries = showAll ? audit : audit.slice(0, 20);
+  return (
+    <>
       <h2>History</h2>
       {audit.length === 0 ? (
         <p className="muted">No changes recorded.</p>
@@ -195,6 +180,6 @@ export function ApiKeyPage({ prefix }: { prefix: string }) {
           Show all {audit.length} changes
         </button>
       )}
-    </section>
+    </>
   );
 }

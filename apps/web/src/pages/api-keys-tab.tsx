@@ -1,14 +1,16 @@
 import { api } from '../api.ts';
 import { Dialog } from '../components/dialog.tsx';
 import { KeyActions } from '../components/key-actions.tsx';
-import { KeyForm, type KeySettings } from '../components/key-form.tsx';
+import { KeyForm } from '../components/key-form.tsx';
+import type { KeySettings } from '../components/key-settings.ts';
 import { ListHeader } from '../components/list-header.tsx';
+import { ListTable } from '../components/list-table.tsx';
 import { LoadedList } from '../components/loaded-list.tsx';
 import { SecretDialog } from '../components/secret-dialog.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
-import { Time } from '../components/time.tsx';
-import { formatUsd, limitLabel } from '../format.ts';
+import { ResetTime } from '../components/time.tsx';
+import { keyName, limitLabel, remainingLabel } from '../format.ts';
 import { linkProps } from '../router.ts';
 import type { ApiKey } from '../types.ts';
 import { useDialogs } from '../use-dialogs.ts';
@@ -46,53 +48,11 @@ export function ApiKeysTab() {
         empty="No API keys yet. Create one to let an application call models through the gateway."
       >
         {(items) => (
-          <table className="keys">
-            <caption className="visually-hidden">API keys</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Status</th>
-                <th scope="col">Limit</th>
-                <th scope="col">Spend this period</th>
-                <th scope="col">Remaining</th>
-                <th scope="col">Resets</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((key) => (
-                <tr key={key.prefix} data-prefix={key.prefix}>
-                  <td data-label="Name">
-                    <a className="key-name" {...linkProps(`/keys/api/${key.prefix}`)}>
-                      {key.name || 'Unnamed key'}
-                    </a>
-                    <code className="prefix">{key.prefix}…</code>
-                  </td>
-                  <td data-label="Status">
-                    <StatusBadge apiKey={key} />
-                  </td>
-                  <td data-label="Limit">{limitLabel(key.limit)}</td>
-                  <td data-label="Spend this period">
-                    <SpendBar apiKey={key} />
-                  </td>
-                  <td data-label="Remaining">
-                    {key.limit_remaining === null ? '—' : formatUsd(key.limit_remaining)}
-                  </td>
-                  <td data-label="Resets">
-                    <Time
-                      iso={key.resets_at}
-                      fallback={key.limit?.retention === 'no_reset' ? 'Never' : '—'}
-                    />
-                  </td>
-                  <td className="row-actions">
-                    <KeyActions apiKey={key} reload={reload} onNotice={setNotice} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <ListTable className="keys" caption="API keys" columns={COLUMNS}>
+            {items.map((key) => (
+              <ApiKeyRow key={key.prefix} apiKey={key} reload={reload} onNotice={setNotice} />
+            ))}
+          </ListTable>
         )}
       </LoadedList>
 
@@ -116,5 +76,43 @@ export function ApiKeysTab() {
         />
       )}
     </>
+  );
+}
+
+const COLUMNS = ['Name', 'Status', 'Limit', 'Spend this period', 'Remaining', 'Resets'];
+
+/** One key in the list: its name (a link to its page), state, limit and spend, and its actions. */
+function ApiKeyRow({
+  apiKey: key,
+  reload,
+  onNotice,
+}: {
+  apiKey: ApiKey;
+  reload: () => Promise<void>;
+  onNotice: (notice: string) => void;
+}) {
+  return (
+    <tr data-prefix={key.prefix}>
+      <td data-label="Name">
+        <a className="key-name" {...linkProps(`/keys/api/${key.prefix}`)}>
+          {keyName(key)}
+        </a>
+        <code className="prefix">{key.prefix}…</code>
+      </td>
+      <td data-label="Status">
+        <StatusBadge apiKey={key} />
+      </td>
+      <td data-label="Limit">{limitLabel(key.limit)}</td>
+      <td data-label="Spend this period">
+        <SpendBar apiKey={key} />
+      </td>
+      <td data-label="Remaining">{remainingLabel(key)}</td>
+      <td data-label="Resets">
+        <ResetTime apiKey={key} />
+      </td>
+      <td className="row-actions">
+        <KeyActions apiKey={key} reload={reload} onNotice={onNotice} />
+      </td>
+    </tr>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseThresholds, thresholdsProblem } from './key-form.tsx';
+import { parseThresholds, thresholdsProblem } from './key-settings.ts';
 
 describe('alert thresholds as typed in the key dialog', () => {
   it.each([
