@@ -40,6 +40,8 @@ for (const [name, dir] of [
   // One node process each, running the compiled module: signals reach them directly.
   const child = spawn(process.execPath, ['dist/main.mjs'], {
     cwd: `${root}/${dir}`,
+    // Two malloc arenas, as the image sets (infra/Dockerfile says why).
+    env: { MALLOC_ARENA_MAX: '2', ...process.env },
     stdio: 'inherit',
   });
   children.set(name, child);

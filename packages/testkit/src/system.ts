@@ -124,7 +124,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     const args = compiled ? ['dist/main.mjs'] : ['--import', TSX_LOADER, 'src/main.ts'];
     const child = spawn(process.execPath, args, {
       cwd: `${ROOT}${dir}`,
-      env: { ...env, ...extraEnv },
+      // Compiled, the processes get the malloc setting `pnpm start` and the image give them.
+      env: { ...(compiled ? { MALLOC_ARENA_MAX: '2' } : {}), ...env, ...extraEnv },
       stdio: 'pipe',
     });
     const output: string[] = [];
