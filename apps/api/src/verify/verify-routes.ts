@@ -3,7 +3,6 @@ import {
   decideVerify,
   formatUsd,
   hashSecret,
-  type InFlight,
   NO_USAGE,
   parseUsd,
   type VerifyOutcome,
@@ -127,6 +126,83 @@ function readHold(
   };
 }
 
+type VerifyInput = Parameters<typeof decideVerify>[0];
+type HoldAsked = ReturnType<typeof readHold>;
+
+/**
+ * The decision from the key's cached state, then, for a key the cache admits, from the shared admission
+ * state: a key with a spend limit through one ADMIT step (limit, hold and rate together), a key with only a
+ * rate limit through RATE (which fails open). A key at its limit by the cached spend stays refused without
+ * asking Redis: spend never goes down inside a window, and the cache forgets a key whose limit changes.
+ */
+async function decideWithSharedState(
+  deps: VerifyDeps,
+  input: VerifyInput,
+  hold: HoldAsked,
+): Promise<{ outcome: VerifyOutcome; holdAnswer: HoldAnswer | null }> {
+  const outcome = decideVerify(input);
+  const key = outcome.key;
+  if (key?.limit != null && outcome.valid) return admitLimited(deps, input, key, key.limit, hold);
+  if (outcome.valid && key?.rateLimit != null) {
+    // No spend limit: the rate limit alone, which fails open when Redis does not answer.
+    const rate = await deps.admission.rate(key.id, key.rateLimit, deps.clock().getTime());
+    if (rate.failedOpen) deps.metrics.rateLimitFailOpen.inc();
+    return { outcome: decideVerify({ ...input, rate }), holdAnswer: null };
+  }
+  return { outcome, holdAnswer: null };
+}
+
+/** A key with a spend limit: one ADMIT step, and the decision from its numbers. */
+async function admitLimited(
+  deps: VerifyDeps,
+  input: VerifyInput,
+  key: NonNullable<VerifyOutcome['key']>,
+  limit: NonNullable<NonNullable<VerifyOutcome['key']>['limit']>,
+  hold: HoldAsked,
+): Promise<{ outcome: VerifyOutcome; holdAnswer: HoldAnswer | null }> {
+  // The clock is read again for the shared state: the rate limit decides by when its step runs, so a
+  // call that waited on the key cache or the event loop is not judged at an older instant.
+  const admitted = await deps.admission.admit(key.id, limit, deps.clock().getTime(), hold, key.rateLimit);
+  const kind = windowKindOf(limit.retention);
+  // The shared state is the fresher record of written spend; the cached one may be older.
+  const usage = { ...input.usage, [kind]: admitted.committedUnits };
+  const granted = admitted.hold;
+  // The same decision the script made, from the same numbers (a test holds the two equal): a hold
+  // granted now is decided against what was held before it; one held or posted before needs nothing.
+  const heldNow = granted?.status === 'held' ? (hold?.amountUnits ?? 0n) : 0n;
+  let outcome = decideVerify({
+    ...input,
+    usage,
+    inFlight: { pendingUnits: admitted.pendingUnits, heldUnits: admitted.heldUnits - heldNow },
+    holdUnits: hold === null ? null : granted === null || granted.status === 'held' ? hold.amountUnits : 0n,
+    ...(admitted.code === 'RATE_LIMITED'
+      ? { rate: { allowed: false, retryAfterMs: admitted.retryAfterMs } }
+      : {}),
+  });
+  const holdAnswer =
+    granted !== null && hold !== null
+      ? {
+          id: hold.id,
+          amountUnits: hold.amountUnits,
+          status: granted.status,
+          expiresAt: new Date(granted.expiresAtMs),
+        }
+      : null;
+  if (outcome.valid && granted?.status === 'held' && outcome.limit !== null) {
+    // What remains after this call's hold.
+    const remainingUnits = outcome.limit.remainingUnits - heldNow;
+    outcome = {
+      ...outcome,
+      limit: {
+        ...outcome.limit,
+        heldUnits: admitted.heldUnits,
+        remainingUnits: remainingUnits > 0n ? remainingUnits : 0n,
+      },
+    };
+  }
+  return { outcome, holdAnswer };
+}
+
 /**
  * `POST /internal/v1/verify`: may this key call this endpoint now, and (with `hold`) keep room for this
  * call? The key's settings come from memory (KeyStateCache, forgotten on every change); a key with a limit
@@ -158,66 +234,10 @@ export function createVerifyRoutes(deps: VerifyDeps): Router {
         path: body.path,
         now,
       };
-      let outcome = decideVerify(input);
-      let holdAnswer: HoldAnswer | null = null;
+      const decided = await decideWithSharedState(deps, input, hold);
+      const { outcome } = decided;
+      let holdAnswer = decided.holdAnswer;
       const key = outcome.key;
-      // A key at its limit by the cached spend stays refused without asking Redis: spend never goes down
-      // inside a window, and the cache forgets a key whose limit changes.
-      if (key?.limit != null && outcome.valid) {
-        // The clock is read again for the shared state: the rate limit decides by when its step runs, so a
-        // call that waited on the key cache or the event loop is not judged at an older instant.
-        const admitted = await deps.admission.admit(
-          key.id,
-          key.limit,
-          deps.clock().getTime(),
-          hold,
-          key.rateLimit,
-        );
-        const kind = windowKindOf(key.limit.retention);
-        const inFlight: InFlight = { pendingUnits: admitted.pendingUnits, heldUnits: admitted.heldUnits };
-        // The shared state is the fresher record of written spend; the cached one may be older.
-        const usage = { ...input.usage, [kind]: admitted.committedUnits };
-        const granted = admitted.hold;
-        // The same decision the script made, from the same numbers (a test holds the two equal): a hold
-        // granted now is decided against what was held before it; one held or posted before needs nothing.
-        const heldNow = granted?.status === 'held' ? (hold?.amountUnits ?? 0n) : 0n;
-        outcome = decideVerify({
-          ...input,
-          usage,
-          inFlight: { ...inFlight, heldUnits: inFlight.heldUnits - heldNow },
-          holdUnits:
-            hold === null ? null : granted === null || granted.status === 'held' ? hold.amountUnits : 0n,
-          ...(admitted.code === 'RATE_LIMITED'
-            ? { rate: { allowed: false, retryAfterMs: admitted.retryAfterMs } }
-            : {}),
-        });
-        if (granted !== null && hold !== null) {
-          holdAnswer = {
-            id: hold.id,
-            amountUnits: hold.amountUnits,
-            status: granted.status,
-            expiresAt: new Date(granted.expiresAtMs),
-          };
-        }
-        if (outcome.valid && granted?.status === 'held' && outcome.limit !== null) {
-          // What remains after this call's hold.
-          const limit = outcome.limit;
-          const remainingUnits = limit.remainingUnits - heldNow;
-          outcome = {
-            ...outcome,
-            limit: {
-              ...limit,
-              heldUnits: admitted.heldUnits,
-              remainingUnits: remainingUnits > 0n ? remainingUnits : 0n,
-            },
-          };
-        }
-      } else if (outcome.valid && key?.rateLimit != null) {
-        // No spend limit: the rate limit alone, which fails open when Redis does not answer.
-        const rate = await deps.admission.rate(key.id, key.rateLimit, deps.clock().getTime());
-        if (rate.failedOpen) deps.metrics.rateLimitFailOpen.inc();
-        outcome = decideVerify({ ...input, rate });
-      }
       if (hold !== null && outcome.valid && key?.limit == null) {
         holdAnswer = { id: hold.id, amountUnits: hold.amountUnits, status: 'not_needed', expiresAt: null };
       }
