@@ -77,6 +77,127 @@ async function recordPending(
   }
 }
 
+type Rejected = EventRejection & { index: number };
+
+/** Each event of the body checked on its own: the readable ones, and the others with why. */
+function readEvents(inputs: readonly unknown[], now: Date, policy: EventTimePolicy) {
+  const rejected: Rejected[] = [];
+  const read: { index: number; event: UsageEvent }[] = [];
+  inputs.forEach((input, index) => {
+    const result = readUsageEvent(input, now, policy);
+    if (result.ok) read.push({ index, event: result.event });
+    else rejected.push({ index, ...result.rejection });
+  });
+  return { read, rejected };
+}
+
+/**
+ * The events whose key exists and that the service token may charge (the others are UNKNOWN_KEY, added to
+ * `rejected`), without repeats within the call: the same event twice in one call is one event.
+ */
+function matchKeys(
+  read: readonly { index: number; event: UsageEvent }[],
+  ids: ReadonlyMap<string, KeyIds>,
+  token: ReturnType<typeof serviceTokenOf>,
+  rejected: Rejected[],
+) {
+  const seen = new Set<string>();
+  const known: { event: UsageEvent; key: KeyIds }[] = [];
+  let duplicates = 0;
+  for (const { index, event } of read) {
+    const key = ids.get(event.keyPrefix);
+    if (key === undefined || !canServe(token, key.accountId)) {
+      rejected.push({ index, code: 'UNKNOWN_KEY', message: `no API key has prefix ${event.keyPrefix}` });
+      continue;
+    }
+    const identity = `${key.accountId}\n${event.id}`;
+    if (seen.has(identity)) {
+      duplicates += 1;
+      continue;
+    }
+    seen.add(identity);
+    known.push({ event, key });
+  }
+  return { known, duplicates };
+}
+
+/** The events to queue (those the ledger does not already hold), as job tuples and as admission sees them. */
+function toQueued(
+  known: readonly { event: UsageEvent; key: KeyIds }[],
+  counted: ReadonlyMap<string, ReadonlySet<string>>,
+  serviceTokenId: string | null,
+) {
+  const tuples: UsageEventTuple[] = [];
+  const accepted: AcceptedEvent[] = [];
+  const keyInfo = new Map<string, AcceptedKeyInfo>();
+  let duplicates = 0;
+  for (const { event, key } of known) {
+    if (counted.get(key.accountId)?.has(event.id) === true) {
+      duplicates += 1;
+      continue;
+    }
+    const occurredAtMs = event.occurredAt.getTime();
+    tuples.push([
+      key.accountId,
+      key.apiKeyId,
+      event.id,
+      event.endpoint,
+      event.costUnits.toString(),
+      occurredAtMs,
+      event.model,
+      event.inputTokens,
+      event.outputTokens,
+      event.status === 'failed' ? 1 : 0,
+      serviceTokenId,
+    ]);
+    accepted.push({
+      apiKeyId: key.apiKeyId,
+      eventId: event.id,
+      costUnits: event.costUnits,
+      occurredAtMs,
+      tokens: event.inputTokens + event.outputTokens,
+    });
+    keyInfo.set(key.apiKeyId, { limited: key.limited, tokensPerMinute: key.tokensPerMinute });
+  }
+  return { tuples, accepted, keyInfo, duplicates };
+}
+
+type UsageJob = { name: string; data: UsageBatchPayload; opts: typeof USAGE_JOB_OPTIONS };
+
+/** The queued events as jobs of up to MAX_EVENTS_PER_JOB events, each with an id of its own. */
+function jobsOf(tuples: readonly UsageEventTuple[], acceptedAt: number): UsageJob[] {
+  const jobs: UsageJob[] = [];
+  for (let start = 0; start < tuples.length; start += MAX_EVENTS_PER_JOB) {
+    jobs.push({
+      name: usageBatchJob.name,
+      data: {
+        version: usageBatchJob.version,
+        acceptedAt,
+        events: tuples.slice(start, start + MAX_EVENTS_PER_JOB),
+      },
+      opts: { ...USAGE_JOB_OPTIONS, jobId: randomUUID() },
+    });
+  }
+  return jobs;
+}
+
+/** Puts the jobs into the queue (and waits for the replicas the operator asks for): 503 when it cannot. */
+async function enqueue(
+  deps: Pick<AppDeps, 'logger'> & Pick<IngestDeps, 'usageQueue' | 'ingestReplication'>,
+  res: Response,
+  jobs: UsageJob[],
+): Promise<void> {
+  try {
+    await deps.usageQueue.addBulk(jobs);
+    await waitForReplicas(deps.usageQueue, deps.ingestReplication ?? NO_REPLICATION);
+  } catch (error) {
+    loggerOf(res, deps.logger).warn({ err: (error as Error).message }, 'could not queue usage events');
+    throw new ApiError('SERVICE_UNAVAILABLE', 'usage events could not be stored; retry the call', {
+      headers: { 'Retry-After': '1' },
+    });
+  }
+}
+
 /**
  * `POST /internal/v1/usage-events`: each event is checked on its own; the good ones are put into
  * BullMQ as jobs of up to 1,000 events, and only once Redis has them is the 202 sent. Right after, each
@@ -92,97 +213,26 @@ export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
       const { events } = parseInput(ingestBodySchema, req.body ?? {}, 'body');
       const serviceTokenId = (res.locals.serviceToken as { id: string } | undefined)?.id ?? null;
       const now = deps.clock();
-      const rejected: (EventRejection & { index: number })[] = [];
-      const read: { index: number; event: UsageEvent }[] = [];
-      events.forEach((input, index) => {
-        const result = readUsageEvent(input, now, deps.eventTimePolicy ?? DEFAULT_EVENT_TIME_POLICY);
-        if (result.ok) read.push({ index, event: result.event });
-        else rejected.push({ index, ...result.rejection });
-      });
+      const { read, rejected } = readEvents(events, now, deps.eventTimePolicy ?? DEFAULT_EVENT_TIME_POLICY);
       const ids = await deps.prefixes.resolve(
         read.map(({ event }) => event.keyPrefix),
         now.getTime(),
       );
-      const tuples: UsageEventTuple[] = [];
-      const accepted: AcceptedEvent[] = [];
-      const keyInfo = new Map<string, AcceptedKeyInfo>();
-      const seen = new Set<string>();
-      const known: { event: UsageEvent; key: KeyIds }[] = [];
-      let duplicates = 0;
-      for (const { index, event } of read) {
-        const key = ids.get(event.keyPrefix);
-        if (key === undefined || !canServe(serviceTokenOf(res), key.accountId)) {
-          rejected.push({ index, code: 'UNKNOWN_KEY', message: `no API key has prefix ${event.keyPrefix}` });
-          continue;
-        }
-        // The same event twice in one call is one event; the ledger would drop the second anyway.
-        const identity = `${key.accountId}\n${event.id}`;
-        if (seen.has(identity)) {
-          duplicates += 1;
-          continue;
-        }
-        seen.add(identity);
-        known.push({ event, key });
-      }
-      const counted = await deps.duplicates.alreadyCounted(known, loggerOf(res, deps.logger));
-      for (const { event, key } of known) {
-        if (counted.get(key.accountId)?.has(event.id) === true) {
-          duplicates += 1;
-          continue;
-        }
-        const occurredAtMs = event.occurredAt.getTime();
-        tuples.push([
-          key.accountId,
-          key.apiKeyId,
-          event.id,
-          event.endpoint,
-          event.costUnits.toString(),
-          occurredAtMs,
-          event.model,
-          event.inputTokens,
-          event.outputTokens,
-          event.status === 'failed' ? 1 : 0,
-          serviceTokenId,
-        ]);
-        accepted.push({
-          apiKeyId: key.apiKeyId,
-          eventId: event.id,
-          costUnits: event.costUnits,
-          occurredAtMs,
-          tokens: event.inputTokens + event.outputTokens,
-        });
-        keyInfo.set(key.apiKeyId, { limited: key.limited, tokensPerMinute: key.tokensPerMinute });
-      }
-      if (tuples.length > 0) {
-        const jobs: { name: string; data: UsageBatchPayload; opts: typeof USAGE_JOB_OPTIONS }[] = [];
-        for (let start = 0; start < tuples.length; start += MAX_EVENTS_PER_JOB) {
-          jobs.push({
-            name: usageBatchJob.name,
-            data: {
-              version: usageBatchJob.version,
-              acceptedAt: now.getTime(),
-              events: tuples.slice(start, start + MAX_EVENTS_PER_JOB),
-            },
-            opts: { ...USAGE_JOB_OPTIONS, jobId: randomUUID() },
-          });
-        }
-        try {
-          await deps.usageQueue.addBulk(jobs);
-          await waitForReplicas(deps.usageQueue, deps.ingestReplication ?? NO_REPLICATION);
-        } catch (error) {
-          loggerOf(res, deps.logger).warn({ err: (error as Error).message }, 'could not queue usage events');
-          throw new ApiError('SERVICE_UNAVAILABLE', 'usage events could not be stored; retry the call', {
-            headers: { 'Retry-After': '1' },
-          });
-        }
+      const matched = matchKeys(read, ids, serviceTokenOf(res), rejected);
+      const counted = await deps.duplicates.alreadyCounted(matched.known, loggerOf(res, deps.logger));
+      const queued = toQueued(matched.known, counted, serviceTokenId);
+      const duplicates = matched.duplicates + queued.duplicates;
+      if (queued.tuples.length > 0) {
+        const jobs = jobsOf(queued.tuples, now.getTime());
+        await enqueue(deps, res, jobs);
         // The events are safe in the queue: from here on, a failure only delays when verify counts them.
-        await recordPending(deps, res, jobs, accepted, keyInfo, now.getTime());
+        await recordPending(deps, res, jobs, queued.accepted, queued.keyInfo, now.getTime());
       }
       rejected.sort((a, b) => a.index - b.index);
-      deps.metrics.eventsAccepted.inc(accepted.length);
+      deps.metrics.eventsAccepted.inc(queued.accepted.length);
       deps.metrics.eventsDuplicate.inc(duplicates);
       for (const rejection of rejected) deps.metrics.eventsRejected.inc({ code: rejection.code });
-      sendData(res, 202, { accepted: accepted.length, duplicates, rejected });
+      sendData(res, 202, { accepted: queued.accepted.length, duplicates, rejected });
     })
     .all(methodNotAllowed(['POST']));
   return router;
