@@ -1,6 +1,6 @@
 import { type AdmissionStore, type RowField, rowField } from '@keyfence/admission';
 import { LAST_USED_RESOLUTION_MS, type LedgerEvent, type Store, type WrittenRow } from '@keyfence/db';
-import { usageBatchJob } from '@keyfence/jobs';
+import { type UsageEventTuple, usageBatchJob } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { KeyEventPublisher } from '../key-event-publisher.ts';
@@ -21,6 +21,35 @@ export interface UsageBatchResult {
   readonly inserted: number;
   readonly blocked: number;
   readonly deadLettered: number;
+}
+
+/** A job's event tuple as the ledger takes it. */
+function ledgerEventOf([
+  accountId,
+  apiKeyId,
+  eventId,
+  endpoint,
+  cost,
+  occurredAtMs,
+  model,
+  inputTokens,
+  outputTokens,
+  failed,
+  serviceTokenId,
+]: UsageEventTuple): LedgerEvent {
+  return {
+    accountId,
+    apiKeyId,
+    eventId,
+    endpoint,
+    costUnits: BigInt(cost),
+    occurredAtMs,
+    model,
+    inputTokens,
+    outputTokens,
+    failed: failed === 1,
+    serviceTokenId,
+  };
 }
 
 /** Each key's latest call in the batch (never later than now): usage counts as use, as verify does. */
@@ -59,33 +88,7 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
     // Both job versions: a version 1 job queued before a deploy reads as events without model and tokens.
     const payload = usageBatchJob.readSchema.safeParse(job.data);
     if (!payload.success) throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error.message}`);
-    const events = payload.data.events.map(
-      ([
-        accountId,
-        apiKeyId,
-        eventId,
-        endpoint,
-        cost,
-        occurredAtMs,
-        model,
-        inputTokens,
-        outputTokens,
-        failed,
-        serviceTokenId,
-      ]): LedgerEvent => ({
-        accountId,
-        apiKeyId,
-        eventId,
-        endpoint,
-        costUnits: BigInt(cost),
-        occurredAtMs,
-        model,
-        inputTokens,
-        outputTokens,
-        failed: failed === 1,
-        serviceTokenId,
-      }),
-    );
+    const events = payload.data.events.map(ledgerEventOf);
     const jobId = job.id ?? '';
     const nowMs = deps.clock().getTime();
     const { inserted, deadLettered, split, limitedKeyIds } = await deps.store.ledger.recordEvents(events, {
