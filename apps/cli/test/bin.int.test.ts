@@ -21,7 +21,9 @@ function keyfence(...args: string[]) {
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 
-describe('pnpm exec keyfence', () => {
+// Each call starts pnpm and the CLI through tsx (seconds apiece on a loaded machine): the timing is not
+// what these tests check.
+describe('pnpm exec keyfence', { timeout: 120_000 }, () => {
   it('prints the answer alone: no echoed command line, exit code 0', () => {
     const created = keyfence('account', 'create', '--name', 'Bin Inc', '--json');
     expect(created.err).toBe('');
