@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MIN_LEDGER_RETENTION_MONTHS } from './ledger-months.ts';
 import { operatorTokenProblem } from './operator-token.ts';
 
 /**
@@ -31,4 +32,16 @@ export const operatorTokenSetting = z
     const problem = operatorTokenProblem(token);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
   })
+  .optional();
+
+/**
+ * KEYFENCE_LEDGER_RETENTION_MONTHS: the ledger keeps the current UTC month and this many before it; older
+ * month partitions are dropped (their aggregates stay forever). At least 2, so a dropped month is past the
+ * 31 days ingest accepts. @defaultValue unset: every month is kept
+ */
+export const ledgerRetentionMonthsSetting = z.coerce
+  .number()
+  .int()
+  .min(MIN_LEDGER_RETENTION_MONTHS, `must be at least ${MIN_LEDGER_RETENTION_MONTHS} (months)`)
+  .max(1_200)
   .optional();
