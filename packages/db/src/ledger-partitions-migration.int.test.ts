@@ -98,19 +98,19 @@ describe(MIGRATION, () => {
       const resend = {
         accountId,
         apiKeyId,
-        eventId: 'ev-4',
+        eventId: 'ev-7',
         endpoint: 'POST /v1/chat',
-        costUnits: 5_000n,
-        occurredAtMs: Date.parse('2026-10-02T00:00:00.000Z'),
+        costUnits: 8_000n,
+        occurredAtMs: Date.parse('2026-10-31T23:59:59.999Z'),
       };
-      // The same event resent, with its own time and with a time in the next month: counted zero times.
+      // The same event resent, with its own time and re-stamped a second later, in the next month: counted zero times.
       expect((await store.ledger.recordEvents([resend])).inserted).toBe(0);
-      const nextMonth = { ...resend, occurredAtMs: Date.parse('2026-11-02T00:00:00.000Z') };
+      const nextMonth = { ...resend, occurredAtMs: Date.parse('2026-11-01T00:00:01.000Z') };
       expect((await store.ledger.recordEvents([nextMonth])).inserted).toBe(0);
       expect(await aggregates()).toEqual(aggregatesBefore);
       expect(
-        await store.ledger.existingEventIds(accountId, ['ev-4', 'ev-99'], Date.parse('2026-11-26T10:00:00Z')),
-      ).toEqual(new Set(['ev-4']));
+        await store.ledger.existingEventIds(accountId, ['ev-7', 'ev-99'], Date.parse('2026-11-26T10:00:00Z')),
+      ).toEqual(new Set(['ev-7']));
       // A new event of a month without a partition gets one.
       const august = { ...resend, eventId: 'new', occurredAtMs: Date.parse('2026-08-10T00:00:00.000Z') };
       expect((await store.ledger.recordEvents([august])).inserted).toBe(1);
