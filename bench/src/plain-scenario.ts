@@ -61,6 +61,7 @@ export async function runPlainScenario(events: number, keys: number): Promise<{ 
               endpoint: 'x',
               cost: BigInt(c),
               occurredAt: new Date(t),
+              occurredMonth: new Date(starts.month),
             },
           });
           for (const [kind, start] of [
