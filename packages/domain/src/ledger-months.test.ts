@@ -117,6 +117,7 @@ describe('planLedgerPartitions', () => {
 describe('ledgerRetentionMonthsSetting', () => {
   it.each([
     [undefined, true],
+    ['', true],
     ['2', true],
     ['24', true],
     ['1', false],
