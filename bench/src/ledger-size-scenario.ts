@@ -11,13 +11,19 @@ export interface LedgerSizeResult {
   /** Events/s written on the empty ledger and on the full one, per round (alternated, same run). */
   readonly empty: readonly number[];
   readonly full: readonly number[];
-  readonly drop: DropResult;
+  /** The oldest month dropped, then the next oldest. */
+  readonly drops: readonly DropResult[];
 }
 
 export interface DropResult {
   readonly partition: string;
   readonly rows: number;
   readonly seconds: number;
+  /**
+   * When the batches already running as the drop began ended, after its start: DETACH ... CONCURRENTLY
+   * waits for them, so this part of the drop's time is the write path's batch time, not the drop's.
+   */
+  readonly inFlightSeconds: number;
   /** Ingest while the drop ran: events/s, and the slowest batch (ms). */
   readonly duringEventsPerSecond: number;
   readonly duringMaxBatchMs: number;
@@ -150,8 +156,8 @@ export async function runLedgerSizeScenario(options: {
   seconds: number;
   rounds?: number;
 }): Promise<LedgerSizeResult> {
-  // The drop keeps all but the oldest month: a retention of months - 2, which must be at least 2.
-  if (options.months < 4) throw new Error('--ledger-months must be at least 4');
+  // The second drop keeps all but the two oldest months: a retention of months - 3, at least 2.
+  if (options.months < 5) throw new Error('--ledger-months must be at least 5');
   const empty = await openLedger();
   const full = await openLedger();
   try {
@@ -162,7 +168,7 @@ export async function runLedgerSizeScenario(options: {
     // Warm-up of both (plans, connections, the current month's pages).
     await writeFlatOut(empty, 3);
     await writeFlatOut(full, 3);
-    for (let round = 0; round < (options.rounds ?? 3); round += 1) {
+    for (let round = 0; round < (options.rounds ?? 5); round += 1) {
       for (const [name, ledger] of [
         ['empty', empty],
         ['full', full],
@@ -171,8 +177,8 @@ export async function runLedgerSizeScenario(options: {
         rates[name].push(written.events / written.seconds);
       }
     }
-    const drop = await measureDrop(full, options);
-    return { ledgerRows: options.rows, months: options.months, seedSeconds, ...rates, drop };
+    const drops = [await measureDrop(full, options, 1), await measureDrop(full, options, 2)];
+    return { ledgerRows: options.rows, months: options.months, seedSeconds, ...rates, drops };
   } finally {
     for (const ledger of [empty, full]) {
       await ledger.store.close();
@@ -181,12 +187,14 @@ export async function runLedgerSizeScenario(options: {
   }
 }
 
+/** Drops the `nth` oldest seeded month (the retention keeping every younger one) while writers run flat out. */
 async function measureDrop(
   ledger: Ledger,
   options: { months: number; seconds: number },
+  nth: number,
 ): Promise<DropResult> {
   const nowMs = Date.now();
-  const oldest = monthStartOf(nowMs, -(options.months - 1));
+  const oldest = monthStartOf(nowMs, -(options.months - nth));
   const partition = ledgerPartitionName(oldest);
   const [count] = await ledger.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${partition}`);
   const before = await writeFlatOut(ledger, options.seconds);
@@ -198,8 +206,9 @@ async function measureDrop(
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     dropStart = performance.now();
     const outcome = await ledger.store.ledgerPartitions.upkeep({
-      // Retention: every month but the oldest seeded one.
-      plan: (existing) => planLedgerPartitions({ nowMs, existing, retentionMonths: options.months - 2 }),
+      // Retention: every seeded month younger than this one.
+      plan: (existing) =>
+        planLedgerPartitions({ nowMs, existing, retentionMonths: options.months - 1 - nth }),
     });
     dropEnd = performance.now();
     dropped = outcome?.dropped ?? [];
@@ -210,10 +219,15 @@ async function measureDrop(
     (batch) => batch.startMs + batch.ms >= dropStart && batch.startMs <= dropEnd,
   );
   const maxOf = (batches: { ms: number }[]) => Math.max(0, ...batches.map((batch) => batch.ms));
+  const inFlightEnd = Math.max(
+    dropStart,
+    ...inDrop.filter((batch) => batch.startMs <= dropStart).map((batch) => batch.startMs + batch.ms),
+  );
   return {
     partition,
     rows: Number(count?.n ?? 0),
     seconds: (dropEnd - dropStart) / 1_000,
+    inFlightSeconds: (inFlightEnd - dropStart) / 1_000,
     duringEventsPerSecond: during.events / during.seconds,
     duringMaxBatchMs: maxOf(inDrop),
     beforeEventsPerSecond: before.events / before.seconds,
