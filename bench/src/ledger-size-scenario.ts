@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type LedgerEvent, openStore, type Store } from '@keyfence/db';
 import { createTestDatabase, type TestDatabase } from '@keyfence/db/testing';
 import { ledgerPartitionName, monthStartOf, planLedgerPartitions } from '@keyfence/domain';
+import { maintainLedgerPartitionsJob } from '@keyfence/jobs';
 
 /** What `pnpm bench ledger-size` measures. */
 export interface LedgerSizeResult {
@@ -24,6 +25,8 @@ export interface DropResult {
    * waits for them, so this part of the drop's time is the write path's batch time, not the drop's.
    */
   readonly inFlightSeconds: number;
+  /** Upkeep runs it took (more than one when a run gave up at its lock timeout). */
+  readonly attempts: number;
   /** Ingest while the drop ran: events/s, and the slowest batch (ms). */
   readonly duringEventsPerSecond: number;
   readonly duringMaxBatchMs: number;
@@ -201,17 +204,23 @@ async function measureDrop(
   let dropStart = 0;
   let dropEnd = 0;
   let dropped: readonly string[] = [];
+  let attempts = 0;
   const during = await writeFlatOut(ledger, options.seconds, async () => {
     // Let the writers reach full speed first.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     dropStart = performance.now();
-    const outcome = await ledger.store.ledgerPartitions.upkeep({
-      // Retention: every seeded month younger than this one.
-      plan: (existing) =>
-        planLedgerPartitions({ nowMs, existing, retentionMonths: options.months - 1 - nth }),
-    });
+    // As the worker runs it; a drop deferred past the lock timeout is tried again, as the next run would.
+    for (attempts = 1; attempts <= 5; attempts += 1) {
+      const outcome = await ledger.store.ledgerPartitions.upkeep({
+        // Retention: every seeded month younger than this one.
+        plan: (existing) =>
+          planLedgerPartitions({ nowMs, existing, retentionMonths: options.months - 1 - nth }),
+        lockTimeoutMs: maintainLedgerPartitionsJob.lockTimeoutMs,
+      });
+      dropped = outcome?.dropped ?? [];
+      if (dropped.length > 0) break;
+    }
     dropEnd = performance.now();
-    dropped = outcome?.dropped ?? [];
   });
   if (!dropped.includes(partition))
     throw new Error(`the upkeep did not drop ${partition}: ${dropped.join(', ')}`);
@@ -228,6 +237,7 @@ async function measureDrop(
     rows: Number(count?.n ?? 0),
     seconds: (dropEnd - dropStart) / 1_000,
     inFlightSeconds: (inFlightEnd - dropStart) / 1_000,
+    attempts,
     duringEventsPerSecond: during.events / during.seconds,
     duringMaxBatchMs: maxOf(inDrop),
     beforeEventsPerSecond: before.events / before.seconds,

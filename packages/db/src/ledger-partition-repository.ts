@@ -25,8 +25,8 @@ export interface LedgerUpkeepOptions {
   /** Month starts to create and to drop, decided from the month starts of the tables found. */
   readonly plan: (existing: readonly number[]) => { create: readonly number[]; drop: readonly number[] };
   /**
-   * How long a DDL statement waits for a lock before giving up (and the drop is retried next run): a DDL
-   * waiting in the lock queue would make every later ingest statement queue behind it. @defaultValue 1000
+   * How long a DDL statement waits for a lock (or, for `DETACH ... CONCURRENTLY`, for the transactions
+   * already running) before giving up; the drop is retried next run. @defaultValue 1000
    */
   readonly lockTimeoutMs?: number;
 }
