@@ -222,8 +222,8 @@ async function measureDrop(
     }
     dropEnd = performance.now();
   });
-  if (!dropped.includes(partition))
-    throw new Error(`the upkeep did not drop ${partition}: ${dropped.join(', ')}`);
+  // Not dropped in 5 runs (each waited out its lock timeout): reported as such, with the time spent.
+  if (!dropped.includes(partition)) attempts = Number.POSITIVE_INFINITY;
   const inDrop = during.batches.filter(
     (batch) => batch.startMs + batch.ms >= dropStart && batch.startMs <= dropEnd,
   );

@@ -195,7 +195,7 @@ for (const scenario of scenarios) {
     for (const drop of result.drops) {
       rows.push([
         `drop of an expired month (${drop.partition}, ${drop.rows.toLocaleString('en')} rows: DETACH CONCURRENTLY + DROP) while the same writers run flat out`,
-        `${drop.seconds.toFixed(2)} s${drop.attempts > 1 ? ` (${drop.attempts} upkeep runs)` : ''}, of which ${drop.inFlightSeconds.toFixed(2)} s until the batches already running ended (the detach waits for them); ingest during it ${Math.round(drop.duringEventsPerSecond).toLocaleString('en')} events/s, slowest batch ${drop.duringMaxBatchMs.toFixed(0)} ms`,
+        `${Number.isFinite(drop.attempts) ? '' : 'NOT DROPPED in 5 upkeep runs: '}${drop.seconds.toFixed(2)} s${drop.attempts > 1 && Number.isFinite(drop.attempts) ? ` (${drop.attempts} upkeep runs)` : ''}, of which ${drop.inFlightSeconds.toFixed(2)} s until the batches already running ended (the detach waits for them); ingest during it ${Math.round(drop.duringEventsPerSecond).toLocaleString('en')} events/s, slowest batch ${drop.duringMaxBatchMs.toFixed(0)} ms`,
         `just before, same run: ${Math.round(drop.beforeEventsPerSecond).toLocaleString('en')} events/s, slowest batch ${drop.beforeMaxBatchMs.toFixed(0)} ms (target: drop < 1 s, no ingest blocked)`,
         `throughput ${ratio(drop.duringEventsPerSecond, drop.beforeEventsPerSecond)}, slowest batch ${ratio(drop.duringMaxBatchMs, drop.beforeMaxBatchMs)}`,
       ]);
