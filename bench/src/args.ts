@@ -12,6 +12,9 @@ export function benchArgs(argv: readonly string[]) {
       'worker-concurrency': { type: 'string', default: '4' },
       seconds: { type: 'string', default: '10' },
       'detail-events': { type: 'string', default: '10000000' },
+      /** ledger-size: rows seeded into the ledger, over this many months ending with the current one. */
+      'ledger-rows': { type: 'string', default: '50000000' },
+      'ledger-months': { type: 'string', default: '12' },
       senders: { type: 'string', default: '32' },
       'attack-seconds': { type: 'string', default: '30' },
       rate: { type: 'string', default: '500' },
@@ -28,6 +31,8 @@ export function benchArgs(argv: readonly string[]) {
     workerConcurrency: Number(values['worker-concurrency']),
     seconds: Number(values.seconds),
     detailEvents: Number(values['detail-events']),
+    ledgerRows: Number(values['ledger-rows']),
+    ledgerMonths: Number(values['ledger-months']),
     senders: Number(values.senders),
     attackSeconds: Number(values['attack-seconds']),
     rate: Number(values.rate),

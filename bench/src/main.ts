@@ -1,6 +1,6 @@
 // `pnpm bench [scenario…] [--events N] [--keys N] [--concurrency N] [--worker-concurrency N]
 //   [--seconds N] [--senders N] [--attack-seconds N] [--rate N] [--detail-events N]
-//   [--topology single|cluster]` (cluster: ingest and overspend on a Redis Cluster and PgBouncer)
+//   [--ledger-rows N] [--ledger-months N] [--topology single|cluster]` (cluster: ingest and overspend on a Redis Cluster and PgBouncer)
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { benchArgs } from './args.ts';
@@ -11,6 +11,7 @@ import { runGatewayOvershootScenario } from './gateway-overshoot-scenario.ts';
 import { runIngestScenario } from './ingest-scenario.ts';
 import { type KeyDistribution, ZIPF_S } from './key-distribution.ts';
 import { runLagScenario } from './lag-scenario.ts';
+import { runLedgerSizeScenario } from './ledger-size-scenario.ts';
 import { runMemoryScenario } from './memory-scenario.ts';
 import { runOverspendScenario } from './overspend-scenario.ts';
 import { runPlainScenario } from './plain-scenario.ts';
@@ -36,6 +37,7 @@ const ALL = [
   'memory',
   'usage-detail',
   'attack',
+  'ledger-size',
 ];
 const scenarios = args.scenarios.length === 0 ? ALL : args.scenarios;
 
@@ -192,6 +194,29 @@ for (const scenario of scenarios) {
       `GET /v1/key, same key: p50 ${result.baseline.p50.toFixed(1)} ms, p99 ${result.baseline.p99.toFixed(1)} ms (target: detail p99 ≤ 50 ms)`,
       `p99 ${ratio(result.detail.p99, result.baseline.p99)}`,
     ]);
+  } else if (scenario === 'ledger-size') {
+    const result = await runLedgerSizeScenario({
+      rows: args.ledgerRows,
+      months: args.ledgerMonths,
+      seconds: args.seconds,
+    });
+    const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+    const rates = (values: readonly number[]) =>
+      values.map((value) => Math.round(value).toLocaleString('en')).join(', ');
+    rows.push([
+      `ledger write path (recordEvents, batches of 1,000, 4 at once) with ${result.ledgerRows.toLocaleString('en')} ledger rows over ${result.months} months (seeded in ${result.seedSeconds.toFixed(0)} s)`,
+      `${Math.round(mean(result.full)).toLocaleString('en')} events/s (rounds: ${rates(result.full)})`,
+      `empty ledger, alternated rounds: ${Math.round(mean(result.empty)).toLocaleString('en')} events/s (${rates(result.empty)}) (target: within 10 %)`,
+      ratio(mean(result.full), mean(result.empty)),
+    ]);
+    for (const drop of result.drops) {
+      rows.push([
+        `drop of an expired month (${drop.partition}, ${drop.rows.toLocaleString('en')} rows: DETACH CONCURRENTLY + DROP) while the same writers run flat out`,
+        `${Number.isFinite(drop.attempts) ? '' : 'NOT DROPPED in 5 upkeep runs: '}${drop.seconds.toFixed(2)} s${drop.attempts > 1 && Number.isFinite(drop.attempts) ? ` (${drop.attempts} upkeep runs)` : ''}, of which ${drop.inFlightSeconds.toFixed(2)} s until the batches already running ended (the detach waits for them); ingest during it ${Math.round(drop.duringEventsPerSecond).toLocaleString('en')} events/s, slowest batch ${drop.duringMaxBatchMs.toFixed(0)} ms`,
+        `just before, same run: ${Math.round(drop.beforeEventsPerSecond).toLocaleString('en')} events/s, slowest batch ${drop.beforeMaxBatchMs.toFixed(0)} ms (target: drop < 1 s, no ingest blocked)`,
+        `throughput ${ratio(drop.duringEventsPerSecond, drop.beforeEventsPerSecond)}, slowest batch ${ratio(drop.duringMaxBatchMs, drop.beforeMaxBatchMs)}`,
+      ]);
+    }
   } else if (scenario === 'attack') {
     const senders = args.senders;
     const result = await runAttackScenario({ senders, seconds: args.attackSeconds, rate: args.rate });

@@ -68,6 +68,7 @@ export async function runPlainScenario(
               endpoint: 'x',
               cost: BigInt(c),
               occurredAt: new Date(t),
+              occurredMonth: new Date(starts.month),
             },
           });
           for (const [kind, start] of [

@@ -1,5 +1,10 @@
 import { databaseSettings } from '@keyfence/db';
-import { logLevelSetting, operatorTokenSetting, readSettings } from '@keyfence/domain';
+import {
+  ledgerRetentionMonthsSetting,
+  logLevelSetting,
+  operatorTokenSetting,
+  readSettings,
+} from '@keyfence/domain';
 import { redisSettings } from '@keyfence/jobs';
 import { z } from 'zod';
 
@@ -50,6 +55,11 @@ const configSchema = z.object({
     .int()
     .min(1_000)
     .default(5 * 24 * 3_600_000),
+  /**
+   * The ledger keeps the current UTC month and this many before it; older month partitions are dropped
+   * (aggregates, and so every report, stay). At least 2. @defaultValue unset: every month is kept
+   */
+  KEYFENCE_LEDGER_RETENTION_MONTHS: ledgerRetentionMonthsSetting,
   /** Deliveries sent at once by this process (each waits on a receiver). @defaultValue 50 */
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(50),
 });

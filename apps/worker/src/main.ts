@@ -40,6 +40,9 @@ const running = await startWorkers({
   logger,
   usageConcurrency: config.USAGE_CONCURRENCY,
   lockDurationMs: config.WORKER_LOCK_DURATION_MS,
+  ...(config.KEYFENCE_LEDGER_RETENTION_MONTHS === undefined
+    ? {}
+    : { ledgerRetentionMonths: config.KEYFENCE_LEDGER_RETENTION_MONTHS }),
   ...(config.KEYFENCE_ENCRYPTION_KEY === undefined
     ? {}
     : {

@@ -26,6 +26,16 @@ export class WorkerMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
     registers: [this.registry],
   });
+  readonly ledgerPartitionsCreated = new Counter({
+    name: 'keyfence_ledger_partitions_created_total',
+    help: 'Month partitions of the ledger created by the upkeep (ahead of their month)',
+    registers: [this.registry],
+  });
+  readonly ledgerPartitionsDropped = new Counter({
+    name: 'keyfence_ledger_partitions_dropped_total',
+    help: 'Month partitions of the ledger dropped past KEYFENCE_LEDGER_RETENTION_MONTHS (aggregates kept)',
+    registers: [this.registry],
+  });
   readonly blocks = new Counter({
     name: 'keyfence_key_blocks_total',
     help: 'Keys blocked because they reached their limit',

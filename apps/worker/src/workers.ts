@@ -4,6 +4,7 @@ import {
   announceExpiredKeysJob,
   duplicateRedis,
   liftBlocksJob,
+  maintainLedgerPartitionsJob,
   purgeIdempotencyJob,
   purgeSessionsJob,
   purgeWebhookEventsJob,
@@ -40,6 +41,8 @@ export interface WorkerDeps {
   readonly metrics?: WorkerMetrics;
   /** Alerts: without an encryption key, no webhook is delivered (secrets cannot be opened). */
   readonly webhooks?: WebhookSettings;
+  /** KEYFENCE_LEDGER_RETENTION_MONTHS. @defaultValue undefined: every ledger month is kept */
+  readonly ledgerRetentionMonths?: number;
 }
 
 /** How alerts are delivered. */
@@ -114,6 +117,15 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     {
       name: purgeWebhookEventsJob.name,
       data: { version: purgeWebhookEventsJob.version },
+      opts: SCHEDULED_JOB_OPTIONS,
+    },
+  );
+  await maintenanceQueue.upsertJobScheduler(
+    maintainLedgerPartitionsJob.name,
+    { every: maintainLedgerPartitionsJob.everyMs },
+    {
+      name: maintainLedgerPartitionsJob.name,
+      data: { version: maintainLedgerPartitionsJob.version },
       opts: SCHEDULED_JOB_OPTIONS,
     },
   );

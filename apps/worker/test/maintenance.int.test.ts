@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   createTestDatabase,
   TEST_REDIS_URL,
@@ -6,10 +7,12 @@ import {
 } from '@keyfence/db/testing';
 import { QUEUES, queuePrefix } from '@keyfence/jobs';
 import { dropRedisPrefix } from '@keyfence/testkit/leftovers';
-import { Queue, QueueEvents } from 'bullmq';
+import { type Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkerMetrics } from '../src/metrics.ts';
+import { createMaintenanceProcessor } from '../src/processors/maintenance-processor.ts';
 import { type RunningWorkers, startWorkers } from '../src/workers.ts';
 
 const REDIS_URL = TEST_REDIS_URL;
@@ -99,6 +102,49 @@ describe('maintenance queue', () => {
     expect(await db.store.dashboard.findSession('live-token', now)).not.toBeNull();
     const [left] = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM dashboard_sessions');
     expect(left?.n).toBe('1');
+  });
+
+  it('keeps the ledger partitions: the months ingest accepts and two ahead, none dropped without retention', async () => {
+    const schedulers = await queue.getJobSchedulers();
+    expect(schedulers.map((s) => s.key)).toContain('maintain-ledger-partitions');
+    await db.store.ledger.recordEvents([
+      {
+        accountId: randomUUID(),
+        apiKeyId: randomUUID(),
+        eventId: 'ancient',
+        endpoint: 'POST /v1/x',
+        costUnits: 1n,
+        occurredAtMs: Date.parse('2025-01-10T00:00:00Z'),
+      },
+    ]);
+    const job = await queue.add('maintain-ledger-partitions', { version: 1 });
+    await job.waitUntilFinished(events, 10_000);
+    const names = (await db.store.ledgerPartitions.list()).map((partition) => partition.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'usage_events_2025_01',
+        'usage_events_2026_10',
+        'usage_events_2026_11',
+        'usage_events_2026_12',
+        'usage_events_2027_01',
+      ]),
+    );
+  });
+
+  it('drops ledger months past KEYFENCE_LEDGER_RETENTION_MONTHS, counted in the metrics', async () => {
+    const metrics = new WorkerMetrics();
+    const process = createMaintenanceProcessor({
+      store: db.store,
+      clock: () => now,
+      logger: pino({ level: 'silent' }),
+      ledgerRetentionMonths: 2,
+      metrics,
+    });
+    await process({ name: 'maintain-ledger-partitions', data: { version: 1 } } as Job);
+    const names = (await db.store.ledgerPartitions.list()).map((partition) => partition.name);
+    expect(names).not.toContain('usage_events_2025_01');
+    expect(names).toContain('usage_events_2026_10');
+    expect((await metrics.ledgerPartitionsDropped.get()).values[0]?.value).toBe(1);
   });
 
   it('fails a bad payload for good instead of retrying it', async () => {

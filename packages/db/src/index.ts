@@ -19,6 +19,12 @@ export { IdempotencyRepository } from './idempotency-repository.ts';
 export * from './key-state-repository.ts';
 export { LAST_USED_RESOLUTION_MS } from './last-used.ts';
 export {
+  type LedgerPartition,
+  LedgerPartitionRepository,
+  type LedgerUpkeepOptions,
+  type LedgerUpkeepOutcome,
+} from './ledger-partition-repository.ts';
+export {
   type DeadLetter,
   type LedgerEvent,
   LedgerRepository,

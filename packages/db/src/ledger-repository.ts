@@ -1,6 +1,14 @@
-import { UNKNOWN_MODEL, usageBucketStartOf, windowBoundsOf, windowStartsOf } from '@keyfence/domain';
+import {
+  DEFAULT_EVENT_TIME_POLICY,
+  LEDGER_LOOKAROUND_MS,
+  UNKNOWN_MODEL,
+  usageBucketStartOf,
+  windowBoundsOf,
+  windowStartsOf,
+} from '@keyfence/domain';
 import type pg from 'pg';
 import { translateDatabaseError, translatingErrors } from './errors.ts';
+import { LedgerPartitionRepository } from './ledger-partition-repository.ts';
 import { arrayLiteral, quoteArrayElement } from './pg-array-literal.ts';
 import { pgQueryable } from './queryable.ts';
 import { inTransaction } from './transaction.ts';
@@ -25,6 +33,10 @@ export interface LedgerEvent {
   readonly serviceTokenId?: string | null;
 }
 
+// A month partition starts at most 31 days before any instant of it: looking back this far from an event's
+// occurred_at finds every month holding an occurred_at up to LEDGER_LOOKAROUND_MS before it.
+const LOOKBEHIND_MS = LEDGER_LOOKAROUND_MS + 31 * 86_400_000;
+
 // One statement: insert the events not yet in the ledger, and add exactly those to the aggregates: a row per
 // key per UTC day and per UTC month (weeks and the lifetime are sums of those, read by readCurrentUsage), and
 // a row per key, model and UTC quarter hour (key_model_usage, read by the usage reports).
@@ -40,11 +52,17 @@ WITH input AS (
    ORDER BY account_id, event_id
 ), inserted AS (
   INSERT INTO usage_events (account_id, event_id, api_key_id, endpoint, cost, occurred_at,
-                            model, input_tokens, output_tokens, failed, service_token_id)
+                            model, input_tokens, output_tokens, failed, service_token_id, occurred_month)
   SELECT account_id, event_id, api_key_id, endpoint, cost, to_timestamp(occurred_ms / 1000.0),
-         model, input_tokens, output_tokens, failed, service_token_id
+         model, input_tokens, output_tokens, failed, service_token_id, to_timestamp(month_ms / 1000.0)
     FROM input
-  ON CONFLICT (account_id, event_id) DO NOTHING
+   -- The same id in a neighbouring month (resent with another occurred_at) was counted there: the unique
+   -- key holds within a month partition only. Runtime pruning reads only the months in range.
+   WHERE NOT EXISTS (SELECT 1 FROM usage_events e
+                      WHERE e.account_id = input.account_id AND e.event_id = input.event_id
+                        AND e.occurred_month > to_timestamp((occurred_ms - ${LOOKBEHIND_MS}) / 1000.0)
+                        AND e.occurred_month <= to_timestamp((occurred_ms + ${LEDGER_LOOKAROUND_MS}) / 1000.0))
+  ON CONFLICT (account_id, event_id, occurred_month) DO NOTHING
   RETURNING account_id, event_id
 ), counted AS (
   SELECT input.* FROM input JOIN inserted USING (account_id, event_id)
@@ -225,6 +243,12 @@ function isRowError(error: unknown): error is { code: string; message: string } 
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23')) && code !== '23505';
 }
 
+/** PostgreSQL found no partition of the ledger for a row (a check violation naming no constraint). */
+function isMissingPartition(error: unknown): boolean {
+  const fields = error as { code?: unknown; constraint?: unknown; table?: unknown } | null;
+  return fields?.code === '23514' && fields.constraint === undefined && fields.table === 'usage_events';
+}
+
 /** Text PostgreSQL cannot store (NUL) made storable, for the dead-letter copy only. */
 function storable(text: string): string {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
@@ -235,7 +259,11 @@ function storable(text: string): string {
  * pool, because this is the hot path (Prisma's per-row upserts run 35–45× slower here).
  */
 export class LedgerRepository {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly partitions: LedgerPartitionRepository;
+
+  constructor(private readonly pool: pg.Pool) {
+    this.partitions = new LedgerPartitionRepository(pool);
+  }
 
   /**
    * Writes a batch of events into the ledger and the aggregates, exactly once each: events already in
@@ -261,6 +289,7 @@ export class LedgerRepository {
     hooks: RecordHooks,
     partial: boolean,
     outcome: WriteTally,
+    partitionsEnsured = false,
   ): Promise<void> {
     try {
       const written = await this.writeBatch(events, hooks, partial);
@@ -268,6 +297,12 @@ export class LedgerRepository {
       outcome.crossings += written.crossings;
       for (const id of written.limitedKeyIds) outcome.limitedKeyIds.add(id);
     } catch (error) {
+      if (isMissingPartition(error) && !partitionsEnsured) {
+        // The upkeep keeps months ahead, so this is rare (an event of a month it never made, a worker
+        // catching up on an old backlog): make the months, except dropped ones, and write again.
+        await this.partitions.ensure(events.map((event) => windowStartsOf(event.occurredAtMs).month));
+        return this.writeOrSplit(events, hooks, partial, outcome, true);
+      }
       if (!isRowError(error)) throw translateDatabaseError(error);
       const [only] = events;
       if (events.length === 1 && only !== undefined) {
@@ -277,8 +312,8 @@ export class LedgerRepository {
       }
       outcome.split = true;
       const half = Math.ceil(events.length / 2);
-      await this.writeOrSplit(events.slice(0, half), hooks, true, outcome);
-      await this.writeOrSplit(events.slice(half), hooks, true, outcome);
+      await this.writeOrSplit(events.slice(0, half), hooks, true, outcome, partitionsEnsured);
+      await this.writeOrSplit(events.slice(half), hooks, true, outcome, partitionsEnsured);
     }
   }
 
@@ -452,13 +487,22 @@ export class LedgerRepository {
     return rows.length;
   }
 
-  /** Which of these events of an account the ledger already holds. */
-  async existingEventIds(accountId: string, eventIds: readonly string[]): Promise<Set<string>> {
+  /**
+   * Which of these events of an account the ledger already holds, in the months an event ingest accepts
+   * at `nowMs` could be a duplicate of (the older months' partitions are pruned, not read).
+   */
+  async existingEventIds(
+    accountId: string,
+    eventIds: readonly string[],
+    nowMs: number = Date.now(),
+  ): Promise<Set<string>> {
     if (eventIds.length === 0) return new Set();
+    const sinceMs = nowMs - DEFAULT_EVENT_TIME_POLICY.maxAgeMs - LOOKBEHIND_MS;
     const { rows } = await translatingErrors(() =>
       this.pool.query<{ event_id: string }>(
-        'SELECT event_id FROM usage_events WHERE account_id = $1 AND event_id = ANY($2::text[])',
-        [accountId, eventIds],
+        `SELECT event_id FROM usage_events
+          WHERE account_id = $1 AND event_id = ANY($2::text[]) AND occurred_month > to_timestamp($3::bigint / 1000.0)`,
+        [accountId, eventIds, sinceMs],
       ),
     );
     return new Set(rows.map((row) => row.event_id));

@@ -6,6 +6,7 @@ import { openConnections, type PrismaOptions } from './client.ts';
 import { DashboardRepository } from './dashboard-repository.ts';
 import { IdempotencyRepository } from './idempotency-repository.ts';
 import { KeyStateRepository } from './key-state-repository.ts';
+import { LedgerPartitionRepository } from './ledger-partition-repository.ts';
 import { LedgerRepository } from './ledger-repository.ts';
 import { ManagementKeyRepository } from './management-key-repository.ts';
 import { pendingMigrations } from './migrator.ts';
@@ -30,6 +31,8 @@ export interface Store {
   readonly dashboard: DashboardRepository;
   /** Usage events, once each, and the per-window aggregates they feed. */
   readonly ledger: LedgerRepository;
+  /** The ledger's month partitions: created ahead, dropped past the retention. */
+  readonly ledgerPartitions: LedgerPartitionRepository;
   /** Keys blocked at their limit, per window. */
   readonly blocks: BlockRepository;
   /** Alerts: webhook endpoints, the outbox relay, the delivery log. */
@@ -56,6 +59,7 @@ export function openStore(options: PrismaOptions): Store {
     usageReports: new UsageReportRepository(pool),
     dashboard: new DashboardRepository(prisma),
     ledger: new LedgerRepository(pool),
+    ledgerPartitions: new LedgerPartitionRepository(pool),
     blocks: new BlockRepository(pool),
     webhooks: new WebhookRepository(pool),
     async ping() {

@@ -5,6 +5,7 @@ export * from './audit.ts';
 export * from './dashboard-user.ts';
 export * from './expiry.ts';
 export * from './key-material.ts';
+export * from './ledger-months.ts';
 export * from './limit-decision.ts';
 export * from './money.ts';
 export * from './operator-token.ts';

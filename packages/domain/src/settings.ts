@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MIN_LEDGER_RETENTION_MONTHS } from './ledger-months.ts';
 import { operatorTokenProblem } from './operator-token.ts';
 
 /**
@@ -32,3 +33,18 @@ export const operatorTokenSetting = z
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
   })
   .optional();
+
+/**
+ * KEYFENCE_LEDGER_RETENTION_MONTHS: the ledger keeps the current UTC month and this many before it; older
+ * month partitions are dropped (their aggregates stay forever). At least 2, so a dropped month is past the
+ * 31 days ingest accepts. @defaultValue unset (or empty, as a ConfigMap leaves it): every month is kept
+ */
+export const ledgerRetentionMonthsSetting = z.preprocess(
+  (value) => (value === '' ? undefined : value),
+  z.coerce
+    .number()
+    .int()
+    .min(MIN_LEDGER_RETENTION_MONTHS, `must be at least ${MIN_LEDGER_RETENTION_MONTHS} (months)`)
+    .max(1_200)
+    .optional(),
+);

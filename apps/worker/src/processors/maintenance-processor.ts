@@ -1,17 +1,23 @@
 import type { Store } from '@keyfence/db';
+import { planLedgerPartitions } from '@keyfence/domain';
 import {
   announceExpiredKeysJob,
+  maintainLedgerPartitionsJob,
   purgeIdempotencyJob,
   purgeSessionsJob,
   purgeWebhookEventsJob,
 } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
+import type { WorkerMetrics } from '../metrics.ts';
 
 export interface MaintenanceDeps {
-  readonly store: Pick<Store, 'idempotency' | 'dashboard' | 'webhooks'>;
+  readonly store: Pick<Store, 'idempotency' | 'dashboard' | 'webhooks' | 'ledgerPartitions'>;
   readonly clock: () => Date;
   readonly logger: Logger;
+  /** KEYFENCE_LEDGER_RETENTION_MONTHS. @defaultValue undefined: every ledger month is kept */
+  readonly ledgerRetentionMonths?: number;
+  readonly metrics?: Pick<WorkerMetrics, 'ledgerPartitionsCreated' | 'ledgerPartitionsDropped'>;
 }
 
 /**
@@ -59,6 +65,11 @@ export function createMaintenanceProcessor(deps: MaintenanceDeps) {
         if (announced > 0) deps.logger.info({ announced }, 'announced expired keys');
         return { purged: 0 };
       }
+      case maintainLedgerPartitionsJob.name: {
+        readPayload(job, maintainLedgerPartitionsJob.schema);
+        await maintainLedgerPartitions(deps);
+        return { purged: 0 };
+      }
       default:
         throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
     }
@@ -69,5 +80,35 @@ function readPayload(job: Job, schema: { safeParse(data: unknown): { success: bo
   const payload = schema.safeParse(job.data);
   if (!payload.success) {
     throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error?.message ?? 'invalid'}`);
+  }
+}
+
+/** One partition upkeep run (see maintainLedgerPartitionsJob); skipped when another worker is running it. */
+async function maintainLedgerPartitions(deps: MaintenanceDeps): Promise<void> {
+  const nowMs = deps.clock().getTime();
+  const retentionMonths = deps.ledgerRetentionMonths ?? null;
+  const outcome = await deps.store.ledgerPartitions.upkeep({
+    plan: (existing) => planLedgerPartitions({ nowMs, existing, retentionMonths }),
+    lockTimeoutMs: maintainLedgerPartitionsJob.lockTimeoutMs,
+  });
+  if (outcome === null) {
+    deps.logger.debug('ledger partition upkeep running elsewhere: skipped');
+    return;
+  }
+  deps.metrics?.ledgerPartitionsCreated.inc(outcome.created.length);
+  deps.metrics?.ledgerPartitionsDropped.inc(outcome.dropped.length);
+  if (outcome.created.length > 0)
+    deps.logger.info({ partitions: outcome.created }, 'created ledger partitions');
+  if (outcome.dropped.length > 0) {
+    deps.logger.info(
+      { partitions: outcome.dropped, retentionMonths },
+      'dropped ledger partitions past retention',
+    );
+  }
+  if (outcome.deferred.length > 0) {
+    deps.logger.warn(
+      { partitions: outcome.deferred },
+      'ledger partition drop waited past its lock timeout: retried next run',
+    );
   }
 }
