@@ -1,8 +1,14 @@
 import { type AdmissionOptions, AdmissionStore } from '@keyfence/admission';
 import type { Store } from '@keyfence/db';
 import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
-import { openRedis, QUEUES, queuePrefix, type RedisTarget, type ReplicationRule } from '@keyfence/jobs';
-import { Queue } from 'bullmq';
+import {
+  openQueue,
+  openRedis,
+  QUEUES,
+  queuePrefix,
+  type RedisTarget,
+  type ReplicationRule,
+} from '@keyfence/jobs';
 import type { Logger } from 'pino';
 import { AdmissionService } from './admission/admission-service.ts';
 import { FailureLimiter, type FailureLimiterOptions } from './auth/failure-limiter.ts';
@@ -68,12 +74,12 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
 
   const prefix = queuePrefix(options.queuePrefix);
-  const usageQueue = new Queue(QUEUES.usage, { connection: redis, prefix });
-  const webhookQueue = new Queue(QUEUES.webhooks, { connection: redis, prefix });
+  const usageQueue = openQueue(QUEUES.usage, redis, options.queuePrefix);
+  const webhookQueue = openQueue(QUEUES.webhooks, redis, options.queuePrefix);
   const queues = [
     usageQueue,
-    new Queue(QUEUES.limits, { connection: redis, prefix }),
-    new Queue(QUEUES.maintenance, { connection: redis, prefix }),
+    openQueue(QUEUES.limits, redis, options.queuePrefix),
+    openQueue(QUEUES.maintenance, redis, options.queuePrefix),
     webhookQueue,
   ];
   const keyStates = new KeyStateCache((hash, now) => store.keyStates.findByHash(hash, now), options.keyCache);

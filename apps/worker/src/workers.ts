@@ -1,7 +1,7 @@
 import { AdmissionStore } from '@keyfence/admission';
 import { SecretCipher, type Store } from '@keyfence/db';
-import { duplicateRedis, QUEUES, queuePrefix, type RedisConnection } from '@keyfence/jobs';
-import { type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
+import { duplicateRedis, openQueue, QUEUES, queuePrefix, type RedisConnection } from '@keyfence/jobs';
+import { type Processor, type Queue, Worker, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { scheduleJobs } from './job-schedulers.ts';
 import { createKeyEventPublisher } from './key-event-publisher.ts';
@@ -59,7 +59,6 @@ export interface RunningWorkers {
 /** Starts one worker per queue, registers the job schedulers, and catches up on missed resets. */
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const prefix = queuePrefix(deps.queuePrefix);
-  const connection = deps.redis;
   const publisher = createKeyEventPublisher(deps.redis, deps.queuePrefix);
   // Its own connection, with a command timeout: the settle step runs inside a PostgreSQL transaction, which
   // must not wait on a Redis that does not answer (BullMQ's connection retries forever by design).
@@ -67,8 +66,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   admissionRedis.on('error', (error) => deps.logger.warn({ err: error.message }, 'admission redis error'));
   const admission = new AdmissionStore(admissionRedis, deps.queuePrefix);
 
-  const limitsQueue = new Queue(QUEUES.limits, { connection, prefix });
-  const maintenanceQueue = new Queue(QUEUES.maintenance, { connection, prefix });
+  const limitsQueue = openQueue(QUEUES.limits, deps.redis, deps.queuePrefix);
+  const maintenanceQueue = openQueue(QUEUES.maintenance, deps.redis, deps.queuePrefix);
   await scheduleJobs({ limits: limitsQueue, maintenance: maintenanceQueue });
   // A reset that passed while no worker ran is made up for now.
   await liftEndedBlocks(
@@ -84,7 +83,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     start(QUEUES.limits, createLimitsProcessor({ ...deps, publisher }), 1),
     start(QUEUES.maintenance, createMaintenanceProcessor(deps), 1),
   ];
-  const webhooksQueue = new Queue(QUEUES.webhooks, { connection, prefix });
+  const webhooksQueue = openQueue(QUEUES.webhooks, deps.redis, deps.queuePrefix);
   let relay: OutboxRelay | undefined;
   if (deps.webhooks === undefined) {
     deps.logger.warn('KEYFENCE_ENCRYPTION_KEY is not set: webhook alerts are not delivered by this worker');

@@ -7,9 +7,16 @@ import {
   testResourceName,
 } from '@keyfence/db/testing';
 import { DEFAULT_KEY_SETTINGS, generateCredential, hashSecret, usd } from '@keyfence/domain';
-import { keyEventsChannel, QUEUES, queuePrefix, type UsageEventTuple, usageBatchJob } from '@keyfence/jobs';
+import {
+  keyEventsChannel,
+  openQueue,
+  QUEUES,
+  queuePrefix,
+  type UsageEventTuple,
+  usageBatchJob,
+} from '@keyfence/jobs';
 import { dropRedisPrefix } from '@keyfence/testkit/leftovers';
-import { Queue, QueueEvents } from 'bullmq';
+import { type Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,8 +51,8 @@ beforeAll(async () => {
     clock: () => clockNow,
     logger: pino({ level: 'silent' }),
   });
-  usageQueue = new Queue(QUEUES.usage, { connection: redis, prefix: queuePrefix(prefixBase) });
-  limitsQueue = new Queue(QUEUES.limits, { connection: redis, prefix: queuePrefix(prefixBase) });
+  usageQueue = openQueue(QUEUES.usage, redis, prefixBase);
+  limitsQueue = openQueue(QUEUES.limits, redis, prefixBase);
   events = new QueueEvents(QUEUES.usage, { connection: { url: REDIS_URL }, prefix: queuePrefix(prefixBase) });
   await events.waitUntilReady();
 });
