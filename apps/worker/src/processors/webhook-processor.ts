@@ -1,6 +1,6 @@
 import { type SecretCipher, type Store, webhookSecretAad } from '@keyfence/db';
 import { WEBHOOK_RETRY_DELAYS_MS, webhookRetryDelayMs } from '@keyfence/domain';
-import { deliverWebhookJob } from '@keyfence/jobs';
+import { deliverWebhookJob, readJobPayload } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from '../metrics.ts';
@@ -59,13 +59,11 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
   const send = deps.send ?? sendWebhook;
   return async (job: Job): Promise<WebhookJobResult> => {
     if (job.name !== deliverWebhookJob.name) throw new UnrecoverableError(`unknown webhooks job ${job.name}`);
-    const payload = deliverWebhookJob.schema.safeParse(job.data);
-    if (!payload.success) throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error.message}`);
-    const ref = { eventId: payload.data.eventId, endpointId: payload.data.endpointId };
+    const payload = readJobPayload(job, deliverWebhookJob.schema);
+    const ref = { eventId: payload.eventId, endpointId: payload.endpointId };
     const delivery = await deps.store.webhooks.deliveryToSend(ref, deps.clock());
     if (delivery === null) return skipped(deps, 'endpoint or event deleted');
-    if (delivery.status === 'succeeded' && payload.data.manual !== true)
-      return skipped(deps, 'already delivered');
+    if (delivery.status === 'succeeded' && payload.manual !== true) return skipped(deps, 'already delivered');
     if (!delivery.sendable) {
       await deps.store.webhooks.skipDelivery(ref);
       return skipped(deps, 'endpoint disabled');
