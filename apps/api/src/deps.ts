@@ -1,6 +1,6 @@
 import type { Store } from '@keyfence/db';
 import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
-import type { ReplicationRule } from '@keyfence/jobs';
+import type { KeyEventPublisher, ReplicationRule } from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AdmissionService } from './admission/admission-service.ts';
@@ -31,7 +31,7 @@ export interface AppDeps {
    */
   readonly webhookCipher?: ResponseCipher | undefined;
   /** Announces key changes to every replica's verify cache. */
-  readonly keyEvents: { publish(keyIds: readonly string[]): Promise<void> };
+  readonly keyEvents: Pick<KeyEventPublisher, 'keysChanged'>;
   /** This replica's verify cache. */
   readonly keyStates: KeyStateCache;
   readonly lastUsed: LastUsedRecorder;

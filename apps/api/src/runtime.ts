@@ -2,6 +2,7 @@ import { type AdmissionOptions, AdmissionStore } from '@keyfence/admission';
 import type { Store } from '@keyfence/db';
 import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
 import {
+  createKeyEventPublisher,
   openQueue,
   openRedis,
   QUEUES,
@@ -83,7 +84,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     webhookQueue,
   ];
   const keyStates = new KeyStateCache((hash, now) => store.keyStates.findByHash(hash, now), options.keyCache);
-  const bus = new KeyEventBus(redis, subscriber, options.queuePrefix, logger);
+  const bus = new KeyEventBus(subscriber, options.queuePrefix, logger);
   await bus.subscribe(keyStates);
   subscriber.on('ready', () => logger.warn('key-event subscription (re)connected: verify cache cleared'));
   const lastUsed = new LastUsedRecorder(
@@ -112,7 +113,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       webhookQueue,
       webhookCipher:
         options.encryptionKeyConfigured === false ? undefined : new ResponseCipher(options.encryptionKey),
-      keyEvents: bus,
+      keyEvents: createKeyEventPublisher(redis, options.queuePrefix),
       keyStates,
       lastUsed,
       admission: new AdmissionService(

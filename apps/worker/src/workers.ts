@@ -1,10 +1,16 @@
 import { AdmissionStore } from '@keyfence/admission';
 import { SecretCipher, type Store } from '@keyfence/db';
-import { duplicateRedis, openQueue, QUEUES, queuePrefix, type RedisConnection } from '@keyfence/jobs';
+import {
+  createKeyEventPublisher,
+  duplicateRedis,
+  openQueue,
+  QUEUES,
+  queuePrefix,
+  type RedisConnection,
+} from '@keyfence/jobs';
 import { type Processor, type Queue, Worker, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { scheduleJobs } from './job-schedulers.ts';
-import { createKeyEventPublisher } from './key-event-publisher.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import { createLimitsProcessor, liftEndedBlocks } from './processors/limits-processor.ts';
 import { createMaintenanceProcessor } from './processors/maintenance-processor.ts';

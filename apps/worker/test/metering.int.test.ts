@@ -8,6 +8,7 @@ import {
 } from '@keyfence/db/testing';
 import { DEFAULT_KEY_SETTINGS, generateCredential, hashSecret, usd } from '@keyfence/domain';
 import {
+  createKeyEventPublisher,
   keyEventsChannel,
   openQueue,
   QUEUES,
@@ -20,7 +21,6 @@ import { type Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeyEventPublisher } from '../src/key-event-publisher.ts';
 import { liftEndedBlocks } from '../src/processors/limits-processor.ts';
 import { type RunningWorkers, startWorkers } from '../src/workers.ts';
 

@@ -99,7 +99,7 @@ export function createKeyRoutes(deps: AppDeps): Router {
   const announce = async (res: Response, keyId: string) => {
     deps.keyStates.invalidate([keyId]);
     try {
-      await deps.keyEvents.publish([keyId]);
+      await deps.keyEvents.keysChanged([keyId]);
     } catch (error) {
       // The change is committed; other replicas' caches expire it within their TTL.
       loggerOf(res, deps.logger).warn({ err: (error as Error).message }, 'could not announce a key change');

@@ -1,8 +1,7 @@
 import type { Store } from '@keyfence/db';
-import { liftBlocksJob, readJobPayload } from '@keyfence/jobs';
+import { type KeyEventPublisher, liftBlocksJob, readJobPayload } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
-import type { KeyEventPublisher } from '../key-event-publisher.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 
 export interface LimitsProcessorDeps {

@@ -1,9 +1,8 @@
 import { type AdmissionStore, type RowField, rowField } from '@keyfence/admission';
 import { LAST_USED_RESOLUTION_MS, type LedgerEvent, type Store, type WrittenRow } from '@keyfence/db';
-import { readJobPayload, usageBatchJob } from '@keyfence/jobs';
+import { type KeyEventPublisher, readJobPayload, usageBatchJob } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
-import type { KeyEventPublisher } from '../key-event-publisher.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 
 export interface UsageProcessorDeps {
