@@ -1,5 +1,5 @@
 import type { Store } from '@keyfence/db';
-import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
+import type { Clock, EventTimePolicy, RandomBytes } from '@keyfence/domain';
 import type { KeyEventPublisher, ReplicationRule } from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
@@ -16,7 +16,7 @@ import type { LastUsedRecorder } from './verify/last-used-recorder.ts';
 /** Everything the API needs from outside; main.ts builds it, tests build their own. */
 export interface AppDeps {
   readonly store: Store;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly randomBytes: RandomBytes;
   /** Seals idempotent-create answers for their 24-hour window. */
   readonly responseCipher: ResponseCipher;

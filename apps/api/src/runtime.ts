@@ -1,6 +1,6 @@
 import { type AdmissionOptions, AdmissionStore } from '@keyfence/admission';
 import type { Store } from '@keyfence/db';
-import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
+import type { Clock, EventTimePolicy, RandomBytes } from '@keyfence/domain';
 import {
   createKeyEventPublisher,
   openQueue,
@@ -29,7 +29,7 @@ export interface RuntimeOptions {
   readonly redis: RedisTarget;
   readonly queuePrefix: string;
   readonly logger: Logger;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly randomBytes: RandomBytes;
   readonly encryptionKey: Uint8Array;
   /** True when `encryptionKey` is the operator's (not a per-process key): webhook secrets need it. */
@@ -122,7 +122,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       ),
       prefixes: new PrefixDirectory(store.keyStates),
       duplicates: new DuplicateCheck(store.ledger),
-      metrics: new ApiMetrics(queues, () => keyStates.size),
+      metrics: new ApiMetrics(queues, () => keyStates.size, options.clock),
       queues,
       operatorToken: options.operatorToken,
       redisReady,

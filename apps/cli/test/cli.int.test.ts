@@ -36,6 +36,7 @@ async function cliWith(terminal: Terminal, ...argv: string[]) {
       ...(terminal.stdin === undefined ? {} : { readStdin: async () => terminal.stdin as string }),
       ...(terminal.answers === undefined ? {} : { askHidden: async () => terminal.answers?.shift() ?? '' }),
     },
+    () => new Date(),
   );
   return { code, out: out.join('\n'), err: err.join('\n'), opened };
 }

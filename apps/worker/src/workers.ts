@@ -1,5 +1,6 @@
 import { AdmissionStore } from '@keyfence/admission';
 import { SecretCipher, type Store } from '@keyfence/db';
+import type { Clock } from '@keyfence/domain';
 import {
   createKeyEventPublisher,
   duplicateRedis,
@@ -24,7 +25,7 @@ export interface WorkerDeps {
   /** A connection for BullMQ; workers need `maxRetriesPerRequest: null`. */
   readonly redis: RedisConnection;
   readonly queuePrefix: string;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly logger: Logger;
   /**
    * Usage batches written at once. Hot keys' aggregate rows serialise concurrent batches, so more than

@@ -418,7 +418,7 @@ export class WebhookRepository {
   }
 
   /** A delivery with what sending it needs at `now`; null when the endpoint or the event is gone. */
-  async deliveryToSend(ref: DeliveryRef, now: Date = new Date()): Promise<DeliveryToSend | null> {
+  async deliveryToSend(ref: DeliveryRef, now: Date): Promise<DeliveryToSend | null> {
     const [row] = await translatingErrors(() =>
       pgQueryable(this.pool).query<{
         status: WebhookDelivery['status'];

@@ -73,7 +73,7 @@ export function createDashboardRoutes(deps: AppDeps): Router {
     .route('/v1/dashboard/session')
     // Signing in is the one route that reads a body before knowing who sends it: 64 KiB, never compressed.
     .post(jsonBodies(MAX_BODY_BYTES), async (req, res) => {
-      const startedAt = Date.now();
+      const startedAt = clock().getTime();
       const body = parseInput(signInBodySchema, req.body ?? {}, 'body');
       const email = normalizeEmail(body.email);
       // The try is reserved before argon2 runs, so a burst of concurrent guesses cannot all be checked.
@@ -85,7 +85,7 @@ export function createDashboardRoutes(deps: AppDeps): Router {
         await (user === null ? attempt?.failed() : attempt?.succeeded());
       }
       if (user === null) {
-        await sleep(Math.max(0, failureDelayMs - (Date.now() - startedAt)));
+        await sleep(Math.max(0, failureDelayMs - (clock().getTime() - startedAt)));
         throw new ApiError('WRONG_EMAIL_OR_PASSWORD', 'the email or the password is wrong');
       }
       // A session token is 32 random bytes; the browser keeps it in an httpOnly cookie, we keep its hash.

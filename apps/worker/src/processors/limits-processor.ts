@@ -1,4 +1,5 @@
 import type { Store } from '@keyfence/db';
+import type { Clock } from '@keyfence/domain';
 import { type KeyEventPublisher, liftBlocksJob, readJobPayload } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
@@ -7,7 +8,7 @@ import type { WorkerMetrics } from '../metrics.ts';
 export interface LimitsProcessorDeps {
   readonly store: Pick<Store, 'blocks'>;
   readonly publisher: KeyEventPublisher;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: WorkerMetrics;
 }

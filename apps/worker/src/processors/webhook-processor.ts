@@ -1,5 +1,5 @@
 import { type SecretCipher, type Store, webhookSecretAad } from '@keyfence/db';
-import { WEBHOOK_RETRY_DELAYS_MS, webhookRetryDelayMs } from '@keyfence/domain';
+import { type Clock, WEBHOOK_RETRY_DELAYS_MS, webhookRetryDelayMs } from '@keyfence/domain';
 import { deliverWebhookJob, readJobPayload } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
@@ -29,7 +29,7 @@ export interface WebhookProcessorDeps {
   /** Opens signing secrets; the same key as the API's (`KEYFENCE_ENCRYPTION_KEY`). */
   readonly cipher: SecretCipher;
   readonly policy: AddressPolicy;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: WorkerMetrics;
   /** @defaultValue WEBHOOK_RETRY_DELAYS_MS */
