@@ -7,6 +7,7 @@ import {
   openRedis,
   QUEUES,
   queuePrefix,
+  type RedisConnection,
   type RedisTarget,
   type ReplicationRule,
 } from '@keyfence/jobs';
@@ -68,21 +69,9 @@ export interface ApiRuntime {
 /** Builds the runtime and subscribes to key events; main.ts and the tests share this wiring. */
 export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRuntime> {
   const { store, logger } = options;
-  const redis = openRedis(options.redis, { maxRetriesPerRequest: 3 });
-  // On a cluster it subscribes on one node; a PUBLISH on any node reaches every node's subscribers.
-  const subscriber = openRedis(options.redis, { maxRetriesPerRequest: null });
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
-  subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
-
+  const { redis, subscriber } = openApiRedis(options);
   const prefix = queuePrefix(options.queuePrefix);
-  const usageQueue = openQueue(QUEUES.usage, redis, options.queuePrefix);
-  const webhookQueue = openQueue(QUEUES.webhooks, redis, options.queuePrefix);
-  const queues = [
-    usageQueue,
-    openQueue(QUEUES.limits, redis, options.queuePrefix),
-    openQueue(QUEUES.maintenance, redis, options.queuePrefix),
-    webhookQueue,
-  ];
+  const queues = openApiQueues(redis, options.queuePrefix);
   const keyStates = new KeyStateCache((hash, now) => store.keyStates.findByHash(hash, now), options.keyCache);
   const bus = new KeyEventBus(subscriber, options.queuePrefix, logger);
   await bus.subscribe(keyStates);
@@ -93,13 +82,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     options.lastUsedFlushMs,
   );
   lastUsed.start();
-  const redisReady = async () => {
-    try {
-      return (await redis.ping()) === 'PONG';
-    } catch {
-      return false;
-    }
-  };
+  const redisReady = () => answersPing(redis);
 
   const failureLimiter = new FailureLimiter(options.failureLimits, { redis, keyPrefix: prefix, logger });
   return {
@@ -109,8 +92,8 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       randomBytes: options.randomBytes,
       responseCipher: new ResponseCipher(options.encryptionKey),
       logger,
-      usageQueue,
-      webhookQueue,
+      usageQueue: queues.usage,
+      webhookQueue: queues.webhooks,
       webhookCipher:
         options.encryptionKeyConfigured === false ? undefined : new ResponseCipher(options.encryptionKey),
       keyEvents: createKeyEventPublisher(redis, options.queuePrefix),
@@ -122,28 +105,76 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       ),
       prefixes: new PrefixDirectory(store.keyStates),
       duplicates: new DuplicateCheck(store.ledger),
-      metrics: new ApiMetrics(queues, () => keyStates.size, options.clock),
-      queues,
+      metrics: new ApiMetrics(queues.all, () => keyStates.size, options.clock),
+      queues: queues.all,
       operatorToken: options.operatorToken,
       redisReady,
       failureLimiter,
       signInThrottle: new SignInThrottle(redis, prefix, logger, options.signInLimits),
-      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
-      ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
-      ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
-      ...(options.signInFailureDelayMs === undefined
-        ? {}
-        : { signInFailureDelayMs: options.signInFailureDelayMs }),
-      ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
-      ...(options.ingestReplication === undefined ? {} : { ingestReplication: options.ingestReplication }),
+      ...optionalSettingsOf(options),
     },
     redisReady,
     async close() {
       await lastUsed.stop();
       await bus.close();
-      await Promise.all(queues.map((queue) => queue.close()));
+      await Promise.all(queues.all.map((queue) => queue.close()));
       subscriber.disconnect();
       await redis.quit().catch(() => redis.disconnect());
     },
+  };
+}
+
+/** The API's two Redis connections: commands (a few retries), and the key-event subscription. */
+function openApiRedis(options: RuntimeOptions): { redis: RedisConnection; subscriber: RedisConnection } {
+  const redis = openRedis(options.redis, { maxRetriesPerRequest: 3 });
+  // On a cluster it subscribes on one node; a PUBLISH on any node reaches every node's subscribers.
+  const subscriber = openRedis(options.redis, { maxRetriesPerRequest: null });
+  redis.on('error', (error) => options.logger.warn({ err: error.message }, 'redis connection error'));
+  subscriber.on('error', (error) => options.logger.warn({ err: error.message }, 'redis subscriber error'));
+  return { redis, subscriber };
+}
+
+/** Every queue, for the operators' dashboard; usage and webhooks are also written to. */
+function openApiQueues(redis: RedisConnection, prefixBase: string) {
+  const usage = openQueue(QUEUES.usage, redis, prefixBase);
+  const webhooks = openQueue(QUEUES.webhooks, redis, prefixBase);
+  const all = [
+    usage,
+    openQueue(QUEUES.limits, redis, prefixBase),
+    openQueue(QUEUES.maintenance, redis, prefixBase),
+    webhooks,
+  ];
+  return { usage, webhooks, all };
+}
+
+async function answersPing(redis: RedisConnection): Promise<boolean> {
+  try {
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+/** The settings that keep their defaults in AppDeps unless the options set them. */
+function optionalSettingsOf(
+  options: RuntimeOptions,
+): Pick<
+  AppDeps,
+  | 'trustProxy'
+  | 'webRoot'
+  | 'secureCookies'
+  | 'signInFailureDelayMs'
+  | 'eventTimePolicy'
+  | 'ingestReplication'
+> {
+  return {
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+    ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
+    ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
+    ...(options.signInFailureDelayMs === undefined
+      ? {}
+      : { signInFailureDelayMs: options.signInFailureDelayMs }),
+    ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
+    ...(options.ingestReplication === undefined ? {} : { ingestReplication: options.ingestReplication }),
   };
 }
