@@ -2,7 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './instances.ts';
+import { freePort, spawnRedisServer } from './instances.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cli = (port: number, ...args: string[]) =>
@@ -93,30 +93,20 @@ export async function startRedisCluster(): Promise<RedisCluster> {
 
 /** One cluster-enabled redis-server on `port`, without persistence. */
 function spawnClusterNode(port: number, dir: string): ChildProcess {
-  return spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--cluster-enabled',
-      'yes',
-      '--cluster-config-file',
-      `nodes-${port}.conf`,
-      '--cluster-node-timeout',
-      String(NODE_TIMEOUT_MS),
-      '--appendonly',
-      'no',
-      '--save',
-      '',
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: 'ignore' },
-  );
+  return spawnRedisServer(port, dir, [
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    `nodes-${port}.conf`,
+    '--cluster-node-timeout',
+    String(NODE_TIMEOUT_MS),
+    '--appendonly',
+    'no',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+  ]);
 }
 
 async function waitUntilPinging(port: number): Promise<void> {
