@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_KEY_SETTINGS, generateCredential, generateRotatedCredential, usd } from '@keyfence/domain';
+import { DEFAULT_KEY_SETTINGS, generateRotatedCredential, usd } from '@keyfence/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actor, alertFixtures, NOW, nowMs } from './testing/alert-fixtures.ts';
 import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
 import type { DeliveryRef } from './webhook-repository.ts';
 
 let db: TestDatabase;
-const { newAccount, newKey, event, crossings } = alertFixtures(() => db);
+const { newAccount, newKey, newKeyWith, event, crossings } = alertFixtures(() => db);
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -171,18 +171,7 @@ describe('key lifecycle events', () => {
     const { accountId } = await newAccount();
     const { accountId: quiet } = await newAccount(false);
     const expiresAt = new Date(nowMs + 60_000);
-    const make = async (owner: string) => {
-      const result = await db.store.apiKeys.create({
-        accountId: owner,
-        settings: { ...DEFAULT_KEY_SETTINGS, expiresAt },
-        newCredential: () => generateCredential('api_key', randomBytes),
-        actor,
-        requestId: null,
-        now: NOW,
-      });
-      if (result.outcome !== 'created') throw new Error('not created');
-      return result.key;
-    };
+    const make = (owner: string) => newKeyWith(owner, { expiresAt });
     const key = await make(accountId);
     await make(quiet);
     const expired = async () =>

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { type Actor, DEFAULT_KEY_SETTINGS, generateCredential, type SpendLimit, usd } from '@keyfence/domain';
+import {
+  type Actor,
+  type ApiKeySettings,
+  DEFAULT_KEY_SETTINGS,
+  generateCredential,
+  type SpendLimit,
+  usd,
+} from '@keyfence/domain';
 import type { LedgerEvent } from '../ledger-repository.ts';
 import type { TestDatabase } from './test-database.ts';
 
@@ -27,13 +34,14 @@ export function alertFixtures(db: () => TestDatabase) {
   }
 
   async function newKey(accountId: string, limit: SpendLimit | null, alertThresholds?: number[]) {
+    return newKeyWith(accountId, { limit, ...(alertThresholds === undefined ? {} : { alertThresholds }) });
+  }
+
+  /** A key with the default settings but these. */
+  async function newKeyWith(accountId: string, settings: Partial<ApiKeySettings>) {
     const result = await db().store.apiKeys.create({
       accountId,
-      settings: {
-        ...DEFAULT_KEY_SETTINGS,
-        limit,
-        ...(alertThresholds === undefined ? {} : { alertThresholds }),
-      },
+      settings: { ...DEFAULT_KEY_SETTINGS, ...settings },
       newCredential: () => generateCredential('api_key', randomBytes),
       actor,
       requestId: null,
@@ -66,5 +74,5 @@ export function alertFixtures(db: () => TestDatabase) {
     return rows.map((row) => row.payload.data);
   }
 
-  return { newAccount, newKey, event, crossings };
+  return { newAccount, newKey, newKeyWith, event, crossings };
 }
