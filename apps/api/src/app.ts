@@ -39,7 +39,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(createDashboardRoutes(deps));
   app.use(createUsageRoutes(deps));
   app.use(routeNotFound);
-  app.use(errorHandler(deps.logger, (req) => deps.failureLimiter.recordFailure(req)));
+  app.use(errorHandler(deps.logger, deps.clock, (req) => deps.failureLimiter.recordFailure(req)));
   return app;
 }
 

@@ -1,6 +1,6 @@
 import type { Store } from '@keyfence/db';
-import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
-import type { ReplicationRule } from '@keyfence/jobs';
+import type { Clock, EventTimePolicy, RandomBytes } from '@keyfence/domain';
+import type { KeyEventPublisher, ReplicationRule } from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AdmissionService } from './admission/admission-service.ts';
@@ -16,7 +16,7 @@ import type { LastUsedRecorder } from './verify/last-used-recorder.ts';
 /** Everything the API needs from outside; main.ts builds it, tests build their own. */
 export interface AppDeps {
   readonly store: Store;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly randomBytes: RandomBytes;
   /** Seals idempotent-create answers for their 24-hour window. */
   readonly responseCipher: ResponseCipher;
@@ -31,7 +31,7 @@ export interface AppDeps {
    */
   readonly webhookCipher?: ResponseCipher | undefined;
   /** Announces key changes to every replica's verify cache. */
-  readonly keyEvents: { publish(keyIds: readonly string[]): Promise<void> };
+  readonly keyEvents: Pick<KeyEventPublisher, 'keysChanged'>;
   /** This replica's verify cache. */
   readonly keyStates: KeyStateCache;
   readonly lastUsed: LastUsedRecorder;

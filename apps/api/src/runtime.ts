@@ -1,8 +1,16 @@
 import { type AdmissionOptions, AdmissionStore } from '@keyfence/admission';
 import type { Store } from '@keyfence/db';
-import type { EventTimePolicy, RandomBytes } from '@keyfence/domain';
-import { openRedis, QUEUES, queuePrefix, type RedisTarget, type ReplicationRule } from '@keyfence/jobs';
-import { Queue } from 'bullmq';
+import type { Clock, EventTimePolicy, RandomBytes } from '@keyfence/domain';
+import {
+  createKeyEventPublisher,
+  openQueue,
+  openRedis,
+  QUEUES,
+  queuePrefix,
+  type RedisConnection,
+  type RedisTarget,
+  type ReplicationRule,
+} from '@keyfence/jobs';
 import type { Logger } from 'pino';
 import { AdmissionService } from './admission/admission-service.ts';
 import { FailureLimiter, type FailureLimiterOptions } from './auth/failure-limiter.ts';
@@ -22,7 +30,7 @@ export interface RuntimeOptions {
   readonly redis: RedisTarget;
   readonly queuePrefix: string;
   readonly logger: Logger;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly randomBytes: RandomBytes;
   readonly encryptionKey: Uint8Array;
   /** True when `encryptionKey` is the operator's (not a per-process key): webhook secrets need it. */
@@ -61,29 +69,11 @@ export interface ApiRuntime {
 /** Builds the runtime and subscribes to key events; main.ts and the tests share this wiring. */
 export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRuntime> {
   const { store, logger } = options;
-  const redis = openRedis(options.redis, { maxRetriesPerRequest: 3 });
-  // On a cluster it subscribes on one node; a PUBLISH on any node reaches every node's subscribers.
-  const subscriber = openRedis(options.redis, { maxRetriesPerRequest: null });
-  // Verify's admission steps on a connection of their own that sends the commands of one event-loop turn
-  // together (one write for many concurrent calls); the queues keep theirs.
-  const admissionRedis = openRedis(options.redis, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
-  subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
-  admissionRedis.on('error', (error) =>
-    logger.warn({ err: error.message }, 'redis admission connection error'),
-  );
-
+  const { redis, subscriber } = openApiRedis(options);
   const prefix = queuePrefix(options.queuePrefix);
-  const usageQueue = new Queue(QUEUES.usage, { connection: redis, prefix });
-  const webhookQueue = new Queue(QUEUES.webhooks, { connection: redis, prefix });
-  const queues = [
-    usageQueue,
-    new Queue(QUEUES.limits, { connection: redis, prefix }),
-    new Queue(QUEUES.maintenance, { connection: redis, prefix }),
-    webhookQueue,
-  ];
+  const queues = openApiQueues(redis, options.queuePrefix);
   const keyStates = new KeyStateCache((hash, now) => store.keyStates.findByHash(hash, now), options.keyCache);
-  const bus = new KeyEventBus(redis, subscriber, options.queuePrefix, logger);
+  const bus = new KeyEventBus(subscriber, options.queuePrefix, logger);
   await bus.subscribe(keyStates);
   subscriber.on('ready', () => logger.warn('key-event subscription (re)connected: verify cache cleared'));
   const lastUsed = new LastUsedRecorder(
@@ -92,13 +82,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     options.lastUsedFlushMs,
   );
   lastUsed.start();
-  const redisReady = async () => {
-    try {
-      return (await redis.ping()) === 'PONG';
-    } catch {
-      return false;
-    }
-  };
+  const redisReady = () => answersPing(redis);
 
   const failureLimiter = new FailureLimiter(options.failureLimits, { redis, keyPrefix: prefix, logger });
   return {
@@ -108,42 +92,89 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       randomBytes: options.randomBytes,
       responseCipher: new ResponseCipher(options.encryptionKey),
       logger,
-      usageQueue,
-      webhookQueue,
+      usageQueue: queues.usage,
+      webhookQueue: queues.webhooks,
       webhookCipher:
         options.encryptionKeyConfigured === false ? undefined : new ResponseCipher(options.encryptionKey),
-      keyEvents: bus,
+      keyEvents: createKeyEventPublisher(redis, options.queuePrefix),
       keyStates,
       lastUsed,
       admission: new AdmissionService(
-        new AdmissionStore(admissionRedis, options.queuePrefix, options.admission),
+        new AdmissionStore(redis, options.queuePrefix, options.admission),
         store.usage,
       ),
       prefixes: new PrefixDirectory(store.keyStates),
       duplicates: new DuplicateCheck(store.ledger),
-      metrics: new ApiMetrics(queues, () => keyStates.size),
-      queues,
+      metrics: new ApiMetrics(queues.all, () => keyStates.size, options.clock),
+      queues: queues.all,
       operatorToken: options.operatorToken,
       redisReady,
       failureLimiter,
       signInThrottle: new SignInThrottle(redis, prefix, logger, options.signInLimits),
-      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
-      ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
-      ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
-      ...(options.signInFailureDelayMs === undefined
-        ? {}
-        : { signInFailureDelayMs: options.signInFailureDelayMs }),
-      ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
-      ...(options.ingestReplication === undefined ? {} : { ingestReplication: options.ingestReplication }),
+      ...optionalSettingsOf(options),
     },
     redisReady,
     async close() {
       await lastUsed.stop();
       await bus.close();
-      await Promise.all(queues.map((queue) => queue.close()));
+      await Promise.all(queues.all.map((queue) => queue.close()));
       subscriber.disconnect();
-      await admissionRedis.quit().catch(() => admissionRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());
     },
+  };
+}
+
+/** The API's two Redis connections: commands (a few retries), and the key-event subscription. */
+function openApiRedis(options: RuntimeOptions): { redis: RedisConnection; subscriber: RedisConnection } {
+  const redis = openRedis(options.redis, { maxRetriesPerRequest: 3 });
+  // On a cluster it subscribes on one node; a PUBLISH on any node reaches every node's subscribers.
+  const subscriber = openRedis(options.redis, { maxRetriesPerRequest: null });
+  redis.on('error', (error) => options.logger.warn({ err: error.message }, 'redis connection error'));
+  subscriber.on('error', (error) => options.logger.warn({ err: error.message }, 'redis subscriber error'));
+  return { redis, subscriber };
+}
+
+/** Every queue, for the operators' dashboard; usage and webhooks are also written to. */
+function openApiQueues(redis: RedisConnection, prefixBase: string) {
+  const usage = openQueue(QUEUES.usage, redis, prefixBase);
+  const webhooks = openQueue(QUEUES.webhooks, redis, prefixBase);
+  const all = [
+    usage,
+    openQueue(QUEUES.limits, redis, prefixBase),
+    openQueue(QUEUES.maintenance, redis, prefixBase),
+    webhooks,
+  ];
+  return { usage, webhooks, all };
+}
+
+async function answersPing(redis: RedisConnection): Promise<boolean> {
+  try {
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+/** The settings that keep their defaults in AppDeps unless the options set them. */
+function optionalSettingsOf(
+  options: RuntimeOptions,
+): Pick<
+  AppDeps,
+  | 'trustProxy'
+  | 'webRoot'
+  | 'secureCookies'
+  | 'signInFailureDelayMs'
+  | 'eventTimePolicy'
+  | 'ingestReplication'
+> {
+  return {
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+    ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
+    ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
+    ...(options.signInFailureDelayMs === undefined
+      ? {}
+      : { signInFailureDelayMs: options.signInFailureDelayMs }),
+    ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
+    ...(options.ingestReplication === undefined ? {} : { ingestReplication: options.ingestReplication }),
   };
 }

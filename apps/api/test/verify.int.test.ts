@@ -117,7 +117,7 @@ describe('POST /internal/v1/verify', () => {
     // The cache still holds the old spend; the shared state already has the new one.
     expect((await verify(key.key)).body.data).toMatchObject({ code: 'LIMIT_REACHED', limit: { spend: 1 } });
     await h.db.store.blocks.applyBlocks([apiKeyId], START);
-    await h.deps.keyEvents.publish([apiKeyId]);
+    await h.deps.keyEvents.keysChanged([apiKeyId]);
     const blocked = await waitFor(
       () => verify(key.key),
       (r) => r.body.data.code === 'LIMIT_REACHED',

@@ -111,10 +111,10 @@ export const ACCOUNT_COMMANDS: Record<string, Command> = {
       'password-stdin': PASSWORD_OPTION,
       json: JSON_OPTION,
     },
-    async run(values, store, output) {
+    async run(values, store, output, _positionals, clock) {
       const email = emailOf(values.email);
       const password = await newPassword(values, output);
-      if (!(await store.dashboard.setPassword(email, password, new Date())))
+      if (!(await store.dashboard.setPassword(email, password, clock())))
         throw new UsageError(`no dashboard user ${email}`);
       print(output, values.json === true, { email, updated: true }, `password of ${email} replaced`);
     },

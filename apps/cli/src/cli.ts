@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Store } from '@keyfence/db';
+import type { Clock } from '@keyfence/domain';
 import { ACCOUNT_COMMANDS } from './account-commands.ts';
 import { type Command, type Output, UsageError } from './command.ts';
 import { CREDENTIAL_COMMANDS } from './credential-commands.ts';
@@ -41,6 +42,7 @@ export async function runCli(
   argv: readonly string[],
   openStore: () => Promise<Store>,
   output: Output,
+  clock: Clock,
 ): Promise<number> {
   const words = argv.filter((arg) => !arg.startsWith('-')).slice(0, 2);
   const name = words.join(' ');
@@ -80,7 +82,7 @@ export async function runCli(
   let store: Store | undefined;
   try {
     store = await openStore();
-    await command.run(values, store, output, positionals);
+    await command.run(values, store, output, positionals, clock);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

@@ -1,4 +1,5 @@
 import type { Store } from '@keyfence/db';
+import type { Clock } from '@keyfence/domain';
 import { z } from 'zod';
 
 /** Where the CLI writes; tests capture it. */
@@ -30,6 +31,8 @@ export interface Command {
     store: Store,
     output: Output,
     positionals: readonly string[],
+    /** The CLI's clock, made by main.ts; tests pass their own. */
+    clock: Clock,
   ): Promise<void>;
 }
 
@@ -65,10 +68,10 @@ export function printList<Item>(
   else for (const item of items) output.out(line(item));
 }
 
-export const operatorChange = () => ({
+export const operatorChange = (clock: Clock) => ({
   actor: { type: 'operator', id: null } as const,
   requestId: null,
-  now: new Date(),
+  now: clock(),
 });
 
 export const JSON_OPTION = { type: 'boolean', description: 'print one JSON object instead of text' } as const;

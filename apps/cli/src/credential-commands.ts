@@ -27,13 +27,13 @@ export const CREDENTIAL_COMMANDS: Record<string, Command> = {
       name: { type: 'string', description: "the key's name" },
       json: JSON_OPTION,
     },
-    async run(values, store, output) {
+    async run(values, store, output, _positionals, clock) {
       const accountId = read(accountIdSchema, values.account);
       const name = read(nameSchema, values.name);
       if ((await store.accounts.findById(accountId)) === null)
         throw new UsageError(`no account ${accountId}`);
       const credential = generateCredential('management_key', randomBytes);
-      const key = await store.managementKeys.create(accountId, name, credential, operatorChange());
+      const key = await store.managementKeys.create(accountId, name, credential, operatorChange(clock));
       print(
         output,
         values.json === true,
@@ -75,10 +75,10 @@ export const CREDENTIAL_COMMANDS: Record<string, Command> = {
     summary: 'revoke a management key by its prefix; it is refused at once',
     usage: 'keyfence management-key revoke --prefix <prefix> [--json]',
     options: { prefix: { type: 'string', description: "the key's 8-character prefix" }, json: JSON_OPTION },
-    async run(values, store, output) {
+    async run(values, store, output, _positionals, clock) {
       const prefix = String(values.prefix ?? '');
       if (!isKeyPrefix(prefix)) throw new UsageError('--prefix must be 8 characters of 0-9, A-Z and a-z');
-      const revoked = await store.managementKeys.revoke({ prefix }, operatorChange());
+      const revoked = await store.managementKeys.revoke({ prefix }, operatorChange(clock));
       if (revoked === null) throw new UsageError(`no active management key with prefix ${prefix}`);
       print(output, values.json === true, { prefix, revoked: true }, `management key ${prefix} revoked`);
     },
@@ -152,10 +152,10 @@ export const CREDENTIAL_COMMANDS: Record<string, Command> = {
     summary: 'revoke a service token by its prefix; refused within 5 seconds',
     usage: 'keyfence service-token revoke --prefix <prefix> [--json]',
     options: { prefix: { type: 'string', description: "the token's 8-character prefix" }, json: JSON_OPTION },
-    async run(values, store, output) {
+    async run(values, store, output, _positionals, clock) {
       const prefix = String(values.prefix ?? '');
       if (!isKeyPrefix(prefix)) throw new UsageError('--prefix must be 8 characters of 0-9, A-Z and a-z');
-      if (!(await store.serviceTokens.revoke(prefix, new Date()))) {
+      if (!(await store.serviceTokens.revoke(prefix, clock()))) {
         throw new UsageError(`no active service token with prefix ${prefix}`);
       }
       print(output, values.json === true, { prefix, revoked: true }, `service token ${prefix} revoked`);

@@ -56,7 +56,7 @@ export const DEAD_LETTER_COMMANDS: Record<string, Command> = {
     usage: 'keyfence dead-letters replay [<id> ...] [--json]',
     positionals: ['id'],
     options: { json: { type: 'boolean', description: 'print the summary as JSON' } },
-    async run(values, store, output, positionals) {
+    async run(values, store, output, positionals, clock) {
       const all = await store.ledger.listDeadLetters({ limit: 1_000 });
       const wanted = positionals.length === 0 ? all : all.filter((letter) => positionals.includes(letter.id));
       // An event over what one call may cost stays refused: replaying it could only fail again.
@@ -82,6 +82,7 @@ export const DEAD_LETTER_COMMANDS: Record<string, Command> = {
       await replayBlocks(
         store,
         written.map((letter) => letter.apiKeyId),
+        clock(),
       );
       const summary = {
         replayed: written.length,
@@ -97,6 +98,6 @@ export const DEAD_LETTER_COMMANDS: Record<string, Command> = {
   },
 };
 
-async function replayBlocks(store: Store, apiKeyIds: readonly string[]): Promise<void> {
-  if (apiKeyIds.length > 0) await store.blocks.applyBlocks([...new Set(apiKeyIds)], new Date());
+async function replayBlocks(store: Store, apiKeyIds: readonly string[], now: Date): Promise<void> {
+  if (apiKeyIds.length > 0) await store.blocks.applyBlocks([...new Set(apiKeyIds)], now);
 }

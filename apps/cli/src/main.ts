@@ -22,6 +22,7 @@ const code = await runCli(
     readStdin: () => text(process.stdin),
     ...(process.stdin.isTTY ? { askHidden } : {}),
   },
+  () => new Date(),
 ).catch((error: unknown) => {
   // One line of our own (no stack trace); messages never carry a secret given on the command line.
   process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);

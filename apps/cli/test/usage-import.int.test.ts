@@ -5,6 +5,9 @@ import { type System, startSystem, waitFor } from '@keyfence/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.ts';
 
+/** The running system is on the wall clock; the CLI reads the same one. */
+const clock = () => new Date();
+
 let system: System;
 beforeAll(async () => {
   system = await startSystem();
@@ -54,6 +57,7 @@ describe('keyfence usage import', () => {
         err: (line) => out.push(line),
         progress: (line) => progress.push(line),
       },
+      clock,
     );
     expect(code).toBe(0);
     expect(JSON.parse(out.join(''))).toEqual({
@@ -99,6 +103,7 @@ describe('keyfence usage import', () => {
       ['usage', 'import', file, '--url', system.baseUrl, '--token', system.serviceToken, '--json'],
       async () => ({ ...system.db.store, close: async () => undefined }),
       { out: (text) => out.push(text), err: (text) => out.push(text), progress: () => undefined },
+      clock,
     );
     expect(code).toBe(0);
     expect(JSON.parse(out.join(''))).toEqual({
@@ -130,8 +135,10 @@ describe('keyfence usage import', () => {
     const errors: string[] = [];
     const io = { out: () => undefined, err: (line: string) => errors.push(line) };
     const store = async () => ({ ...system.db.store, close: async () => undefined });
-    expect(await runCli(['usage', 'import', '--url', system.baseUrl, '--token', 'x'], store, io)).toBe(2);
-    expect(await runCli(['usage', 'import', '/tmp/x.ndjson'], store, io)).toBe(2);
+    expect(await runCli(['usage', 'import', '--url', system.baseUrl, '--token', 'x'], store, io, clock)).toBe(
+      2,
+    );
+    expect(await runCli(['usage', 'import', '/tmp/x.ndjson'], store, io, clock)).toBe(2);
     expect(errors.join('\n')).toMatch(/NDJSON file[\s\S]*--url and --token/);
   });
 });

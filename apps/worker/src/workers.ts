@@ -1,21 +1,17 @@
 import { AdmissionStore } from '@keyfence/admission';
 import { SecretCipher, type Store } from '@keyfence/db';
+import type { Clock } from '@keyfence/domain';
 import {
-  announceExpiredKeysJob,
+  createKeyEventPublisher,
   duplicateRedis,
-  liftBlocksJob,
-  maintainLedgerPartitionsJob,
-  purgeIdempotencyJob,
-  purgeSessionsJob,
-  purgeWebhookEventsJob,
+  openQueue,
   QUEUES,
   queuePrefix,
   type RedisConnection,
-  SCHEDULED_JOB_OPTIONS,
 } from '@keyfence/jobs';
-import { type Processor, Queue, Worker } from 'bullmq';
+import { type Processor, type Queue, Worker, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import { createKeyEventPublisher } from './key-event-publisher.ts';
+import { scheduleJobs } from './job-schedulers.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import { createLimitsProcessor, liftEndedBlocks } from './processors/limits-processor.ts';
 import { createMaintenanceProcessor } from './processors/maintenance-processor.ts';
@@ -29,7 +25,7 @@ export interface WorkerDeps {
   /** A connection for BullMQ; workers need `maxRetriesPerRequest: null`. */
   readonly redis: RedisConnection;
   readonly queuePrefix: string;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly logger: Logger;
   /**
    * Usage batches written at once. Hot keys' aggregate rows serialise concurrent batches, so more than
@@ -72,134 +68,40 @@ export interface RunningWorkers {
 /** Starts one worker per queue, registers the job schedulers, and catches up on missed resets. */
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const prefix = queuePrefix(deps.queuePrefix);
-  const connection = deps.redis;
   const publisher = createKeyEventPublisher(deps.redis, deps.queuePrefix);
-  const lockDuration = deps.lockDurationMs ?? 30_000;
   // Its own connection, with a command timeout: the settle step runs inside a PostgreSQL transaction, which
   // must not wait on a Redis that does not answer (BullMQ's connection retries forever by design).
   const admissionRedis = duplicateRedis(deps.redis, { maxRetriesPerRequest: 2, commandTimeout: 5_000 });
   admissionRedis.on('error', (error) => deps.logger.warn({ err: error.message }, 'admission redis error'));
   const admission = new AdmissionStore(admissionRedis, deps.queuePrefix);
 
-  const limitsQueue = new Queue(QUEUES.limits, { connection, prefix });
-  const maintenanceQueue = new Queue(QUEUES.maintenance, { connection, prefix });
-  await limitsQueue.upsertJobScheduler(
-    liftBlocksJob.name,
-    { pattern: liftBlocksJob.pattern, tz: liftBlocksJob.timezone },
-    { name: liftBlocksJob.name, data: { version: liftBlocksJob.version }, opts: SCHEDULED_JOB_OPTIONS },
-  );
-  await maintenanceQueue.upsertJobScheduler(
-    purgeIdempotencyJob.name,
-    { every: purgeIdempotencyJob.everyMs },
-    {
-      name: purgeIdempotencyJob.name,
-      data: { version: purgeIdempotencyJob.version },
-      opts: SCHEDULED_JOB_OPTIONS,
-    },
-  );
-  await maintenanceQueue.upsertJobScheduler(
-    purgeSessionsJob.name,
-    { every: purgeSessionsJob.everyMs },
-    { name: purgeSessionsJob.name, data: { version: purgeSessionsJob.version }, opts: SCHEDULED_JOB_OPTIONS },
-  );
-  await maintenanceQueue.upsertJobScheduler(
-    announceExpiredKeysJob.name,
-    { every: announceExpiredKeysJob.everyMs },
-    {
-      name: announceExpiredKeysJob.name,
-      data: { version: announceExpiredKeysJob.version },
-      opts: SCHEDULED_JOB_OPTIONS,
-    },
-  );
-  await maintenanceQueue.upsertJobScheduler(
-    purgeWebhookEventsJob.name,
-    { every: purgeWebhookEventsJob.everyMs },
-    {
-      name: purgeWebhookEventsJob.name,
-      data: { version: purgeWebhookEventsJob.version },
-      opts: SCHEDULED_JOB_OPTIONS,
-    },
-  );
-  await maintenanceQueue.upsertJobScheduler(
-    maintainLedgerPartitionsJob.name,
-    { every: maintainLedgerPartitionsJob.everyMs },
-    {
-      name: maintainLedgerPartitionsJob.name,
-      data: { version: maintainLedgerPartitionsJob.version },
-      opts: SCHEDULED_JOB_OPTIONS,
-    },
-  );
+  const limitsQueue = openQueue(QUEUES.limits, deps.redis, deps.queuePrefix);
+  const maintenanceQueue = openQueue(QUEUES.maintenance, deps.redis, deps.queuePrefix);
+  await scheduleJobs({ limits: limitsQueue, maintenance: maintenanceQueue });
   // A reset that passed while no worker ran is made up for now.
   await liftEndedBlocks(
     { store: deps.store, publisher, clock: deps.clock, logger: deps.logger },
     deps.clock(),
   );
 
+  const options = workerOptions(deps, prefix);
   const start = (name: string, processor: Processor, concurrency: number) =>
-    new Worker(name, processor, {
-      connection,
-      prefix,
-      concurrency,
-      lockDuration,
-      stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
-    });
+    new Worker(name, processor, { ...options, concurrency });
   const workers = [
     start(QUEUES.usage, createUsageProcessor({ ...deps, publisher, admission }), deps.usageConcurrency ?? 4),
     start(QUEUES.limits, createLimitsProcessor({ ...deps, publisher }), 1),
     start(QUEUES.maintenance, createMaintenanceProcessor(deps), 1),
   ];
-  const webhooksQueue = new Queue(QUEUES.webhooks, { connection, prefix });
+  const webhooksQueue = openQueue(QUEUES.webhooks, deps.redis, deps.queuePrefix);
   let relay: OutboxRelay | undefined;
   if (deps.webhooks === undefined) {
     deps.logger.warn('KEYFENCE_ENCRYPTION_KEY is not set: webhook alerts are not delivered by this worker');
   } else {
-    const settings = deps.webhooks;
-    workers.push(
-      new Worker(
-        QUEUES.webhooks,
-        createWebhookProcessor({
-          store: deps.store,
-          cipher: new SecretCipher(settings.encryptionKey),
-          policy: settings.policy ?? STRICT_POLICY,
-          clock: deps.clock,
-          logger: deps.logger,
-          ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
-          ...(settings.retryDelaysMs === undefined ? {} : { retryDelaysMs: settings.retryDelaysMs }),
-          ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
-          ...(settings.disableAfterMs === undefined ? {} : { disableAfterMs: settings.disableAfterMs }),
-        }),
-        {
-          connection,
-          prefix,
-          concurrency: settings.concurrency ?? 50,
-          lockDuration,
-          stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
-          settings: { backoffStrategy: webhookBackoff },
-        },
-      ),
-    );
-    relay = new OutboxRelay(deps.store, webhooksQueue, deps.clock, deps.logger, {
-      ...(settings.relayIntervalMs === undefined ? {} : { intervalMs: settings.relayIntervalMs }),
-    });
-    relay.start();
+    const delivery = startWebhookDelivery(deps, deps.webhooks, webhooksQueue, options);
+    workers.push(delivery.worker);
+    relay = delivery.relay;
   }
-  for (const worker of workers) {
-    worker.on('failed', (job, error) =>
-      deps.logger.warn(
-        {
-          queue: worker.name,
-          job: job?.name,
-          jobId: job?.id,
-          attempt: job?.attemptsMade,
-          err: error.message,
-        },
-        'job failed',
-      ),
-    );
-    worker.on('error', (error) =>
-      deps.logger.error({ queue: worker.name, err: error.message }, 'worker error'),
-    );
-  }
+  for (const worker of workers) logWorkerEvents(worker, deps.logger);
   return {
     workers,
     async close() {
@@ -209,4 +111,56 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       await admissionRedis.quit().catch(() => admissionRedis.disconnect());
     },
   };
+}
+
+/** The options every worker shares: where the queues are, and how long a job's lock lasts. */
+function workerOptions(deps: WorkerDeps, prefix: string): WorkerOptions {
+  const lockDuration = deps.lockDurationMs ?? 30_000;
+  return {
+    connection: deps.redis,
+    prefix,
+    lockDuration,
+    stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
+  };
+}
+
+/** The webhooks worker, with the backoff its processor chooses, and the relay that feeds its queue. */
+function startWebhookDelivery(
+  deps: WorkerDeps,
+  settings: WebhookSettings,
+  queue: Queue,
+  options: WorkerOptions,
+): { worker: Worker; relay: OutboxRelay } {
+  const processor = createWebhookProcessor({
+    store: deps.store,
+    cipher: new SecretCipher(settings.encryptionKey),
+    policy: settings.policy ?? STRICT_POLICY,
+    clock: deps.clock,
+    logger: deps.logger,
+    ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
+    ...(settings.retryDelaysMs === undefined ? {} : { retryDelaysMs: settings.retryDelaysMs }),
+    ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
+    ...(settings.disableAfterMs === undefined ? {} : { disableAfterMs: settings.disableAfterMs }),
+  });
+  const worker = new Worker(QUEUES.webhooks, processor, {
+    ...options,
+    concurrency: settings.concurrency ?? 50,
+    settings: { backoffStrategy: webhookBackoff },
+  });
+  const relay = new OutboxRelay(deps.store, queue, deps.clock, deps.logger, {
+    ...(settings.relayIntervalMs === undefined ? {} : { intervalMs: settings.relayIntervalMs }),
+  });
+  relay.start();
+  return { worker, relay };
+}
+
+/** Logs every failed attempt and every worker error (ids and messages only; never a payload). */
+function logWorkerEvents(worker: Worker, logger: Logger): void {
+  worker.on('failed', (job, error) =>
+    logger.warn(
+      { queue: worker.name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: error.message },
+      'job failed',
+    ),
+  );
+  worker.on('error', (error) => logger.error({ queue: worker.name, err: error.message }, 'worker error'));
 }

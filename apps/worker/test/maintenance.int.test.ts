@@ -5,9 +5,9 @@ import {
   type TestDatabase,
   testResourceName,
 } from '@keyfence/db/testing';
-import { QUEUES, queuePrefix } from '@keyfence/jobs';
+import { openQueue, QUEUES, queuePrefix } from '@keyfence/jobs';
 import { dropRedisPrefix } from '@keyfence/testkit/leftovers';
-import { type Job, Queue, QueueEvents } from 'bullmq';
+import { type Job, type Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +45,7 @@ beforeAll(async () => {
     clock: () => now,
     logger: pino({ level: 'silent' }),
   });
-  queue = new Queue(QUEUES.maintenance, { connection: redis, prefix });
+  queue = openQueue(QUEUES.maintenance, redis, prefixBase);
   events = new QueueEvents(QUEUES.maintenance, { connection: { url: REDIS_URL }, prefix });
   await events.waitUntilReady();
 });

@@ -7,13 +7,20 @@ import {
   testResourceName,
 } from '@keyfence/db/testing';
 import { DEFAULT_KEY_SETTINGS, generateCredential, hashSecret, usd } from '@keyfence/domain';
-import { keyEventsChannel, QUEUES, queuePrefix, type UsageEventTuple, usageBatchJob } from '@keyfence/jobs';
+import {
+  createKeyEventPublisher,
+  keyEventsChannel,
+  openQueue,
+  QUEUES,
+  queuePrefix,
+  type UsageEventTuple,
+  usageBatchJob,
+} from '@keyfence/jobs';
 import { dropRedisPrefix } from '@keyfence/testkit/leftovers';
-import { Queue, QueueEvents } from 'bullmq';
+import { type Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeyEventPublisher } from '../src/key-event-publisher.ts';
 import { liftEndedBlocks } from '../src/processors/limits-processor.ts';
 import { type RunningWorkers, startWorkers } from '../src/workers.ts';
 
@@ -44,8 +51,8 @@ beforeAll(async () => {
     clock: () => clockNow,
     logger: pino({ level: 'silent' }),
   });
-  usageQueue = new Queue(QUEUES.usage, { connection: redis, prefix: queuePrefix(prefixBase) });
-  limitsQueue = new Queue(QUEUES.limits, { connection: redis, prefix: queuePrefix(prefixBase) });
+  usageQueue = openQueue(QUEUES.usage, redis, prefixBase);
+  limitsQueue = openQueue(QUEUES.limits, redis, prefixBase);
   events = new QueueEvents(QUEUES.usage, { connection: { url: REDIS_URL }, prefix: queuePrefix(prefixBase) });
   await events.waitUntilReady();
 });

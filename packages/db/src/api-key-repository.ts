@@ -2,38 +2,31 @@ import {
   type Actor,
   type ApiKey,
   type ApiKeySettings,
-  type AuditAction,
   auditActionFor,
-  auditedSettings,
-  DEFAULT_ALERT_THRESHOLDS,
   type GeneratedCredential,
-  isScope,
-  type RateLimit,
   settingsOf,
 } from '@keyfence/domain';
+import { recordAudit } from './api-key-audit.ts';
+import {
+  findKeptAnswer,
+  type IdempotencyCaller,
+  type IdempotentCreate,
+  type KeptAnswer,
+} from './api-key-idempotency.ts';
+import { createKeyOnce, rotateKeyOnce } from './api-key-issuing.ts';
+import { lockLiveKey, sameSettings, settingsColumns, toApiKey } from './api-key-rows.ts';
 import { type BlockChange, reconcileBlocks } from './block-repository.ts';
 import { translatingErrors, UniqueConstraintError } from './errors.ts';
-import type { ApiKey as ApiKeyRow, Prisma, PrismaClient } from './generated/prisma/client.ts';
+import type { PrismaClient } from './generated/prisma/client.ts';
 import { LAST_USED_RESOLUTION_MS, lastUsedIsStale } from './last-used.ts';
 import { prismaQueryable } from './queryable.ts';
-import { enqueueKeyEvent } from './webhook-outbox.ts';
 
-type Transaction = Prisma.TransactionClient;
+export type { IdempotentCreate } from './api-key-idempotency.ts';
 
 /** Where paging resumes: after the key with this creation time and id. */
 export interface KeyPosition {
   readonly createdAt: Date;
   readonly id: string;
-}
-
-/** What an idempotent create keeps so that a retry by the same actor gets the same answer. */
-export interface IdempotentCreate {
-  readonly key: string;
-  /** SHA-256 of the normalised request, so a different body under the same key can be told apart. */
-  readonly requestHash: string;
-  readonly expiresAt: Date;
-  /** Seals (encrypts) the response for the created key; it runs inside the creating transaction. */
-  readonly sealResponse: (key: ApiKey, secret: string) => { status: number; sealed: Uint8Array };
 }
 
 export interface CreateApiKeyInput {
@@ -52,8 +45,7 @@ export interface CreateApiKeyInput {
 export type CreateApiKeyResult =
   | { readonly outcome: 'created'; readonly key: ApiKey; readonly secret: string }
   | { readonly outcome: 'too_many_keys'; readonly limit: number }
-  | { readonly outcome: 'replayed'; readonly status: number; readonly sealed: Uint8Array }
-  | { readonly outcome: 'idempotency_mismatch' };
+  | KeptAnswer;
 
 export interface ChangeApiKeyInput {
   readonly accountId: string;
@@ -74,150 +66,10 @@ export interface RotateApiKeyInput extends ChangeApiKeyInput {
 export type RotateApiKeyResult =
   | { readonly outcome: 'rotated'; readonly key: ApiKey; readonly secret: string }
   | { readonly outcome: 'not_found' }
-  | { readonly outcome: 'replayed'; readonly status: number; readonly sealed: Uint8Array }
-  | { readonly outcome: 'idempotency_mismatch' };
+  | KeptAnswer;
 
+/** How many fresh credentials a create or rotation tries when one collides. */
 const MAX_CREDENTIAL_ATTEMPTS = 5;
-
-/** The columns an API key is read from, named as Prisma names them. */
-export type ApiKeyColumns = Pick<
-  ApiKeyRow,
-  | 'id'
-  | 'accountId'
-  | 'name'
-  | 'prefix'
-  | 'scopesRestricted'
-  | 'scopes'
-  | 'limitRetention'
-  | 'limitThreshold'
-  | 'disabled'
-  | 'createdAt'
-  | 'updatedAt'
-  | 'lastUsedAt'
-  | 'expiresAt'
-  | 'rateRequestsPerMinute'
-  | 'rateTokensPerMinute'
-  | 'rotatedAt'
-  | 'previousSecretExpiresAt'
-  | 'alertThresholds'
->;
-
-function rateLimitOf(row: Pick<ApiKeyColumns, 'rateRequestsPerMinute' | 'rateTokensPerMinute'>) {
-  if (row.rateRequestsPerMinute === null && row.rateTokensPerMinute === null) return null;
-  return {
-    requestsPerMinute: row.rateRequestsPerMinute,
-    tokensPerMinute: row.rateTokensPerMinute,
-  } satisfies RateLimit;
-}
-
-/** An API key from its columns: the one place that reads scopes and limits off a row. */
-export function toApiKey(row: ApiKeyColumns): ApiKey {
-  return {
-    id: row.id,
-    accountId: row.accountId,
-    name: row.name,
-    prefix: row.prefix,
-    scopes: row.scopesRestricted ? (row.scopes ?? []).filter(isScope) : null,
-    limit:
-      row.limitRetention === null || row.limitThreshold === null
-        ? null
-        : { retention: row.limitRetention, thresholdUnits: row.limitThreshold },
-    disabled: row.disabled,
-    expiresAt: row.expiresAt,
-    rateLimit: rateLimitOf(row),
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    lastUsedAt: row.lastUsedAt,
-    rotatedAt: row.rotatedAt,
-    previousSecretExpiresAt: row.previousSecretExpiresAt,
-    alertThresholds: row.alertThresholds,
-  };
-}
-
-function settingsColumns(settings: ApiKeySettings) {
-  return {
-    name: settings.name,
-    scopesRestricted: settings.scopes !== null,
-    scopes: settings.scopes === null ? [] : [...settings.scopes],
-    limitRetention: settings.limit?.retention ?? null,
-    limitThreshold: settings.limit?.thresholdUnits ?? null,
-    disabled: settings.disabled,
-    expiresAt: settings.expiresAt,
-    rateRequestsPerMinute: settings.rateLimit?.requestsPerMinute ?? null,
-    rateTokensPerMinute: settings.rateLimit?.tokensPerMinute ?? null,
-    alertThresholds: [...(settings.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS)],
-  };
-}
-
-function sameSettings(a: ApiKeySettings, b: ApiKeySettings): boolean {
-  return JSON.stringify(auditedSettings(a)) === JSON.stringify(auditedSettings(b));
-}
-
-async function recordAudit(
-  tx: Transaction,
-  entry: {
-    key: ApiKey;
-    action: AuditAction;
-    before: ApiKeySettings | null;
-    after: ApiKeySettings | null;
-    actor: Actor;
-    requestId: string | null;
-    now: Date;
-    details?: Record<string, unknown>;
-  },
-): Promise<void> {
-  await tx.auditEvent.create({
-    data: {
-      accountId: entry.key.accountId,
-      apiKeyId: entry.key.id,
-      keyPrefix: entry.key.prefix,
-      actorType: entry.actor.type,
-      actorId: entry.actor.id,
-      action: entry.action,
-      ...(entry.before === null
-        ? {}
-        : { before: auditedSettings(entry.before) as unknown as Prisma.InputJsonValue }),
-      ...(entry.after === null
-        ? {}
-        : { after: auditedSettings(entry.after) as unknown as Prisma.InputJsonValue }),
-      ...(entry.details === undefined ? {} : { details: entry.details as Prisma.InputJsonValue }),
-      requestId: entry.requestId,
-      createdAt: entry.now,
-    },
-  });
-  await enqueueKeyEvent(prismaQueryable(tx), {
-    accountId: entry.key.accountId,
-    apiKeyId: entry.key.id,
-    type: webhookTypeOf(entry.action),
-    data: {
-      key: {
-        prefix: entry.key.prefix,
-        ...auditedSettings(entry.after ?? entry.before ?? settingsOf(entry.key)),
-      },
-      ...(entry.action === 'key.created' ||
-      entry.action === 'key.deleted' ||
-      entry.action === 'key.rotated' ||
-      entry.before === null
-        ? {}
-        : { previous_attributes: auditedSettings(entry.before) }),
-      // A rotation says until when the replaced secret still works; never a secret.
-      ...(entry.action === 'key.rotated' && entry.details !== undefined ? { rotation: entry.details } : {}),
-      actor: { type: entry.actor.type, id: entry.actor.id },
-    },
-    at: entry.now,
-  });
-}
-
-/** The alert a key's audited change sends: a disable or an enable is an update. */
-function webhookTypeOf(action: AuditAction): 'key.created' | 'key.updated' | 'key.deleted' | 'key.rotated' {
-  if (action === 'key.created' || action === 'key.deleted' || action === 'key.rotated') return action;
-  return 'key.updated';
-}
-
-/** Whose an idempotency record is: the account and the actor that made the create. */
-function idempotencyOwner(input: Pick<CreateApiKeyInput, 'accountId' | 'actor'>) {
-  return { accountId: input.accountId, actorType: input.actor.type, actorId: input.actor.id ?? '' };
-}
 
 /** API keys of all accounts. Every change writes its audit record in the same transaction. */
 export class ApiKeyRepository {
@@ -229,106 +81,7 @@ export class ApiKeyRepository {
    * second key; concurrent duplicates are serialised by the record's primary key.
    */
   async create(input: CreateApiKeyInput): Promise<CreateApiKeyResult> {
-    for (let attempt = 1; ; attempt += 1) {
-      const credential = input.newCredential();
-      try {
-        return await translatingErrors(() => this.createOnce(input, credential));
-      } catch (error) {
-        if (!(error instanceof UniqueConstraintError)) throw error;
-        if (error.fields.includes('idempotency_key') || error.fields.includes('account_id')) {
-          const previous = input.idempotency && (await this.findIdempotent(input, input.idempotency));
-          if (previous) return previous;
-        }
-        if (attempt >= MAX_CREDENTIAL_ATTEMPTS) throw error;
-      }
-    }
-  }
-
-  /** The kept answer of this actor's create under this key: another actor of the account has none. */
-  private async findIdempotent(
-    input: Pick<CreateApiKeyInput, 'accountId' | 'actor' | 'now'>,
-    idempotency: IdempotentCreate,
-  ): Promise<CreateApiKeyResult | null> {
-    const record = await this.prisma.idempotencyRecord.findUnique({
-      where: {
-        accountId_actorType_actorId_idempotencyKey: {
-          ...idempotencyOwner(input),
-          idempotencyKey: idempotency.key,
-        },
-      },
-    });
-    if (record === null || record.expiresAt <= input.now) return null;
-    if (record.requestHash !== idempotency.requestHash) return { outcome: 'idempotency_mismatch' };
-    return { outcome: 'replayed', status: record.responseStatus, sealed: record.responseSealed };
-  }
-
-  private async createOnce(
-    input: CreateApiKeyInput,
-    credential: GeneratedCredential,
-  ): Promise<CreateApiKeyResult> {
-    const { idempotency } = input;
-    if (idempotency !== undefined) {
-      const previous = await this.findIdempotent(input, idempotency);
-      if (previous !== null) return previous;
-    }
-    return this.prisma.$transaction(async (tx) => {
-      const { maxLiveKeys } = input;
-      if (maxLiveKeys !== undefined) {
-        // Creates of one account queue on its row, so concurrent creates cannot pass the cap together. The
-        // count is a statement of its own: its snapshot is taken after the lock, so it sees the keys of the
-        // creates that held the lock before.
-        await tx.$queryRaw`SELECT 1 FROM accounts WHERE id = ${input.accountId}::uuid FOR UPDATE`;
-        const [counted] = await tx.$queryRaw<{ live: bigint }[]>`
-          SELECT count(*) AS live FROM api_keys WHERE account_id = ${input.accountId}::uuid AND deleted_at IS NULL`;
-        if ((counted?.live ?? 0n) >= BigInt(maxLiveKeys)) {
-          return { outcome: 'too_many_keys' as const, limit: maxLiveKeys };
-        }
-      }
-      const row = await tx.apiKey.create({
-        data: {
-          accountId: input.accountId,
-          prefix: credential.prefix,
-          secretHash: credential.hash,
-          createdAt: input.now,
-          updatedAt: input.now,
-          ...settingsColumns(input.settings),
-        },
-      });
-      const key = toApiKey(row);
-      await recordAudit(tx, {
-        key,
-        action: 'key.created',
-        before: null,
-        after: settingsOf(key),
-        actor: input.actor,
-        requestId: input.requestId,
-        now: input.now,
-      });
-      if (idempotency !== undefined) {
-        // An expired record under the same key is erased here, so the key can be used afresh.
-        await tx.idempotencyRecord.deleteMany({
-          where: {
-            ...idempotencyOwner(input),
-            idempotencyKey: idempotency.key,
-            expiresAt: { lte: input.now },
-          },
-        });
-        const response = idempotency.sealResponse(key, credential.secret);
-        await tx.idempotencyRecord.create({
-          data: {
-            ...idempotencyOwner(input),
-            idempotencyKey: idempotency.key,
-            requestHash: idempotency.requestHash,
-            apiKeyId: key.id,
-            responseStatus: response.status,
-            responseSealed: Uint8Array.from(response.sealed),
-            createdAt: input.now,
-            expiresAt: idempotency.expiresAt,
-          },
-        });
-      }
-      return { outcome: 'created' as const, key, secret: credential.secret };
-    });
+    return this.retryingCollisions(input, () => createKeyOnce(this.prisma, input, input.newCredential()));
   }
 
   /** The account's live key with this prefix; another account's or a deleted key is null. */
@@ -391,7 +144,7 @@ export class ApiKeyRepository {
   ): Promise<{ before: ApiKey; after: ApiKey; blockChanges: BlockChange[] } | null> {
     return translatingErrors(() =>
       this.prisma.$transaction(async (tx) => {
-        const current = await this.lockLiveKey(tx, input.accountId, input.prefix);
+        const current = await lockLiveKey(tx, input.accountId, input.prefix);
         if (current === null) return null;
         const before = settingsOf(current);
         const after = input.change(current);
@@ -421,7 +174,7 @@ export class ApiKeyRepository {
   async delete(input: ChangeApiKeyInput): Promise<ApiKey | null> {
     return translatingErrors(() =>
       this.prisma.$transaction(async (tx) => {
-        const current = await this.lockLiveKey(tx, input.accountId, input.prefix);
+        const current = await lockLiveKey(tx, input.accountId, input.prefix);
         if (current === null) return null;
         await tx.apiKey.update({
           where: { id: current.id },
@@ -448,83 +201,7 @@ export class ApiKeyRepository {
    * transaction and a retry gets it back instead of a second rotation.
    */
   async rotate(input: RotateApiKeyInput): Promise<RotateApiKeyResult> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await translatingErrors(() => this.rotateOnce(input));
-      } catch (error) {
-        if (!(error instanceof UniqueConstraintError)) throw error;
-        if (error.fields.includes('idempotency_key') || error.fields.includes('account_id')) {
-          const previous = input.idempotency && (await this.findIdempotent(input, input.idempotency));
-          if (previous) return previous as RotateApiKeyResult;
-        }
-        if (attempt >= MAX_CREDENTIAL_ATTEMPTS) throw error;
-      }
-    }
-  }
-
-  private async rotateOnce(input: RotateApiKeyInput): Promise<RotateApiKeyResult> {
-    const { idempotency } = input;
-    if (idempotency !== undefined) {
-      const previous = await this.findIdempotent(input, idempotency);
-      if (previous !== null) return previous as RotateApiKeyResult;
-    }
-    return this.prisma.$transaction(async (tx) => {
-      const current = await this.lockLiveKey(tx, input.accountId, input.prefix);
-      if (current === null) return { outcome: 'not_found' as const };
-      const { secretHash } = await tx.apiKey.findUniqueOrThrow({
-        where: { id: current.id },
-        select: { secretHash: true },
-      });
-      const credential = input.newCredential(current.prefix);
-      const graceEndsAt = new Date(input.now.getTime() + input.graceMs);
-      const row = await tx.apiKey.update({
-        where: { id: current.id },
-        data: {
-          secretHash: credential.hash,
-          previousSecretHash: secretHash,
-          previousSecretExpiresAt: graceEndsAt,
-          rotatedAt: input.now,
-          updatedAt: input.now,
-        },
-      });
-      const key = toApiKey(row);
-      await recordAudit(tx, {
-        key,
-        action: 'key.rotated',
-        before: settingsOf(current),
-        after: settingsOf(key),
-        actor: input.actor,
-        requestId: input.requestId,
-        now: input.now,
-        details: {
-          grace_seconds: input.graceMs / 1000,
-          previous_key_expires_at: graceEndsAt.toISOString(),
-        },
-      });
-      if (idempotency !== undefined) {
-        await tx.idempotencyRecord.deleteMany({
-          where: {
-            ...idempotencyOwner(input),
-            idempotencyKey: idempotency.key,
-            expiresAt: { lte: input.now },
-          },
-        });
-        const response = idempotency.sealResponse(key, credential.secret);
-        await tx.idempotencyRecord.create({
-          data: {
-            ...idempotencyOwner(input),
-            idempotencyKey: idempotency.key,
-            requestHash: idempotency.requestHash,
-            apiKeyId: key.id,
-            responseStatus: response.status,
-            responseSealed: Uint8Array.from(response.sealed),
-            createdAt: input.now,
-            expiresAt: idempotency.expiresAt,
-          },
-        });
-      }
-      return { outcome: 'rotated' as const, key, secret: credential.secret };
-    });
+    return this.retryingCollisions(input, () => rotateKeyOnce(this.prisma, input));
   }
 
   /** Notes that a key was used, writing at most once per {@link LAST_USED_RESOLUTION_MS}. */
@@ -535,11 +212,8 @@ export class ApiKeyRepository {
   }
 
   /**
-   * Writes many keys' last use at once (verify keeps them in memory and flushes now and then), never
-   * moving a time backwards.
-   */
-  /**
-   * Moves keys' `last_used_at` forward to `at` (never back). With `resolutionMs`, only where it would move
+   * Writes many keys' last use at once (verify keeps them in memory and flushes now and then): moves
+   * `last_used_at` forward to `at` (never back). With `resolutionMs`, only where it would move
    * by more than that, so a stream of usage does not turn every batch into row updates.
    */
   async recordLastUsed(entries: readonly { id: string; at: Date }[], resolutionMs = 0): Promise<void> {
@@ -557,14 +231,26 @@ export class ApiKeyRepository {
     );
   }
 
-  private async lockLiveKey(tx: Transaction, accountId: string, prefix: string): Promise<ApiKey | null> {
-    const locked = await tx.$queryRaw<{ id: string }[]>`
-      SELECT id::text AS id FROM api_keys
-       WHERE account_id = ${accountId}::uuid AND prefix = ${prefix} AND deleted_at IS NULL
-       FOR UPDATE`;
-    const id = locked[0]?.id;
-    if (id === undefined) return null;
-    const row = await tx.apiKey.findUniqueOrThrow({ where: { id } });
-    return toApiKey(row);
+  /**
+   * Runs a create or a rotation, again with a fresh credential when its prefix or hash collides (at most
+   * {@link MAX_CREDENTIAL_ATTEMPTS} times). A concurrent request under the same Idempotency-Key that won
+   * the race is answered with its kept answer.
+   */
+  private async retryingCollisions<Result>(
+    input: IdempotencyCaller & { readonly idempotency?: IdempotentCreate | undefined },
+    once: () => Promise<Result>,
+  ): Promise<Result | KeptAnswer> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await translatingErrors(once);
+      } catch (error) {
+        if (!(error instanceof UniqueConstraintError)) throw error;
+        if (error.fields.includes('idempotency_key') || error.fields.includes('account_id')) {
+          const previous = await findKeptAnswer(this.prisma, input, input.idempotency);
+          if (previous !== null) return previous;
+        }
+        if (attempt >= MAX_CREDENTIAL_ATTEMPTS) throw error;
+      }
+    }
   }
 }

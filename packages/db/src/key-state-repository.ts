@@ -1,6 +1,6 @@
 import { type ApiKey, type KeyBlock, NO_USAGE, type WindowUsage } from '@keyfence/domain';
 import type pg from 'pg';
-import { type ApiKeyColumns, toApiKey } from './api-key-repository.ts';
+import { type ApiKeyColumns, toApiKey } from './api-key-rows.ts';
 import { BLOCK_ROW_COLUMNS, type BlockRow, keyBlockOf } from './block-repository.ts';
 import { translatingErrors } from './errors.ts';
 import { pgQueryable } from './queryable.ts';

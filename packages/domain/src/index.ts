@@ -2,6 +2,7 @@ export * from './admission.ts';
 export * from './alerts.ts';
 export * from './api-key.ts';
 export * from './audit.ts';
+export * from './clock.ts';
 export * from './dashboard-user.ts';
 export * from './expiry.ts';
 export * from './key-material.ts';

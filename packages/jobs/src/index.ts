@@ -1,3 +1,4 @@
+export * from './job-payload.ts';
 export * from './key-events.ts';
 export * from './limit-jobs.ts';
 export * from './maintenance-jobs.ts';

@@ -1,4 +1,5 @@
-import type { JobsOptions } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
+import type { RedisConnection } from './redis-connection.ts';
 
 /** Queue names. One processor per queue, in apps/worker. */
 export const QUEUES = {
@@ -19,6 +20,14 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
  */
 export function queuePrefix(base: string): string {
   return `{${base}}`;
+}
+
+/**
+ * The one way the API, the workers and the tests open a queue: by its name, under the shared prefix
+ * (`prefixBase` as in `QUEUE_PREFIX`; the braces are added here).
+ */
+export function openQueue(name: QueueName, connection: RedisConnection, prefixBase: string): Queue {
+  return new Queue(name, { connection, prefix: queuePrefix(prefixBase) });
 }
 
 /**

@@ -2,7 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './instances.ts';
+import { freePort, spawnRedisServer } from './instances.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cli = (port: number, ...args: string[]) =>
@@ -42,45 +42,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'kf-redis-cluster-'));
   const ports: number[] = [];
   for (let i = 0; i < 6; i += 1) ports.push(await freePort());
-  const children = new Map<number, ChildProcess>();
-  for (const port of ports) {
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--cluster-node-timeout',
-        String(NODE_TIMEOUT_MS),
-        '--appendonly',
-        'no',
-        '--save',
-        '',
-        '--maxmemory-policy',
-        'noeviction',
-      ],
-      { stdio: 'ignore' },
-    );
-    children.set(port, child);
-  }
-  for (const port of ports) {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        if (cli(port, 'ping') === 'PONG') break;
-      } catch {
-        // not listening yet
-      }
-      if (attempt > 100) throw new Error(`redis-server on ${port} did not start`);
-      await sleep(50);
-    }
-  }
+  const children = new Map(ports.map((port) => [port, spawnClusterNode(port, dir)] as const));
+  for (const port of ports) await waitUntilPinging(port);
   execFileSync(
     'redis-cli',
     [
@@ -93,27 +56,11 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     ],
     { stdio: 'pipe' },
   );
-  const alive = () =>
-    ports.filter((port) => {
-      const child = children.get(port);
-      return child?.exitCode === null && child.signalCode === null;
-    });
+  const alive = () => ports.filter((port) => isRunning(children.get(port)));
   const cluster: RedisCluster = {
     seedNodes: ports.map((port) => `127.0.0.1:${port}`).join(','),
     ports,
-    masterOf(key) {
-      const port = alive()[0] ?? 0;
-      const slot = Number(cli(port, 'cluster', 'keyslot', key));
-      for (const node of clusterNodes(port)) {
-        if (node.role !== 'master') continue;
-        const covers = node.slots.some((range) => {
-          const [from = -1, to = from] = range.split('-').map(Number);
-          return slot >= from && slot <= to;
-        });
-        if (covers) return node.port;
-      }
-      throw new Error(`slot ${slot} is not served`);
-    },
+    masterOf: (key) => masterOf(alive()[0] ?? 0, key),
     nodes() {
       return alive().map((port) => ({
         port,
@@ -121,11 +68,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       }));
     },
     async kill(port) {
-      const child = children.get(port);
-      if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
+      await killNode(children.get(port));
     },
     async failover(key) {
       const master = cluster.masterOf(key);
@@ -138,63 +81,112 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       if (cluster.masterOf(key) !== replica) throw new Error('the failover did not happen');
       return replica;
     },
-    async waitHealthy(timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const states = alive().map((port) => {
-          try {
-            return /cluster_state:ok/.test(cli(port, 'cluster', 'info'));
-          } catch {
-            return false;
-          }
-        });
-        // A killed master is still listed with its slots until the others have marked it failed and promoted
-        // its replica (after `cluster-node-timeout`); until then `cluster_state` may still read ok.
-        if (states.every(Boolean) && alive().every((port) => slotsServedByLiveMasters(port) === SLOTS))
-          return;
-        if (Date.now() > deadline) {
-          const view = alive().map((port) => `${port}:\n${cli(port, 'cluster', 'nodes')}`);
-          throw new Error(`the Redis Cluster did not become healthy\n${view.join('\n')}`);
-        }
-        await sleep(100);
-      }
-    },
+    waitHealthy: (timeoutMs = 30_000) => waitClusterHealthy(alive, timeoutMs),
     async stop() {
-      await Promise.all(
-        [...children.values()].map(
-          (child) =>
-            new Promise((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) resolve(undefined);
-              else {
-                child.once('exit', resolve);
-                child.kill('SIGKILL');
-              }
-            }),
-        ),
-      );
+      await Promise.all([...children.values()].map(killNode));
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  /** How many hash slots `port` sees served by a master that is alive. */
-  const slotsServedByLiveMasters = (port: number) => {
-    const live = new Set(alive());
-    let served = 0;
-    try {
-      for (const node of clusterNodes(port)) {
-        if (node.role !== 'master' || !live.has(node.port)) continue;
-        for (const range of node.slots) {
-          if (range.startsWith('[')) continue; // a slot being migrated or imported
-          const [from = 0, to = from] = range.split('-').map(Number);
-          served += to - from + 1;
-        }
-      }
-    } catch {
-      return 0;
-    }
-    return served;
-  };
   await cluster.waitHealthy();
   return cluster;
+}
+
+/** One cluster-enabled redis-server on `port`, without persistence. */
+function spawnClusterNode(port: number, dir: string): ChildProcess {
+  return spawnRedisServer(port, dir, [
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    `nodes-${port}.conf`,
+    '--cluster-node-timeout',
+    String(NODE_TIMEOUT_MS),
+    '--appendonly',
+    'no',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+  ]);
+}
+
+async function waitUntilPinging(port: number): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      if (cli(port, 'ping') === 'PONG') return;
+    } catch {
+      // not listening yet
+    }
+    if (attempt > 100) throw new Error(`redis-server on ${port} did not start`);
+    await sleep(50);
+  }
+}
+
+function isRunning(child: ChildProcess | undefined): boolean {
+  return child?.exitCode === null && child.signalCode === null;
+}
+
+/** SIGKILL, resolved once the node has gone (at once when it had). */
+async function killNode(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || !isRunning(child)) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** The port of the master that serves `key`'s slot, as the node on `port` sees it. */
+function masterOf(port: number, key: string): number {
+  const slot = Number(cli(port, 'cluster', 'keyslot', key));
+  for (const node of clusterNodes(port)) {
+    if (node.role !== 'master') continue;
+    const covers = node.slots.some((range) => {
+      const [from = -1, to = from] = range.split('-').map(Number);
+      return slot >= from && slot <= to;
+    });
+    if (covers) return node.port;
+  }
+  throw new Error(`slot ${slot} is not served`);
+}
+
+/** Resolves when every live node reads state ok and sees every slot served by a live master. */
+async function waitClusterHealthy(alive: () => number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = alive().map((port) => {
+      try {
+        return /cluster_state:ok/.test(cli(port, 'cluster', 'info'));
+      } catch {
+        return false;
+      }
+    });
+    // A killed master is still listed with its slots until the others have marked it failed and promoted
+    // its replica (after `cluster-node-timeout`); until then `cluster_state` may still read ok.
+    if (states.every(Boolean) && alive().every((port) => slotsServedByLiveMasters(port, alive()) === SLOTS))
+      return;
+    if (Date.now() > deadline) {
+      const view = alive().map((port) => `${port}:\n${cli(port, 'cluster', 'nodes')}`);
+      throw new Error(`the Redis Cluster did not become healthy\n${view.join('\n')}`);
+    }
+    await sleep(100);
+  }
+}
+
+/** How many hash slots `port` sees served by a master that is alive. */
+function slotsServedByLiveMasters(port: number, alive: readonly number[]): number {
+  const live = new Set(alive);
+  let served = 0;
+  try {
+    for (const node of clusterNodes(port)) {
+      if (node.role !== 'master' || !live.has(node.port)) continue;
+      for (const range of node.slots) {
+        if (range.startsWith('[')) continue; // a slot being migrated or imported
+        const [from = 0, to = from] = range.split('-').map(Number);
+        served += to - from + 1;
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return served;
 }
 
 /** The hash slots of a Redis Cluster. */

@@ -19,6 +19,13 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A redis-server of a test's own on 127.0.0.1:`port`, its files in `dir`, with these further options. */
+export function spawnRedisServer(port: number, dir: string, options: readonly string[]): ChildProcess {
+  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...options], {
+    stdio: 'ignore',
+  });
+}
+
 /**
  * A Redis server of the test's own, on its own port, with AOF on as `infra/redis/redis.conf` configures
  * it, so a test can restart it without touching the machine's shared Redis.
@@ -39,26 +46,16 @@ export async function startRedisInstance(
   const dir = mkdtempSync(join(tmpdir(), 'kf-redis-'));
   let child: ChildProcess | undefined;
   const launch = async () => {
-    child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        options.appendfsync ?? 'everysec',
-        '--maxmemory-policy',
-        'noeviction',
-        '--save',
-        '',
-      ],
-      { stdio: 'ignore' },
-    );
+    child = spawnRedisServer(port, dir, [
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      options.appendfsync ?? 'everysec',
+      '--maxmemory-policy',
+      'noeviction',
+      '--save',
+      '',
+    ]);
     for (let i = 0; i < 100; i += 1) {
       try {
         execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });

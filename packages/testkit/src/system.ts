@@ -1,7 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   createTestDatabase,
   TEST_REDIS_URL,
@@ -11,23 +8,11 @@ import {
 import { generateCredential } from '@keyfence/domain';
 import { type RedisCluster, startPgBouncer } from './cluster.ts';
 import { freePort } from './instances.ts';
+import { launchService, type ServiceProcess } from './service-process.ts';
 import { dropRedisPrefix } from './test-leftovers.ts';
 
 export const REDIS_URL = TEST_REDIS_URL;
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-// tsx as a loader inside the one node process (not its CLI, which would put a relaying parent between
-// the test and the service, with signal handling of its own).
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const DEFAULT_RUNTIME = process.env.KEYFENCE_SERVICE_RUNTIME === 'compiled' ? 'compiled' : 'tsx';
-
-/** A process of ours (the API or the workers), started from its real entry point. */
-export interface ServiceProcess {
-  readonly child: ChildProcess;
-  readonly output: string[];
-  /** Resolves with the exit code (or signal) once the process has gone. */
-  readonly exited: Promise<number | string>;
-  stop(signal?: NodeJS.Signals): Promise<number | string>;
-}
 
 /**
  * The whole system on a PostgreSQL schema and a queue prefix of its own: the API and the workers as
@@ -94,66 +79,18 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const port = await freePort();
   const metricsPort = await freePort();
   const operatorToken = randomBytes(24).toString('hex');
-  const env = {
-    ...process.env,
+  const env = serviceEnv(options, {
     DATABASE_URL: `${bouncer?.url ?? db.connectionString}?schema=${db.schema}`,
     REDIS_URL: redisUrl,
-    // Every master of the test cluster has a replica: ingest answers 202 only once it holds the jobs.
-    ...(options.redisCluster === undefined
-      ? {}
-      : { REDIS_CLUSTER_NODES: options.redisCluster.seedNodes, KEYFENCE_INGEST_MIN_REPLICAS: '1' }),
     QUEUE_PREFIX: queuePrefix,
     PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    KEYFENCE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    WORKER_LOCK_DURATION_MS: String(options.lockDurationMs ?? 2_000),
-    USAGE_CONCURRENCY: String(options.usageConcurrency ?? 4),
     WORKER_METRICS_PORT: String(metricsPort),
     KEYFENCE_OPERATOR_TOKEN: operatorToken,
-    // For profiling the services under a benchmark: e.g. `--import ./bench/cpu-profile.mjs`.
-    ...(process.env.KEYFENCE_SERVICE_NODE_OPTIONS === undefined
-      ? {}
-      : { NODE_OPTIONS: process.env.KEYFENCE_SERVICE_NODE_OPTIONS }),
-    ...options.env,
-  };
-  const launch = (dir: string, extraEnv: Record<string, string> = {}): ServiceProcess => {
-    // Tests run the TypeScript sources through tsx; a benchmark may run what `pnpm start` runs (the
-    // compiled modules of `pnpm build`) with KEYFENCE_SERVICE_RUNTIME=compiled.
-    const compiled = (options.runtime ?? DEFAULT_RUNTIME) === 'compiled';
-    const args = compiled ? ['dist/main.mjs'] : ['--import', TSX_LOADER, 'src/main.ts'];
-    const child = spawn(process.execPath, args, {
-      cwd: `${ROOT}${dir}`,
-      // Compiled, the processes get the malloc setting `pnpm start` and the image give them.
-      env: { ...(compiled ? { MALLOC_ARENA_MAX: '2' } : {}), ...env, ...extraEnv },
-      stdio: 'pipe',
-    });
-    const output: string[] = [];
-    child.stdout?.on('data', (chunk) => output.push(String(chunk)));
-    child.stderr?.on('data', (chunk) => output.push(String(chunk)));
-    const exited = new Promise<number | string>((resolve) =>
-      child.on('exit', (code, signal) => resolve(signal ?? code ?? -1)),
-    );
-    return {
-      child,
-      output,
-      exited,
-      stop(signal = 'SIGTERM') {
-        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-        return exited;
-      },
-    };
-  };
-
-  const account = await db.store.accounts.create('e2e');
-  const management = generateCredential('management_key', randomBytes);
-  await db.store.managementKeys.create(account.id, 'e2e', management, {
-    actor: { type: 'operator', id: null },
-    requestId: null,
-    now: new Date(),
   });
-  const token = generateCredential('service_token', randomBytes);
-  await db.store.serviceTokens.create('e2e gateway', token, 'all');
+  const runtime = options.runtime ?? DEFAULT_RUNTIME;
+  const launch = (dir: string, extraEnv: Record<string, string> = {}) =>
+    launchService(dir, { ...env, ...extraEnv }, runtime);
+  const { accountId, managementKey, serviceToken } = await seedCredentials(db);
 
   const baseUrl = `http://127.0.0.1:${port}`;
   const replicas: ServiceProcess[] = [];
@@ -161,10 +98,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     db,
     baseUrl,
     queuePrefix,
-    accountId: account.id,
+    accountId,
     databaseUrl: env.DATABASE_URL,
-    managementKey: management.secret,
-    serviceToken: token.secret,
+    managementKey,
+    serviceToken,
     operatorToken,
     workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     api: launch('apps/api'),
@@ -177,7 +114,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     },
     async startApi() {
       system.api = launch('apps/api');
-      await waitUntilServing();
+      await waitUntilServing(baseUrl, system.api);
       return system.api;
     },
     async startReplica() {
@@ -188,18 +125,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await waitUntilServing(replicaUrl, replica);
       return { baseUrl: replicaUrl, process: replica };
     },
-    async call(method, path, auth, json) {
-      const response = await fetch(`${baseUrl}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${auth}`,
-          ...(json === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
-    },
+    call: (method, path, auth, json) => callApi(baseUrl, method, path, auth, json),
     async close() {
       await Promise.all([
         system.api.stop(),
@@ -213,40 +139,112 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await db.drop();
     },
   };
-  const waitUntilServing = (url = baseUrl, serving?: ServiceProcess) =>
-    waitFor(
-      async () => {
-        try {
-          return (await fetch(`${url}/healthz`)).status;
-        } catch {
-          return 0;
-        }
-      },
-      (status) => status === 200,
-      // Generous: a loaded CI machine compiles the sources through tsx on start.
-      90_000,
-      () => (serving ?? system.api).output.join(''),
-    );
   try {
-    await waitUntilServing();
+    await waitUntilServing(baseUrl, system.api);
   } catch (error) {
     // Nothing of a system that never served is left running or behind: processes, keys, schema.
     await system.close();
     throw error;
   }
-  // After the API serves: several processes loading at once on a loaded machine start slowly.
-  for (let n = 1; n < (options.workers ?? 1); n += 1) {
+  await startExtraWorkers(system, options.workers ?? 1, launch);
+  return system;
+}
+
+/** The services' environment: the machine's, the system's own settings, then the options' extras. */
+function serviceEnv(options: SystemOptions, own: Record<string, string> & { DATABASE_URL: string }) {
+  return {
+    ...process.env,
+    ...own,
+    // Every master of the test cluster has a replica: ingest answers 202 only once it holds the jobs.
+    ...(options.redisCluster === undefined
+      ? {}
+      : { REDIS_CLUSTER_NODES: options.redisCluster.seedNodes, KEYFENCE_INGEST_MIN_REPLICAS: '1' }),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    KEYFENCE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    WORKER_LOCK_DURATION_MS: String(options.lockDurationMs ?? 2_000),
+    USAGE_CONCURRENCY: String(options.usageConcurrency ?? 4),
+    // For profiling the services under a benchmark: e.g. `--import ./bench/cpu-profile.mjs`.
+    ...(process.env.KEYFENCE_SERVICE_NODE_OPTIONS === undefined
+      ? {}
+      : { NODE_OPTIONS: process.env.KEYFENCE_SERVICE_NODE_OPTIONS }),
+    ...options.env,
+  };
+}
+
+/** An account with a management key, and a service token for all accounts, written into the store. */
+async function seedCredentials(db: TestDatabase) {
+  const account = await db.store.accounts.create('e2e');
+  const management = generateCredential('management_key', randomBytes);
+  await db.store.managementKeys.create(account.id, 'e2e', management, {
+    actor: { type: 'operator', id: null },
+    requestId: null,
+    now: new Date(),
+  });
+  const token = generateCredential('service_token', randomBytes);
+  await db.store.serviceTokens.create('e2e gateway', token, 'all');
+  return { accountId: account.id, managementKey: management.secret, serviceToken: token.secret };
+}
+
+/** One request to the API, its JSON body parsed. */
+async function callApi(
+  baseUrl: string,
+  method: string,
+  path: string,
+  auth: string,
+  json?: unknown,
+): ReturnType<System['call']> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${auth}`,
+      ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+/** Waits until `url` answers its /healthz, or fails with what `serving` printed. */
+function waitUntilServing(url: string, serving: ServiceProcess) {
+  return waitFor(
+    async () => {
+      try {
+        return (await fetch(`${url}/healthz`)).status;
+      } catch {
+        return 0;
+      }
+    },
+    (status) => status === 200,
+    // Generous: a loaded CI machine compiles the sources through tsx on start.
+    90_000,
+    () => serving.output.join(''),
+  );
+}
+
+/**
+ * Starts the workers beyond the first, after the API serves (several processes loading at once on a
+ * loaded machine start slowly), and waits until each serves its /healthz (its metrics are read).
+ */
+async function startExtraWorkers(
+  system: System,
+  workers: number,
+  launch: (dir: string, extraEnv?: Record<string, string>) => ServiceProcess,
+): Promise<void> {
+  for (let n = 1; n < workers; n += 1) {
     const extraMetricsPort = await freePort();
     system.extraWorkers.push(launch('apps/worker', { WORKER_METRICS_PORT: String(extraMetricsPort) }));
     system.workerMetricsUrls.push(`http://127.0.0.1:${extraMetricsPort}/metrics`);
   }
-  // Every extra worker serving its /healthz before the system is handed over (its metrics are read).
   await Promise.all(
     system.extraWorkers.map((worker, index) =>
-      waitUntilServing(system.workerMetricsUrls[index + 1]?.replace(/\/metrics$/, ''), worker),
+      waitUntilServing(
+        system.workerMetricsUrls[index + 1]?.replace(/\/metrics$/, '') ?? system.baseUrl,
+        worker,
+      ),
     ),
   );
-  return system;
 }
 
 /** Polls until `done` holds, or fails with what was last seen. */
@@ -270,3 +268,4 @@ export async function waitFor<T>(
 
 export * from './cluster.ts';
 export * from './instances.ts';
+export type { ServiceProcess } from './service-process.ts';

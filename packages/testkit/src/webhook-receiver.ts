@@ -70,64 +70,12 @@ export async function startWebhookReceiver(
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const header = (name: string) => String(req.headers[name] ?? '');
-      const secret = secrets.get(path);
-      let verified = false;
-      let payload: unknown;
-      if (secret !== undefined) {
-        try {
-          payload = new Webhook(secret).verify(body, {
-            'webhook-id': header('webhook-id'),
-            'webhook-timestamp': header('webhook-timestamp'),
-            'webhook-signature': header('webhook-signature'),
-          });
-          verified = true;
-        } catch {
-          verified = false;
-        }
-      }
-      const record: ReceivedWebhook = {
-        path,
-        id: header('webhook-id'),
-        timestamp: header('webhook-timestamp'),
-        signature: header('webhook-signature'),
-        body,
-        payload: payload ?? safeParse(body),
-        verified,
-        receivedAtMs: Date.now(),
-      };
+      const record = recordOf(req, path, Buffer.concat(chunks).toString('utf8'), secrets.get(path));
       received.push(record);
       const behaviour = behaviours.get(path) ?? defaultBehaviour;
-      switch (behaviour) {
-        case 'ok':
-          answeredOk.push(record);
-          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-          return;
-        case 'fail':
-          res.writeHead(500).end('down');
-          return;
-        case 'hang':
-          hanging.add(res);
-          return;
-        case 'redirect':
-          res.writeHead(302, { location: '/redirect-target' }).end();
-          return;
-        case 'huge': {
-          answeredOk.push(record);
-          res.writeHead(200, { 'content-type': 'application/octet-stream' });
-          const block = Buffer.alloc(64 * 1024, 120);
-          const pump = () => {
-            while (!res.destroyed && res.write(block)) {
-              /* keep writing until the socket pushes back */
-            }
-            if (!res.destroyed) res.once('drain', pump);
-          };
-          res.on('error', () => undefined);
-          pump();
-          return;
-        }
-      }
+      if (behaviour === 'ok' || behaviour === 'huge') answeredOk.push(record);
+      if (behaviour === 'hang') hanging.add(res);
+      else answer(res, behaviour);
     });
   };
 
@@ -158,6 +106,68 @@ export async function startWebhookReceiver(
     },
     close: stop,
   };
+}
+
+/** The request as recorded, its signature verified with `standardwebhooks` when the path has a secret. */
+function recordOf(
+  req: IncomingMessage,
+  path: string,
+  body: string,
+  secret: string | undefined,
+): ReceivedWebhook {
+  const header = (name: string) => String(req.headers[name] ?? '');
+  let verified = false;
+  let payload: unknown;
+  if (secret !== undefined) {
+    try {
+      payload = new Webhook(secret).verify(body, {
+        'webhook-id': header('webhook-id'),
+        'webhook-timestamp': header('webhook-timestamp'),
+        'webhook-signature': header('webhook-signature'),
+      });
+      verified = true;
+    } catch {
+      verified = false;
+    }
+  }
+  return {
+    path,
+    id: header('webhook-id'),
+    timestamp: header('webhook-timestamp'),
+    signature: header('webhook-signature'),
+    body,
+    payload: payload ?? safeParse(body),
+    verified,
+    receivedAtMs: Date.now(),
+  };
+}
+
+/** Answers as `behaviour` says (a hanging request is kept open by the caller instead). */
+function answer(res: ServerResponse, behaviour: Exclude<ReceiverBehaviour, 'hang'>): void {
+  switch (behaviour) {
+    case 'ok':
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return;
+    case 'fail':
+      res.writeHead(500).end('down');
+      return;
+    case 'redirect':
+      res.writeHead(302, { location: '/redirect-target' }).end();
+      return;
+    case 'huge': {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const block = Buffer.alloc(64 * 1024, 120);
+      const pump = () => {
+        while (!res.destroyed && res.write(block)) {
+          /* keep writing until the socket pushes back */
+        }
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.on('error', () => undefined);
+      pump();
+      return;
+    }
+  }
 }
 
 function safeParse(text: string): unknown {

@@ -1,6 +1,7 @@
 import type { ApiKeyRepository, ManagementKey, ManagementKeyRepository } from '@keyfence/db';
 import {
   type ApiKey,
+  type Clock,
   type CredentialKind,
   classifyCredential,
   hashSecret,
@@ -53,7 +54,7 @@ export function apiKeyOf(res: Response): ApiKey {
 /** The live management key a request bears (and notes its use); throws when there is none. */
 export async function authenticateManagementKey(
   managementKeys: ManagementKeyRepository,
-  clock: () => Date,
+  clock: Clock,
   req: Request,
 ): Promise<ManagementKey> {
   const secret = presentedSecret(req, 'management_key');
@@ -67,7 +68,7 @@ export async function authenticateManagementKey(
  * Admits requests bearing a live, unexpired, enabled API key: its current secret, or the secret its last
  * rotation replaced while that one's grace lasts.
  */
-export function requireApiKey(apiKeys: Pick<ApiKeyRepository, 'findByHash'>, clock: () => Date) {
+export function requireApiKey(apiKeys: Pick<ApiKeyRepository, 'findByHash'>, clock: Clock) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const secret = presentedSecret(req, 'api_key');
     const now = clock();

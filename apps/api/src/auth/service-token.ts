@@ -1,5 +1,5 @@
 import type { ServiceToken, ServiceTokenRepository } from '@keyfence/db';
-import { hashSecret } from '@keyfence/domain';
+import { type Clock, hashSecret } from '@keyfence/domain';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../http/api-error.ts';
 import { presentedSecret } from './bearer.ts';
@@ -26,7 +26,7 @@ export const SERVICE_TOKEN_CACHE_MS = 5_000;
  * Admits requests bearing a live service token. Model services call on every request, so the lookup is
  * kept in memory for {@link SERVICE_TOKEN_CACHE_MS}: the gateway routes read no PostgreSQL row per call.
  */
-export function requireServiceToken(tokens: ServiceTokenRepository, clock: () => Date) {
+export function requireServiceToken(tokens: ServiceTokenRepository, clock: Clock) {
   const cache = new Map<string, { token: ServiceToken | null; expiresAt: number }>();
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const hash = hashSecret(presentedSecret(req, 'service_token'));

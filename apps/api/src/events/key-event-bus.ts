@@ -10,15 +10,15 @@ export interface KeyEventListener {
 }
 
 /**
- * Key changes between processes over Redis pub/sub: every API replica's verify cache forgets a key when
- * any replica or worker announces a change to it. Pub/sub delivers at most once; a cache therefore also
- * clears itself whenever the subscription reconnects, and its entries expire on their own.
+ * The subscribing side of the key-event bus: every API replica's verify cache forgets a key when any
+ * replica or worker announces a change to it over Redis pub/sub (`createKeyEventPublisher` of
+ * `@keyfence/jobs`, the one publisher). Pub/sub delivers at most once; a cache therefore also clears
+ * itself whenever the subscription reconnects, and its entries expire on their own.
  */
 export class KeyEventBus {
   private readonly channel: string;
 
   constructor(
-    private readonly publisher: RedisConnection,
     private readonly subscriber: RedisConnection,
     prefixBase: string,
     private readonly logger: Logger,
@@ -46,13 +46,6 @@ export class KeyEventBus {
     });
     await this.subscriber.subscribe(this.channel);
     connectedBefore = true;
-  }
-
-  /** Announces that these keys changed. */
-  async publish(keyIds: readonly string[]): Promise<void> {
-    if (keyIds.length === 0) return;
-    const event: KeyEvent = { type: 'keys-changed', keyIds: [...keyIds] };
-    await this.publisher.publish(this.channel, JSON.stringify(event));
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,9 @@ import { ApiError } from './api-error.ts';
 import { errorHandler } from './error-handler.ts';
 import { requestContext } from './request-context.ts';
 
+/** The clock the error handler stamps bodies with: a fixed instant, so the timestamp is checked exactly. */
+const NOW = new Date('2026-12-01T10:00:00.000Z');
+
 // The bodies of the two codes no client input should be able to cause, checked field by field: what a
 // client sees when keyfence itself fails, and that the failure's own words stay in the log.
 const logLines: string[] = [];
@@ -34,7 +37,7 @@ app.get('/redis-down', () => {
     cause: new Error('Connection is closed.'),
   });
 });
-app.use(errorHandler(logger));
+app.use(errorHandler(logger, () => NOW));
 let server: ReturnType<typeof app.listen>;
 let base: string;
 
@@ -63,7 +66,7 @@ describe('errorHandler', () => {
       path: '/boom',
       requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       statusCode: 500,
-      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      timestamp: NOW.toISOString(),
       code: 'INTERNAL_ERROR',
     });
     expect(JSON.stringify(body)).not.toContain('secret internal detail');

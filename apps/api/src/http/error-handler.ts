@@ -1,5 +1,6 @@
 import { ERROR_CODES, type ErrorCode } from '@keyfence/contracts';
 import { DatabaseError } from '@keyfence/db';
+import type { Clock } from '@keyfence/domain';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { ApiError } from './api-error.ts';
@@ -40,13 +41,13 @@ function toApiError(error: unknown, logger: Logger, requestId: string): ApiError
 }
 
 /** The public error shape: AI/ML API's fields plus a stable `code` (and `details` for field problems). */
-export function errorBody(error: ApiError, req: Request, requestId: string) {
+export function errorBody(error: ApiError, req: Request, requestId: string, now: Date) {
   return {
     message: error.message,
     path: req.originalUrl.split('?', 1)[0],
     requestId,
     statusCode: ERROR_CODES[error.code].status,
-    timestamp: new Date().toISOString(),
+    timestamp: now.toISOString(),
     code: error.code,
     ...(error.details === undefined ? {} : { details: error.details }),
   };
@@ -68,7 +69,11 @@ export const AUTHENTICATION_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode
  * The one error middleware: everything thrown anywhere leaves in the public error shape. A failed
  * authentication is counted (awaited, so the next request of the same sender already sees the count).
  */
-export function errorHandler(logger: Logger, onAuthenticationFailure?: (req: Request) => Promise<void>) {
+export function errorHandler(
+  logger: Logger,
+  clock: Clock,
+  onAuthenticationFailure?: (req: Request) => Promise<void>,
+) {
   return async (error: unknown, req: Request, res: Response, _next: NextFunction): Promise<void> => {
     const requestId = requestIdOf(res);
     const apiError = toApiError(error, logger, requestId);
@@ -88,7 +93,7 @@ export function errorHandler(logger: Logger, onAuthenticationFailure?: (req: Req
       return;
     }
     for (const [name, value] of Object.entries(apiError.headers)) res.setHeader(name, value);
-    sendJson(res, apiError.status, errorBody(apiError, req, requestId));
+    sendJson(res, apiError.status, errorBody(apiError, req, requestId, clock()));
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Clock } from '@keyfence/domain';
 import type { Queue } from 'bullmq';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -50,7 +51,7 @@ export class ApiMetrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
-  constructor(queues: readonly Queue[], cacheSize: () => number) {
+  constructor(queues: readonly Queue[], cacheSize: () => number, clock: Clock) {
     collectDefaultMetrics({ register: this.registry, prefix: 'keyfence_api_' });
     const jobs = new Gauge({
       name: 'keyfence_queue_jobs',
@@ -74,7 +75,7 @@ export class ApiMetrics {
           const [oldest] = await queue.getJobs(['waiting'], -1, -1, true);
           oldestWaiting.set(
             { queue: queue.name },
-            oldest === undefined ? 0 : (Date.now() - oldest.timestamp) / 1000,
+            oldest === undefined ? 0 : (clock().getTime() - oldest.timestamp) / 1000,
           );
         }
       },

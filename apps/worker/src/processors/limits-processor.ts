@@ -1,14 +1,14 @@
 import type { Store } from '@keyfence/db';
-import { liftBlocksJob } from '@keyfence/jobs';
+import type { Clock } from '@keyfence/domain';
+import { type KeyEventPublisher, liftBlocksJob, readJobPayload } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
-import type { KeyEventPublisher } from '../key-event-publisher.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 
 export interface LimitsProcessorDeps {
   readonly store: Pick<Store, 'blocks'>;
   readonly publisher: KeyEventPublisher;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: WorkerMetrics;
 }
@@ -20,8 +20,7 @@ export interface LimitsProcessorDeps {
 export function createLimitsProcessor(deps: LimitsProcessorDeps) {
   return async (job: Job): Promise<{ lifted: number }> => {
     if (job.name !== liftBlocksJob.name) throw new UnrecoverableError(`unknown limits job ${job.name}`);
-    const payload = liftBlocksJob.schema.safeParse(job.data);
-    if (!payload.success) throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error.message}`);
+    readJobPayload(job, liftBlocksJob.schema);
     return liftEndedBlocks(deps, deps.clock());
   };
 }

@@ -1,9 +1,8 @@
 import { type AdmissionStore, type RowField, rowField } from '@keyfence/admission';
 import { LAST_USED_RESOLUTION_MS, type LedgerEvent, type Store, type WrittenRow } from '@keyfence/db';
-import { type UsageEventTuple, usageBatchJob } from '@keyfence/jobs';
+import { type KeyEventPublisher, readJobPayload, type UsageEventTuple, usageBatchJob } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
-import type { KeyEventPublisher } from '../key-event-publisher.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 
 export interface UsageProcessorDeps {
@@ -86,9 +85,8 @@ export function createUsageProcessor(deps: UsageProcessorDeps) {
   return async (job: Job): Promise<UsageBatchResult> => {
     if (job.name !== usageBatchJob.name) throw new UnrecoverableError(`unknown usage job ${job.name}`);
     // Both job versions: a version 1 job queued before a deploy reads as events without model and tokens.
-    const payload = usageBatchJob.readSchema.safeParse(job.data);
-    if (!payload.success) throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error.message}`);
-    const events = payload.data.events.map(ledgerEventOf);
+    const payload = readJobPayload(job, usageBatchJob.readSchema);
+    const events = payload.events.map(ledgerEventOf);
     const jobId = job.id ?? '';
     const nowMs = deps.clock().getTime();
     const { inserted, deadLettered, split, limitedKeyIds } = await deps.store.ledger.recordEvents(events, {

@@ -1,6 +1,12 @@
-import { type SecretCipher, type Store, webhookSecretAad } from '@keyfence/db';
-import { WEBHOOK_RETRY_DELAYS_MS, webhookRetryDelayMs } from '@keyfence/domain';
-import { deliverWebhookJob } from '@keyfence/jobs';
+import {
+  type DeliveryRef,
+  type DeliveryToSend,
+  type SecretCipher,
+  type Store,
+  webhookSecretAad,
+} from '@keyfence/db';
+import { type Clock, WEBHOOK_RETRY_DELAYS_MS, webhookRetryDelayMs } from '@keyfence/domain';
+import { deliverWebhookJob, readJobPayload } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from '../metrics.ts';
@@ -29,7 +35,7 @@ export interface WebhookProcessorDeps {
   /** Opens signing secrets; the same key as the API's (`KEYFENCE_ENCRYPTION_KEY`). */
   readonly cipher: SecretCipher;
   readonly policy: AddressPolicy;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: WorkerMetrics;
   /** @defaultValue WEBHOOK_RETRY_DELAYS_MS */
@@ -55,98 +61,117 @@ export type WebhookJobResult =
  * past the schedule the delivery is failed. The body and the secret never enter the job or a log.
  */
 export function createWebhookProcessor(deps: WebhookProcessorDeps) {
-  const schedule = deps.retryDelaysMs ?? WEBHOOK_RETRY_DELAYS_MS;
-  const send = deps.send ?? sendWebhook;
   return async (job: Job): Promise<WebhookJobResult> => {
     if (job.name !== deliverWebhookJob.name) throw new UnrecoverableError(`unknown webhooks job ${job.name}`);
-    const payload = deliverWebhookJob.schema.safeParse(job.data);
-    if (!payload.success) throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error.message}`);
-    const ref = { eventId: payload.data.eventId, endpointId: payload.data.endpointId };
+    const payload = readJobPayload(job, deliverWebhookJob.schema);
+    const ref = { eventId: payload.eventId, endpointId: payload.endpointId };
     const delivery = await deps.store.webhooks.deliveryToSend(ref, deps.clock());
     if (delivery === null) return skipped(deps, 'endpoint or event deleted');
-    if (delivery.status === 'succeeded' && payload.data.manual !== true)
-      return skipped(deps, 'already delivered');
+    if (delivery.status === 'succeeded' && payload.manual !== true) return skipped(deps, 'already delivered');
     if (!delivery.sendable) {
       await deps.store.webhooks.skipDelivery(ref);
       return skipped(deps, 'endpoint disabled');
     }
-    const secret = deps.cipher.open(delivery.secretSealed, webhookSecretAad(ref.endpointId));
-    const previous =
-      delivery.previousSecretSealed === null
-        ? null
-        : deps.cipher.open(delivery.previousSecretSealed, webhookSecretAad(ref.endpointId));
-    const at = deps.clock();
-    let result: SendResult;
-    if (secret === null) {
-      result = {
-        ok: false,
-        statusCode: null,
-        latencyMs: 0,
-        error: 'the signing secret cannot be opened (encryption key changed)',
-      };
-    } else {
-      const headers = signatureHeaders(
-        previous === null ? [secret] : [secret, previous],
-        ref.eventId,
-        Math.floor(at.getTime() / 1000),
-        delivery.payload,
-      );
-      result = await send(delivery.url, headers, delivery.payload, {
-        policy: deps.policy,
-        timeoutMs: deps.timeoutMs ?? 10_000,
-      });
-    }
+    const result = await signAndSend(deps, ref, delivery);
     const doneAt = deps.clock();
-    if (result.ok) {
-      await deps.store.webhooks.recordAttempt(
-        ref,
-        {
-          outcome: 'succeeded',
-          at: doneAt,
-          statusCode: result.statusCode,
-          latencyMs: result.latencyMs,
-          error: null,
-        },
-        deps.disableAfterMs ?? Number.POSITIVE_INFINITY,
-      );
-      deps.metrics?.webhookDeliveries.inc({ outcome: 'succeeded' });
-      if (delivery.status !== 'succeeded') {
-        deps.metrics?.webhookLag.observe((doneAt.getTime() - delivery.eventCreatedAt.getTime()) / 1000);
-      }
-      return { outcome: 'succeeded', statusCode: result.statusCode };
-    }
-    const delayMs = webhookRetryDelayMs(job.attemptsMade + 1, (deps.random ?? Math.random)(), schedule);
-    const recorded = await deps.store.webhooks.recordAttempt(
-      ref,
-      delayMs === null
-        ? {
-            outcome: 'failed',
-            at: doneAt,
-            statusCode: result.statusCode,
-            latencyMs: result.latencyMs,
-            error: result.error,
-          }
-        : {
-            outcome: 'retry',
-            at: doneAt,
-            statusCode: result.statusCode,
-            latencyMs: result.latencyMs,
-            error: result.error,
-            nextAttemptAt: new Date(doneAt.getTime() + delayMs),
-          },
-      deps.disableAfterMs ?? 5 * 24 * 3_600_000,
-    );
-    if (recorded.disabledEndpoint) {
-      deps.metrics?.webhookEndpointsDisabled.inc();
-      deps.logger.warn({ endpointId: ref.endpointId }, 'webhook endpoint disabled: failing for too long');
-    }
-    if (delayMs === null || recorded.disabledEndpoint) {
-      deps.metrics?.webhookDeliveries.inc({ outcome: 'failed' });
-      throw new UnrecoverableError(`delivery failed for good: ${result.error ?? 'unknown'}`);
-    }
-    deps.metrics?.webhookDeliveries.inc({ outcome: 'retried' });
-    throw new RetryLater(delayMs, result.error ?? 'delivery failed');
+    if (result.ok) return recordSuccess(deps, ref, delivery, result, doneAt);
+    return recordFailure(deps, ref, job.attemptsMade + 1, result, doneAt);
   };
+}
+
+/** Opens the endpoint's secrets (the previous one too, while it signs along), signs, and sends once. */
+async function signAndSend(
+  deps: WebhookProcessorDeps,
+  ref: DeliveryRef,
+  delivery: DeliveryToSend,
+): Promise<SendResult> {
+  const secret = deps.cipher.open(delivery.secretSealed, webhookSecretAad(ref.endpointId));
+  const previous =
+    delivery.previousSecretSealed === null
+      ? null
+      : deps.cipher.open(delivery.previousSecretSealed, webhookSecretAad(ref.endpointId));
+  const at = deps.clock();
+  if (secret === null) {
+    return {
+      ok: false,
+      statusCode: null,
+      latencyMs: 0,
+      error: 'the signing secret cannot be opened (encryption key changed)',
+    };
+  }
+  const headers = signatureHeaders(
+    previous === null ? [secret] : [secret, previous],
+    ref.eventId,
+    Math.floor(at.getTime() / 1000),
+    delivery.payload,
+  );
+  return (deps.send ?? sendWebhook)(delivery.url, headers, delivery.payload, {
+    policy: deps.policy,
+    timeoutMs: deps.timeoutMs ?? 10_000,
+  });
+}
+
+async function recordSuccess(
+  deps: WebhookProcessorDeps,
+  ref: DeliveryRef,
+  delivery: DeliveryToSend,
+  result: SendResult,
+  doneAt: Date,
+): Promise<WebhookJobResult> {
+  await deps.store.webhooks.recordAttempt(
+    ref,
+    {
+      outcome: 'succeeded',
+      at: doneAt,
+      statusCode: result.statusCode,
+      latencyMs: result.latencyMs,
+      error: null,
+    },
+    deps.disableAfterMs ?? Number.POSITIVE_INFINITY,
+  );
+  deps.metrics?.webhookDeliveries.inc({ outcome: 'succeeded' });
+  if (delivery.status !== 'succeeded') {
+    deps.metrics?.webhookLag.observe((doneAt.getTime() - delivery.eventCreatedAt.getTime()) / 1000);
+  }
+  return { outcome: 'succeeded', statusCode: result.statusCode };
+}
+
+/**
+ * Records a failed attempt: a retry after the schedule's delay (thrown as {@link RetryLater}), or, past
+ * the schedule or with the endpoint disabled, a failure for good.
+ */
+async function recordFailure(
+  deps: WebhookProcessorDeps,
+  ref: DeliveryRef,
+  attempt: number,
+  result: SendResult,
+  doneAt: Date,
+): Promise<never> {
+  const schedule = deps.retryDelaysMs ?? WEBHOOK_RETRY_DELAYS_MS;
+  const delayMs = webhookRetryDelayMs(attempt, (deps.random ?? Math.random)(), schedule);
+  const attemptRecord = {
+    at: doneAt,
+    statusCode: result.statusCode,
+    latencyMs: result.latencyMs,
+    error: result.error,
+  };
+  const recorded = await deps.store.webhooks.recordAttempt(
+    ref,
+    delayMs === null
+      ? { outcome: 'failed', ...attemptRecord }
+      : { outcome: 'retry', ...attemptRecord, nextAttemptAt: new Date(doneAt.getTime() + delayMs) },
+    deps.disableAfterMs ?? 5 * 24 * 3_600_000,
+  );
+  if (recorded.disabledEndpoint) {
+    deps.metrics?.webhookEndpointsDisabled.inc();
+    deps.logger.warn({ endpointId: ref.endpointId }, 'webhook endpoint disabled: failing for too long');
+  }
+  if (delayMs === null || recorded.disabledEndpoint) {
+    deps.metrics?.webhookDeliveries.inc({ outcome: 'failed' });
+    throw new UnrecoverableError(`delivery failed for good: ${result.error ?? 'unknown'}`);
+  }
+  deps.metrics?.webhookDeliveries.inc({ outcome: 'retried' });
+  throw new RetryLater(delayMs, result.error ?? 'delivery failed');
 }
 
 function skipped(deps: WebhookProcessorDeps, reason: string): WebhookJobResult {

@@ -1,4 +1,5 @@
 import type { DeliveryRef, Store } from '@keyfence/db';
+import type { Clock } from '@keyfence/domain';
 import { deliverWebhookJob, WEBHOOK_JOB_OPTIONS, webhookJobId } from '@keyfence/jobs';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
@@ -39,7 +40,7 @@ export class OutboxRelay {
   constructor(
     private readonly store: Pick<Store, 'webhooks'>,
     private readonly queue: Queue,
-    private readonly clock: () => Date,
+    private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: OutboxRelayOptions = {},
   ) {}

@@ -26,6 +26,13 @@ export interface SendOptions {
 
 const defaultResolve = (hostname: string) => dnsLookup(hostname, { all: true, verbatim: true });
 
+/** Where an attempt connects: the checked host, and the one address it is pinned to. */
+interface Destination {
+  readonly target: URL;
+  readonly hostname: string;
+  readonly pinned: { readonly address: string; readonly family: number };
+}
+
 /**
  * POSTs one signed body. The host is resolved first and every address it resolves to is checked against
  * the policy; the connection is then made to the checked address (the request's own lookup is pinned to
@@ -41,19 +48,26 @@ export async function sendWebhook(
 ): Promise<SendResult> {
   const now = options.now ?? Date.now;
   const started = now();
-  const failed = (error: string, statusCode: number | null = null): SendResult => ({
-    ok: false,
+  const result = (error: string | null, statusCode: number | null = null): SendResult => ({
+    ok: error === null,
     statusCode,
     latencyMs: now() - started,
     error,
   });
+  const destination = await destinationOf(url, options);
+  if (typeof destination === 'string') return result(destination);
+  return post(destination, headers, body, options, result);
+}
+
+/** The URL's host, resolved and checked against the policy; or why it may not be sent to. */
+async function destinationOf(url: string, options: SendOptions): Promise<Destination | string> {
   let target: URL;
   try {
     target = new URL(url);
   } catch {
-    return failed('the endpoint URL is not valid');
+    return 'the endpoint URL is not valid';
   }
-  if (target.protocol !== 'https:' && target.protocol !== 'http:') return failed('only http and https URLs');
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') return 'only http and https URLs';
   const hostname = target.hostname.replace(/^\[|\]$/g, '');
   let addresses: { address: string; family: number }[];
   try {
@@ -62,16 +76,26 @@ export async function sendWebhook(
         ? await (options.resolve ?? defaultResolve)(hostname)
         : [{ address: hostname, family: isIP(hostname) }];
   } catch (error) {
-    return failed(`could not resolve ${hostname}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    return `could not resolve ${hostname}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`;
   }
-  if (addresses.length === 0) return failed(`could not resolve ${hostname}`);
   // Every address must pass: a name with one public and one private address is refused.
   for (const { address } of addresses) {
     const refusal = destinationRefusal(hostname, address, options.policy);
-    if (refusal !== null) return failed(refusal);
+    if (refusal !== null) return refusal;
   }
   const [pinned] = addresses;
-  if (pinned === undefined) return failed(`could not resolve ${hostname}`);
+  if (pinned === undefined) return `could not resolve ${hostname}`;
+  return { target, hostname, pinned };
+}
+
+/** One POST to the pinned address, bounded in time and in the bytes of the answer read. */
+function post(
+  { target, hostname, pinned }: Destination,
+  headers: Record<string, string>,
+  body: string,
+  options: SendOptions,
+  result: (error: string | null, statusCode?: number | null) => SendResult,
+): Promise<SendResult> {
   const lookup: LookupFunction = (_host, lookupOptions, callback) => {
     if (lookupOptions.all) callback(null, [{ address: pinned.address, family: pinned.family }]);
     else callback(null, pinned.address, pinned.family);
@@ -82,12 +106,12 @@ export async function sendWebhook(
   const bodyBytes = Buffer.from(body, 'utf8');
   return new Promise<SendResult>((resolve) => {
     let settled = false;
-    const finish = (result: SendResult) => {
+    const finish = (outcome: SendResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       request.destroy();
-      resolve(result);
+      resolve(outcome);
     };
     const request = client.request(
       {
@@ -109,11 +133,10 @@ export async function sendWebhook(
         const status = response.statusCode ?? 0;
         let read = 0;
         const done = () => {
-          if (status >= 200 && status < 300)
-            finish({ ok: true, statusCode: status, latencyMs: now() - started, error: null });
+          if (status >= 200 && status < 300) finish(result(null, status));
           else if (status >= 300 && status < 400)
-            finish(failed(`redirect (status ${status}) not followed`, status));
-          else finish(failed(`status ${status}`, status));
+            finish(result(`redirect (status ${status}) not followed`, status));
+          else finish(result(`status ${status}`, status));
         };
         response.on('data', (chunk: Buffer) => {
           read += chunk.length;
@@ -124,9 +147,9 @@ export async function sendWebhook(
         response.on('error', () => done());
       },
     );
-    const timer = setTimeout(() => finish(failed(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(result(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
     request.on('error', (error: NodeJS.ErrnoException) =>
-      finish(failed(`connection failed: ${error.code ?? error.message}`)),
+      finish(result(`connection failed: ${error.code ?? error.message}`)),
     );
     request.end(bodyBytes);
   });
