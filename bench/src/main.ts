@@ -69,6 +69,9 @@ for (const scenario of scenarios) {
     const distribution = INGEST_DISTRIBUTIONS[scenario];
     const result = await runIngestScenario(args, distribution);
     if (scenario === 'ingest') lastIngestRate = result.eventsPerSecond;
+    console.log(
+      `${scenario}: enforcement lag samples, in the order taken (ms): ${result.blockLagMs.map((ms) => ms.toFixed(0)).join(', ')}`,
+    );
     const plainEvents = Math.min(args.events, 5_000);
     const plain = await runPlainScenario(plainEvents, args.keys, distribution);
     rows.push([
