@@ -115,45 +115,6 @@ describe('KeyStateCache', () => {
     expect(source.calls.count).toBe(before + 1);
   });
 
-  it('reads a known key again in the background in the second half of its life, answering from memory meanwhile', async () => {
-    const data = new Map([['h1', state('k1', 'old')]]);
-    const source = loader(data);
-    // random 0.5: refreshed from a quarter of the TTL before it ends.
-    const cache = new KeyStateCache(source.load, { ttlMs: 120_000, random: () => 0.5 });
-    const at = (ms: number) => new Date(now.getTime() + ms);
-    await cache.get('h1', now);
-    data.set('h1', state('k1', 'new'));
-    expect((await cache.get('h1', at(89_999)))?.key.name).toBe('old');
-    expect(source.calls.count).toBe(1);
-    source.hold();
-    // Due for a refresh: still answered at once from memory, read once however many calls come meanwhile.
-    expect((await cache.get('h1', at(90_000)))?.key.name).toBe('old');
-    expect((await cache.get('h1', at(90_001)))?.key.name).toBe('old');
-    expect(source.calls.count).toBe(2);
-    source.release();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect((await cache.get('h1', at(90_002)))?.key.name).toBe('new');
-    expect(source.calls.count).toBe(2);
-  });
-
-  it('keeps answering a known key when its background read fails, until the TTL ends', async () => {
-    let fail = false;
-    const cache = new KeyStateCache(
-      async () => {
-        if (fail) throw new Error('PostgreSQL is down');
-        return state('k1');
-      },
-      { ttlMs: 120_000, random: () => 0.5 },
-    );
-    const at = (ms: number) => new Date(now.getTime() + ms);
-    await cache.get('h1', now);
-    fail = true;
-    expect((await cache.get('h1', at(100_000)))?.key.id).toBe('k1');
-    await new Promise((resolve) => setImmediate(resolve));
-    expect((await cache.get('h1', at(119_999)))?.key.id).toBe('k1');
-    await expect(cache.get('h1', at(120_000))).rejects.toThrow('PostgreSQL is down');
-  });
-
   it('stays within its bound and can be cleared', async () => {
     const data = new Map(Array.from({ length: 5 }, (_, i) => [`h${i}`, state(`k${i}`)] as const));
     const cache = new KeyStateCache(loader(data).load, { maxEntries: 3 });

@@ -14,15 +14,11 @@ export interface KeyStateCacheOptions {
   readonly negativeTtlMs?: number;
   /** Entries kept at most; the oldest go first. @defaultValue 200000 */
   readonly maxEntries?: number;
-  /** A number in [0, 1), for spreading the refreshes of keys read at the same time. @defaultValue Math.random */
-  readonly random?: () => number;
 }
 
 interface Entry {
   readonly state: KeyState | null;
   readonly expiresAt: number;
-  /** From here until `expiresAt` the entry is still answered, and read again in the background. */
-  readonly refreshAt: number;
 }
 
 /**
@@ -30,12 +26,6 @@ interface Entry {
  * key-event bus says a key changed (settings, spend, a block), when the day they were read in ends (the
  * spend of "today" is another number tomorrow), and after a TTL as a safety net. A load that races an
  * invalidation of the same key is answered but not kept.
- *
- * A found key is read again ahead of its TTL, in the background, at a random instant in the second half of
- * its life: a working set read in at once (a restart, a warm-up) does not expire at once, and no verify
- * call waits on PostgreSQL for a key it already knows (measured: the warm-up's 10k keys expiring together
- * stalled verify for seconds at 128 connections). The day's end is a hard expiry: spend of "today" is
- * another number tomorrow.
  */
 export class KeyStateCache implements KeyEventListener {
   private readonly entries = new Map<string, Entry>();
@@ -48,7 +38,6 @@ export class KeyStateCache implements KeyEventListener {
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
   private readonly maxEntries: number;
-  private readonly random: () => number;
 
   constructor(
     private readonly load: (hash: string, now: Date) => Promise<KeyState | null>,
@@ -57,24 +46,14 @@ export class KeyStateCache implements KeyEventListener {
     this.ttlMs = options.ttlMs ?? 120_000;
     this.negativeTtlMs = options.negativeTtlMs ?? 1_000;
     this.maxEntries = options.maxEntries ?? 200_000;
-    this.random = options.random ?? Math.random;
   }
 
   /** The state of the key whose secret hashes to `hash`, from memory when it is still good. */
   get(hash: string, now: Date): Promise<KeyState | null> {
     const entry = this.entries.get(hash);
-    const nowMs = now.getTime();
-    if (entry !== undefined && entry.expiresAt > nowMs) {
-      if (nowMs >= entry.refreshAt && !this.inflight.has(hash)) {
-        // Answered from memory; a failed read leaves the entry until it expires.
-        this.startLoad(hash, now).catch(() => undefined);
-      }
-      return Promise.resolve(entry.state);
-    }
-    return this.inflight.get(hash) ?? this.startLoad(hash, now);
-  }
-
-  private startLoad(hash: string, now: Date): Promise<KeyState | null> {
+    if (entry !== undefined && entry.expiresAt > now.getTime()) return Promise.resolve(entry.state);
+    const pending = this.inflight.get(hash);
+    if (pending !== undefined) return pending;
     const loading = this.fill(hash, now).finally(() => this.inflight.delete(hash));
     this.inflight.set(hash, loading);
     return loading;
@@ -85,16 +64,15 @@ export class KeyStateCache implements KeyEventListener {
     const state = await this.load(hash, now);
     if (state !== null && (this.invalidatedAt.get(state.key.id) ?? -1) > startedAt) return state;
     const nowMs = now.getTime();
-    const dayEndMs = windowContaining('day', now).end?.getTime() ?? Number.POSITIVE_INFINITY;
-    const expiresAt = state === null ? nowMs + this.negativeTtlMs : Math.min(nowMs + this.ttlMs, dayEndMs);
-    // Refreshed from a random instant in the second half of the entry's life; not unknown keys, and not an
-    // entry the day's end cuts short (a read before midnight would end at midnight too).
-    const refreshAt =
-      state === null || expiresAt === dayEndMs
-        ? expiresAt
-        : expiresAt - Math.floor(((expiresAt - nowMs) / 2) * this.random());
-    if (this.entries.size >= this.maxEntries && !this.entries.has(hash)) this.evictOldest();
-    this.entries.set(hash, { state, expiresAt, refreshAt });
+    const expiresAt =
+      state === null
+        ? nowMs + this.negativeTtlMs
+        : Math.min(
+            nowMs + this.ttlMs,
+            windowContaining('day', now).end?.getTime() ?? Number.POSITIVE_INFINITY,
+          );
+    if (this.entries.size >= this.maxEntries) this.evictOldest();
+    this.entries.set(hash, { state, expiresAt });
     if (state !== null) {
       const hashes = this.hashesById.get(state.key.id);
       if (hashes === undefined) this.hashesById.set(state.key.id, new Set([hash]));
