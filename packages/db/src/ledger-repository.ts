@@ -1,17 +1,12 @@
-import {
-  DEFAULT_EVENT_TIME_POLICY,
-  LEDGER_LOOKAROUND_MS,
-  UNKNOWN_MODEL,
-  usageBucketStartOf,
-  windowBoundsOf,
-  windowStartsOf,
-} from '@keyfence/domain';
+import { DEFAULT_EVENT_TIME_POLICY, windowStartsOf } from '@keyfence/domain';
 import type pg from 'pg';
+import { type DeadLetter, listDeadLetters, removeDeadLetters, setAside } from './dead-letters.ts';
 import { translateDatabaseError, translatingErrors } from './errors.ts';
 import { LedgerPartitionRepository } from './ledger-partition-repository.ts';
-import { arrayLiteral, quoteArrayElement } from './pg-array-literal.ts';
-import { pgQueryable } from './queryable.ts';
+import { LOOKBEHIND_MS, RECORD_EVENTS_SQL, recordEventsParams } from './ledger-statement.ts';
 import { inTransaction } from './transaction.ts';
+
+export type { DeadLetter } from './dead-letters.ts';
 
 /** One usage event as the ledger stores it. */
 export interface LedgerEvent {
@@ -33,162 +28,11 @@ export interface LedgerEvent {
   readonly serviceTokenId?: string | null;
 }
 
-// A month partition starts at most 31 days before any instant of it: looking back this far from an event's
-// occurred_at finds every month holding an occurred_at up to LEDGER_LOOKAROUND_MS before it.
-const LOOKBEHIND_MS = LEDGER_LOOKAROUND_MS + 31 * 86_400_000;
-
-// One statement: insert the events not yet in the ledger, and add exactly those to the aggregates: a row per
-// key per UTC day and per UTC month (weeks and the lifetime are sums of those, read by readCurrentUsage), and
-// a row per key, model and UTC quarter hour (key_model_usage, read by the usage reports).
-// Being one statement it is one transaction: a crash leaves both or neither, and a replayed event finds its
-// ledger row and adds nothing.
-const RECORD_EVENTS_SQL = `
-WITH input AS (
-  SELECT DISTINCT ON (account_id, event_id) *
-    FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
-                $9::text[], $10::int[], $11::int[], $12::boolean[], $13::uuid[], $14::bigint[])
-      AS t(account_id, event_id, api_key_id, endpoint, cost, occurred_ms, day_ms, month_ms,
-           model, input_tokens, output_tokens, failed, service_token_id, bucket_ms)
-   ORDER BY account_id, event_id
-), inserted AS (
-  INSERT INTO usage_events (account_id, event_id, api_key_id, endpoint, cost, occurred_at,
-                            model, input_tokens, output_tokens, failed, service_token_id, occurred_month)
-  SELECT account_id, event_id, api_key_id, endpoint, cost, to_timestamp(occurred_ms / 1000.0),
-         model, input_tokens, output_tokens, failed, service_token_id, to_timestamp(month_ms / 1000.0)
-    FROM input
-   -- The same id in a neighbouring month (resent with another occurred_at) was counted there: the unique
-   -- key holds within a month partition only. Runtime pruning reads only the months in range.
-   WHERE NOT EXISTS (SELECT 1 FROM usage_events e
-                      WHERE e.account_id = input.account_id AND e.event_id = input.event_id
-                        AND e.occurred_month > to_timestamp((occurred_ms - ${LOOKBEHIND_MS}) / 1000.0)
-                        AND e.occurred_month <= to_timestamp((occurred_ms + ${LEDGER_LOOKAROUND_MS}) / 1000.0))
-  ON CONFLICT (account_id, event_id, occurred_month) DO NOTHING
-  RETURNING account_id, event_id
-), counted AS (
-  SELECT input.* FROM input JOIN inserted USING (account_id, event_id)
-), deltas AS (
-  SELECT api_key_id, w.kind, w.start_ms, sum(cost)::bigint AS spend, count(*)::bigint AS requests
-    FROM counted
-   CROSS JOIN LATERAL (VALUES ('day', day_ms), ('month', month_ms)) AS w(kind, start_ms)
-   GROUP BY api_key_id, w.kind, w.start_ms
-), upserted AS (
-  INSERT INTO key_usage AS u (api_key_id, window_kind, window_start, spend, requests)
-  SELECT api_key_id, kind, to_timestamp(start_ms / 1000.0), spend, requests
-    FROM deltas
-   ORDER BY api_key_id, kind, start_ms
-  ON CONFLICT (api_key_id, window_kind, window_start)
-  DO UPDATE SET spend = u.spend + EXCLUDED.spend, requests = u.requests + EXCLUDED.requests
-  RETURNING u.api_key_id, u.window_kind, u.window_start, u.spend
-), model_deltas AS (
-  SELECT api_key_id, bucket_ms, coalesce(model, $15) AS model, sum(cost)::bigint AS spend,
-         count(*)::bigint AS requests, count(*) FILTER (WHERE failed)::bigint AS failed,
-         sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens
-    FROM counted
-   GROUP BY 1, 2, 3
-), model_upserted AS (
-  INSERT INTO key_model_usage AS m
-         (api_key_id, bucket_start, model, spend, requests, failed, input_tokens, output_tokens)
-  SELECT api_key_id, to_timestamp(bucket_ms / 1000.0), model, spend, requests, failed, input_tokens, output_tokens
-    FROM model_deltas
-   ORDER BY api_key_id, bucket_ms, model
-  ON CONFLICT (api_key_id, bucket_start, model)
-  DO UPDATE SET spend = m.spend + EXCLUDED.spend, requests = m.requests + EXCLUDED.requests,
-                failed = m.failed + EXCLUDED.failed, input_tokens = m.input_tokens + EXCLUDED.input_tokens,
-                output_tokens = m.output_tokens + EXCLUDED.output_tokens
-  RETURNING 1
-), limited AS MATERIALIZED (
-  -- The batch's keys that have a spend limit, read once by primary key ($23: the batch's distinct key ids)
-  -- for the alerts and for the rows and keys the statement reports.
-  SELECT k.id, k.account_id, k.prefix, k.limit_retention, k.limit_threshold, k.alert_thresholds, k.deleted_at
-    FROM api_keys k
-   WHERE k.id = ANY($23::uuid[]) AND k.limit_threshold IS NOT NULL
-), alert_keys AS (
-  -- Alerts: keys of this batch with a limit, thresholds and an account with a live webhook endpoint, with
-  -- the bounds of their limit's window at the worker's now ($22).
-  SELECT k.id, k.account_id, k.prefix, k.limit_retention::text AS retention, k.limit_threshold, k.alert_thresholds,
-         (CASE k.limit_retention WHEN 'day' THEN $16::bigint WHEN 'week' THEN $17::bigint
-                                WHEN 'month' THEN $18::bigint ELSE 0 END)
-           AS start_ms,
-         (CASE k.limit_retention WHEN 'day' THEN $19::bigint WHEN 'week' THEN $20::bigint
-                                WHEN 'month' THEN $21::bigint END) AS end_ms
-    FROM limited k
-   WHERE k.deleted_at IS NULL AND cardinality(k.alert_thresholds) > 0
-     AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.account_id = k.account_id AND e.deleted_at IS NULL)
-), alert_touched AS (
-  -- Only keys whose current window this batch added spend to: late events of a past window announce nothing.
-  SELECT a.* FROM alert_keys a
-   WHERE EXISTS (SELECT 1 FROM counted c
-                  WHERE c.api_key_id = a.id AND c.cost > 0
-                    AND c.occurred_ms >= a.start_ms AND (a.end_ms IS NULL OR c.occurred_ms < a.end_ms))
-), alert_rows AS (
-  -- Those keys' aggregate rows as this statement leaves them: the upserted rows' new values (read under
-  -- their row lock, so a concurrent batch of the same key committed first and is included), the others as read.
-  SELECT u.api_key_id, u.window_kind, u.window_start, u.spend
-    FROM upserted u WHERE u.api_key_id IN (SELECT id FROM alert_touched)
-  UNION ALL
-  SELECT ku.api_key_id, ku.window_kind, ku.window_start, ku.spend
-    FROM key_usage ku
-   WHERE ku.api_key_id IN (SELECT id FROM alert_touched)
-     AND NOT EXISTS (SELECT 1 FROM upserted u WHERE u.api_key_id = ku.api_key_id
-                        AND u.window_kind = ku.window_kind AND u.window_start = ku.window_start)
-), alert_spend AS (
-  -- Spend in the limit's window: a day or a month is its row, a week the sum of its days, no_reset every month.
-  SELECT t.*, (SELECT coalesce(sum(r.spend), 0) FROM alert_rows r
-                WHERE r.api_key_id = t.id
-                  AND r.window_kind = CASE WHEN t.retention IN ('day', 'week') THEN 'day' ELSE 'month' END
-                  AND r.window_start >= to_timestamp(t.start_ms / 1000.0)
-                  AND (t.end_ms IS NULL OR r.window_start < to_timestamp(t.end_ms / 1000.0)))::numeric AS spend
-    FROM alert_touched t
-), crossings AS (
-  -- One row per key, percentage and window whatever the workers, retries and batches: the dedupe key is
-  -- unique, a concurrent insert of the same crossing waits for the first and does nothing. The comparison
-  -- is the domain's isThresholdReached.
-  INSERT INTO webhook_events (account_id, api_key_id, type, dedupe_key, payload, created_at)
-  SELECT s.account_id, s.id, 'key.threshold_crossed',
-         concat_ws(':', 'threshold', s.id, p.percent, s.retention, s.start_ms),
-         jsonb_build_object(
-           'type', 'key.threshold_crossed',
-           'timestamp', to_char(to_timestamp($22::bigint / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           'data', jsonb_build_object(
-             'key', jsonb_build_object('prefix', s.prefix),
-             'threshold_percent', p.percent,
-             'limit', jsonb_build_object('retention', s.retention,
-                                         'threshold', trim_scale(s.limit_threshold::numeric / 1000000000)::text),
-             'spend', trim_scale(s.spend / 1000000000)::text,
-             'window', jsonb_build_object(
-               'kind', CASE s.retention WHEN 'no_reset' THEN 'lifetime' ELSE s.retention END,
-               'start', to_char(to_timestamp(s.start_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-               'end', CASE WHEN s.end_ms IS NULL THEN NULL ELSE
-                        to_char(to_timestamp(s.end_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') END))),
-         to_timestamp($22::bigint / 1000.0)
-    FROM alert_spend s CROSS JOIN LATERAL unnest(s.alert_thresholds) AS p(percent)
-   WHERE s.spend * 100 >= s.limit_threshold::numeric * p.percent
-   ORDER BY s.id, p.percent
-  ON CONFLICT (dedupe_key) DO NOTHING
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM inserted)::int AS inserted,
-       (SELECT count(*) FROM crossings)::int AS crossings,
-       (SELECT coalesce(json_agg(json_build_array(w.api_key_id, w.window_kind,
-                 (extract(epoch FROM w.window_start) * 1000)::bigint, w.spend::text)), '[]'::json)
-          FROM upserted w JOIN limited k ON k.id = w.api_key_id) AS limited_rows,
-       (SELECT coalesce(json_agg(k.id), '[]'::json) FROM limited k) AS limited_keys`;
-
 /**
  * An aggregate row a batch changed, of a key with a limit, with its new absolute spend: what the shared
  * admission state mirrors. `[api key id, 'day' | 'month', window start ms, spend units as text]`.
  */
 export type WrittenRow = readonly [string, 'day' | 'month', number, string];
-
-/** A usage event the ledger could not write, set aside with its reason. */
-export interface DeadLetter extends Required<LedgerEvent> {
-  readonly id: string;
-  /** The PostgreSQL error code (SQLSTATE) that refused it. */
-  readonly reasonCode: string;
-  readonly reason: string;
-  readonly jobId: string | null;
-  readonly createdAt: Date;
-}
 
 export interface RecordHooks {
   /**
@@ -249,11 +93,6 @@ function isMissingPartition(error: unknown): boolean {
   return fields?.code === '23514' && fields.constraint === undefined && fields.table === 'usage_events';
 }
 
-/** Text PostgreSQL cannot store (NUL) made storable, for the dead-letter copy only. */
-function storable(text: string): string {
-  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
-}
-
 /**
  * The ledger: every usage event once, and the per-window aggregates it feeds. Set-based SQL over the shared
  * pool, because this is the hot path (Prisma's per-row upserts run 35–45× slower here).
@@ -306,7 +145,7 @@ export class LedgerRepository {
       if (!isRowError(error)) throw translateDatabaseError(error);
       const [only] = events;
       if (events.length === 1 && only !== undefined) {
-        await this.setAside(only, error, hooks.jobId);
+        await setAside(this.pool, only, error, hooks.jobId);
         outcome.deadLettered.push(only);
         return;
       }
@@ -318,74 +157,14 @@ export class LedgerRepository {
   }
 
   private async writeBatch(events: readonly LedgerEvent[], hooks: RecordHooks, partial: boolean) {
-    const accountIds: string[] = [];
-    const eventIds: string[] = [];
-    const apiKeyIds: string[] = [];
-    const endpoints: string[] = [];
-    const costs: string[] = [];
-    const occurred: number[] = [];
-    const days: number[] = [];
-    const months: number[] = [];
-    const models: string[] = [];
-    const inputTokens: number[] = [];
-    const outputTokens: number[] = [];
-    const failed: string[] = [];
-    const serviceTokenIds: string[] = [];
-    const buckets: number[] = [];
-    const keyIds = new Set<string>();
-    for (const event of events) {
-      keyIds.add(event.apiKeyId);
-      const starts = windowStartsOf(event.occurredAtMs);
-      accountIds.push(quoteArrayElement(event.accountId));
-      eventIds.push(quoteArrayElement(event.eventId));
-      apiKeyIds.push(quoteArrayElement(event.apiKeyId));
-      endpoints.push(quoteArrayElement(event.endpoint));
-      costs.push(event.costUnits.toString());
-      occurred.push(event.occurredAtMs);
-      days.push(starts.day);
-      months.push(starts.month);
-      models.push(event.model == null ? 'NULL' : quoteArrayElement(event.model));
-      inputTokens.push(event.inputTokens ?? 0);
-      outputTokens.push(event.outputTokens ?? 0);
-      failed.push(event.failed === true ? 't' : 'f');
-      serviceTokenIds.push(event.serviceTokenId == null ? 'NULL' : quoteArrayElement(event.serviceTokenId));
-      buckets.push(usageBucketStartOf(event.occurredAtMs));
-    }
     const nowMs = hooks.nowMs ?? Date.now();
-    const day = windowBoundsOf('day', nowMs);
-    const week = windowBoundsOf('week', nowMs);
-    const month = windowBoundsOf('month', nowMs);
     return inTransaction(this.pool, async (client) => {
       const [row] = await client.query<{
         inserted: number;
         crossings: number;
         limited_rows: WrittenRow[];
         limited_keys: string[];
-      }>(RECORD_EVENTS_SQL, [
-        arrayLiteral(accountIds),
-        arrayLiteral(eventIds),
-        arrayLiteral(apiKeyIds),
-        arrayLiteral(endpoints),
-        arrayLiteral(costs),
-        arrayLiteral(occurred),
-        arrayLiteral(days),
-        arrayLiteral(months),
-        arrayLiteral(models),
-        arrayLiteral(inputTokens),
-        arrayLiteral(outputTokens),
-        arrayLiteral(failed),
-        arrayLiteral(serviceTokenIds),
-        arrayLiteral(buckets),
-        UNKNOWN_MODEL,
-        day.startMs,
-        week.startMs,
-        month.startMs,
-        day.endMs,
-        week.endMs,
-        month.endMs,
-        nowMs,
-        arrayLiteral([...keyIds].map(quoteArrayElement)),
-      ]);
+      }>(RECORD_EVENTS_SQL, recordEventsParams(events, nowMs));
       await hooks.beforeCommit?.({
         rows: row?.limited_rows ?? [],
         limitedKeyIds: row?.limited_keys ?? [],
@@ -399,92 +178,14 @@ export class LedgerRepository {
     });
   }
 
-  private async setAside(event: LedgerEvent, error: { code: string; message: string }, jobId?: string) {
-    await translatingErrors(() =>
-      pgQueryable(this.pool).query(
-        `INSERT INTO usage_dead_letters
-           (account_id, event_id, api_key_id, endpoint, cost, occurred_at_ms, reason_code, reason, job_id,
-            model, input_tokens, output_tokens, failed, service_token_id)
-         VALUES ($1::uuid, $2, $3::uuid, $4, $5::numeric, $6::bigint, $7, $8, $9, $10, $11, $12, $13, $14::uuid)
-         ON CONFLICT (account_id, event_id) DO NOTHING`,
-        [
-          event.accountId,
-          storable(event.eventId),
-          event.apiKeyId,
-          storable(event.endpoint),
-          event.costUnits.toString(),
-          event.occurredAtMs,
-          error.code,
-          error.message.slice(0, 500),
-          jobId ?? null,
-          event.model == null ? null : storable(event.model),
-          event.inputTokens ?? 0,
-          event.outputTokens ?? 0,
-          event.failed === true,
-          event.serviceTokenId ?? null,
-        ],
-      ),
-    );
-  }
-
   /** Dead letters, oldest first, after the id `after` (paging). */
-  async listDeadLetters(options: { after?: string; limit?: number } = {}): Promise<DeadLetter[]> {
-    const rows = await translatingErrors(() =>
-      pgQueryable(this.pool).query<{
-        id: string;
-        account_id: string;
-        event_id: string;
-        api_key_id: string;
-        endpoint: string;
-        cost: string;
-        occurred_at_ms: string;
-        reason_code: string;
-        reason: string;
-        job_id: string | null;
-        created_at: Date;
-        model: string | null;
-        input_tokens: number;
-        output_tokens: number;
-        failed: boolean;
-        service_token_id: string | null;
-      }>(
-        `SELECT id::text, account_id::text, event_id, api_key_id::text, endpoint, cost::text,
-                occurred_at_ms::text, reason_code, reason, job_id, created_at,
-                model, input_tokens, output_tokens, failed, service_token_id::text
-           FROM usage_dead_letters WHERE id > $1::bigint ORDER BY id LIMIT $2`,
-        [options.after ?? '0', Math.min(Math.max(options.limit ?? 100, 1), 1_000)],
-      ),
-    );
-    return rows.map((row) => ({
-      id: row.id,
-      accountId: row.account_id,
-      eventId: row.event_id,
-      apiKeyId: row.api_key_id,
-      endpoint: row.endpoint,
-      costUnits: BigInt(row.cost),
-      occurredAtMs: Number(row.occurred_at_ms),
-      model: row.model,
-      inputTokens: row.input_tokens,
-      outputTokens: row.output_tokens,
-      failed: row.failed,
-      serviceTokenId: row.service_token_id,
-      reasonCode: row.reason_code,
-      reason: row.reason,
-      jobId: row.job_id,
-      createdAt: row.created_at,
-    }));
+  listDeadLetters(options: { after?: string; limit?: number } = {}): Promise<DeadLetter[]> {
+    return listDeadLetters(this.pool, options);
   }
 
   /** Forgets dead letters (after a replay took them back, or an operator gave up on them). */
-  async removeDeadLetters(ids: readonly string[]): Promise<number> {
-    if (ids.length === 0) return 0;
-    const rows = await translatingErrors(() =>
-      pgQueryable(this.pool).query(
-        'DELETE FROM usage_dead_letters WHERE id = ANY($1::bigint[]) RETURNING 1',
-        [ids],
-      ),
-    );
-    return rows.length;
+  removeDeadLetters(ids: readonly string[]): Promise<number> {
+    return removeDeadLetters(this.pool, ids);
   }
 
   /**
