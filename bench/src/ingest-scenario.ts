@@ -207,6 +207,38 @@ export async function pushEvents(
 }
 
 /**
+ * Whether the aggregates hold exactly the bench's events and the probes' crossings: spend and requests per
+ * window, and per model with every token.
+ */
+async function totalsExact(system: System, events: number, crossings: number): Promise<boolean> {
+  const totals = await system.db.query<{ spend: string; requests: string }>(
+    `SELECT sum(spend)::text AS spend, sum(requests)::text AS requests FROM key_usage WHERE window_kind = 'month'`,
+  );
+  const expectedSpend = usd('0.000001234') * BigInt(events) + usd(1) * BigInt(crossings);
+  // The per-model aggregate must hold the same events, with every token.
+  const byModel = await system.db.query<{ spend: string; requests: string; tokens: string }>(
+    `SELECT sum(spend)::text AS spend, sum(requests)::text AS requests,
+            sum(input_tokens + output_tokens)::text AS tokens FROM key_model_usage`,
+  );
+  let expectedTokens = 0n;
+  for (let i = 0; i < events; i += 1) {
+    const tokens = benchTokens(i);
+    expectedTokens += BigInt(tokens.input + tokens.output);
+  }
+  const exact =
+    totals[0]?.spend === expectedSpend.toString() &&
+    totals[0]?.requests === String(events + crossings) &&
+    byModel[0]?.spend === expectedSpend.toString() &&
+    byModel[0]?.requests === String(events + crossings) &&
+    byModel[0]?.tokens === expectedTokens.toString();
+  if (!exact)
+    console.error(
+      `totals differ: found ${JSON.stringify(totals[0])} and per model ${JSON.stringify(byModel[0])}, expected $${formatUsd(expectedSpend)} and ${expectedTokens} tokens`,
+    );
+  return exact;
+}
+
+/**
  * Pushes `args.events` usage events through the HTTP ingest of a running API and workers, and measures
  * events per second from the first request until the ledger and aggregates hold them all. Meanwhile, keys
  * with a $1 daily limit are pushed over it one at a time and the time from the crossing event's 202 to
@@ -258,30 +290,7 @@ export async function runIngestScenario(
       60_000,
     );
 
-    const totals = await system.db.query<{ spend: string; requests: string }>(
-      `SELECT sum(spend)::text AS spend, sum(requests)::text AS requests FROM key_usage WHERE window_kind = 'month'`,
-    );
-    const expectedSpend = usd('0.000001234') * BigInt(args.events) + usd(1) * BigInt(crossings);
-    // The per-model aggregate must hold the same events, with every token.
-    const byModel = await system.db.query<{ spend: string; requests: string; tokens: string }>(
-      `SELECT sum(spend)::text AS spend, sum(requests)::text AS requests,
-              sum(input_tokens + output_tokens)::text AS tokens FROM key_model_usage`,
-    );
-    let expectedTokens = 0n;
-    for (let i = 0; i < args.events; i += 1) {
-      const tokens = benchTokens(i);
-      expectedTokens += BigInt(tokens.input + tokens.output);
-    }
-    const exact =
-      totals[0]?.spend === expectedSpend.toString() &&
-      totals[0]?.requests === String(args.events + crossings) &&
-      byModel[0]?.spend === expectedSpend.toString() &&
-      byModel[0]?.requests === String(args.events + crossings) &&
-      byModel[0]?.tokens === expectedTokens.toString();
-    if (!exact)
-      console.error(
-        `totals differ: found ${JSON.stringify(totals[0])} and per model ${JSON.stringify(byModel[0])}, expected $${formatUsd(expectedSpend)} and ${expectedTokens} tokens`,
-      );
+    const exact = await totalsExact(system, args.events, crossings);
     return {
       events: args.events,
       seconds,

@@ -8,6 +8,51 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type KeyDistribution, keyPicker } from './key-distribution.ts';
 
+type PlainEvent = { a: string; k: string; i: string; c: string; t: number };
+
+/** One event the plain way: a Prisma transaction that writes its ledger row and upserts its day and month rows. */
+async function writePlainly(
+  prisma: ReturnType<typeof openConnections>['prisma'],
+  { a, k, i, c, t }: PlainEvent,
+): Promise<void> {
+  const starts = windowStartsOf(t);
+  await prisma.$transaction(async (tx) => {
+    await tx.usageEvent.create({
+      data: {
+        accountId: a,
+        eventId: i,
+        apiKeyId: k,
+        endpoint: 'x',
+        cost: BigInt(c),
+        occurredAt: new Date(t),
+        occurredMonth: new Date(starts.month),
+      },
+    });
+    for (const [kind, start] of [
+      ['day', starts.day],
+      ['month', starts.month],
+    ] as const) {
+      await tx.keyUsage.upsert({
+        where: {
+          apiKeyId_windowKind_windowStart: {
+            apiKeyId: k,
+            windowKind: kind,
+            windowStart: new Date(start),
+          },
+        },
+        create: {
+          apiKeyId: k,
+          windowKind: kind,
+          windowStart: new Date(start),
+          spend: BigInt(c),
+          requests: 1n,
+        },
+        update: { spend: { increment: BigInt(c) }, requests: { increment: 1n } },
+      });
+    }
+  });
+}
+
 /**
  * The plain design the issue compares against: one BullMQ job per event, and per event one Prisma
  * transaction that upserts the day, week, month and lifetime rows (`increment`) and writes the ledger row.
@@ -54,49 +99,11 @@ export async function runPlainScenario(
         }),
       );
     }
-    const worker = new Worker(
-      'plain',
-      async (job) => {
-        const { a, k, i, c, t } = job.data as { a: string; k: string; i: string; c: string; t: number };
-        const starts = windowStartsOf(t);
-        await prisma.$transaction(async (tx) => {
-          await tx.usageEvent.create({
-            data: {
-              accountId: a,
-              eventId: i,
-              apiKeyId: k,
-              endpoint: 'x',
-              cost: BigInt(c),
-              occurredAt: new Date(t),
-              occurredMonth: new Date(starts.month),
-            },
-          });
-          for (const [kind, start] of [
-            ['day', starts.day],
-            ['month', starts.month],
-          ] as const) {
-            await tx.keyUsage.upsert({
-              where: {
-                apiKeyId_windowKind_windowStart: {
-                  apiKeyId: k,
-                  windowKind: kind,
-                  windowStart: new Date(start),
-                },
-              },
-              create: {
-                apiKeyId: k,
-                windowKind: kind,
-                windowStart: new Date(start),
-                spend: BigInt(c),
-                requests: 1n,
-              },
-              update: { spend: { increment: BigInt(c) }, requests: { increment: 1n } },
-            });
-          }
-        });
-      },
-      { connection, prefix, concurrency: 16 },
-    );
+    const worker = new Worker('plain', (job) => writePlainly(prisma, job.data as PlainEvent), {
+      connection,
+      prefix,
+      concurrency: 16,
+    });
     await waitFor(
       async () =>
         Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM usage_events'))[0]?.n),
