@@ -1,12 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cp, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdentifier } from './connection-string.ts';
-import { applyMigrations, MIGRATIONS_DIR, readMigrations } from './migrator.ts';
+import { applyMigrations } from './migrator.ts';
 import { openStore } from './store.ts';
+import { migrateUpToBefore } from './testing/migrate-before.ts';
 import { TEST_DATABASE_URL } from './testing/test-database.ts';
 
 const MIGRATION = '20261204090000_ledger_partitions';
@@ -20,12 +18,8 @@ afterAll(async () => {
 
 describe(MIGRATION, () => {
   it('moves every event of three months into month partitions, and a resent one is still a duplicate', async () => {
-    const before = await mkdtemp(join(tmpdir(), 'kf-migrations-'));
-    for (const { name } of await readMigrations()) {
-      if (name >= MIGRATION) break;
-      await cp(join(MIGRATIONS_DIR, name), join(before, name), { recursive: true });
-    }
-    await applyMigrations({ connectionString: TEST_DATABASE_URL, schema, migrationsDir: before });
+    // The history up to the migration before this one.
+    await migrateUpToBefore(schema, MIGRATION);
     await client.connect();
     const s = quoteIdentifier(schema);
     const accountId = randomUUID();

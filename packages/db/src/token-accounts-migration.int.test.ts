@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { generateCredential } from '@keyfence/domain';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdentifier } from './connection-string.ts';
-import { applyMigrations, MIGRATIONS_DIR, readMigrations } from './migrator.ts';
+import { applyMigrations } from './migrator.ts';
 import { openStore } from './store.ts';
+import { migrateUpToBefore } from './testing/migrate-before.ts';
 import { TEST_DATABASE_URL } from './testing/test-database.ts';
 
 const MIGRATION = '20261202060000_token_accounts_idempotency_actor';
@@ -22,12 +20,7 @@ afterAll(async () => {
 describe(MIGRATION, () => {
   it('keeps every existing service token serving all accounts, and gives kept idempotency records their actor', async () => {
     // The history up to the migration before this one.
-    const before = await mkdtemp(join(tmpdir(), 'kf-migrations-'));
-    for (const { name } of await readMigrations()) {
-      if (name >= MIGRATION) break;
-      await cp(join(MIGRATIONS_DIR, name), join(before, name), { recursive: true });
-    }
-    await applyMigrations({ connectionString: TEST_DATABASE_URL, schema, migrationsDir: before });
+    await migrateUpToBefore(schema, MIGRATION);
     await client.connect();
     const q = (sql: string) => client.query(sql.replaceAll('$s', quoteIdentifier(schema)));
     const token = generateCredential('service_token', randomBytes);
