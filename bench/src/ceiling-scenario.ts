@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { REDIS_URL } from '@keyfence/testkit';
 import { Redis } from 'ioredis';
-import { skewedKeyIndex } from './ingest-scenario.ts';
+import { keyPicker } from './key-distribution.ts';
 
 /**
  * The physical ceiling of the queue: the same events written raw into Redis, pipelined 1,000 deep with
@@ -11,11 +11,12 @@ export async function runCeilingScenario(events: number, keys: number): Promise<
   const list = `kf-bench-ceiling-${randomUUID()}`;
   const writers = Array.from({ length: 4 }, () => new Redis(REDIS_URL));
   const occurredAt = new Date().toISOString();
-  // Built before the clock starts, as the ingest scenario builds its request bodies.
+  // The ingest scenario's default key distribution. Built before the clock starts, as it builds its bodies.
+  const pick = keyPicker('hot-1pct', keys);
   const payloads = Array.from({ length: events }, (_, i) =>
     JSON.stringify({
       id: `c${i}`,
-      key_prefix: `k${skewedKeyIndex(i, keys)}`,
+      key_prefix: `k${pick(i)}`,
       endpoint: 'POST /v1/chat/completions',
       cost_usd: '0.000001234',
       occurred_at: occurredAt,

@@ -15,11 +15,6 @@ export interface IngestResult {
   readonly exact: boolean;
 }
 
-/** 1% of the keys get half the traffic (the default distribution). Deterministic. */
-export function skewedKeyIndex(i: number, keys: number): number {
-  return keyPicker('hot-1pct', keys)(i);
-}
-
 export async function seedKeys(system: System, count: number): Promise<string[]> {
   const [account] = await system.db.store.accounts.list();
   const rows = await system.db.query<{ prefix: string }>(

@@ -51,17 +51,14 @@ function sharedOptionsOf(url: string): RedisOptions {
 /**
  * The one place the API, the workers and the tools open Redis: a `Redis` for one server, a `Cluster` when
  * seed nodes are given. `options` are per-connection options (`maxRetriesPerRequest`, `commandTimeout`…);
- * on a cluster they apply to the connection to each node (`enableAutoPipelining` to the cluster client).
+ * on a cluster they apply to the connection to each node.
  */
 export function openRedis(target: RedisTarget, options: RedisOptions = {}): RedisConnection {
   if (target.clusterNodes === undefined || target.clusterNodes.length === 0) {
     return new Redis(target.url, options);
   }
-  const { enableAutoPipelining, ...perNode } = options;
   return new Cluster([...target.clusterNodes], {
-    redisOptions: { ...sharedOptionsOf(target.url), ...perNode },
-    // Batched per node by the cluster client itself.
-    ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+    redisOptions: { ...sharedOptionsOf(target.url), ...options },
     // A failover (a replica promoted) takes the cluster's node timeout and more: commands wait for it
     // rather than fail at once. @see https://redis.io/docs/latest/operate/oss_and_stack/management/scaling/
     retryDelayOnFailover: 200,
