@@ -72,7 +72,10 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   const { redis, subscriber } = openApiRedis(options);
   const prefix = queuePrefix(options.queuePrefix);
   const queues = openApiQueues(redis, options.queuePrefix);
-  const keyStates = new KeyStateCache((hash, now) => store.keyStates.findByHash(hash, now), options.keyCache);
+  const keyStates = new KeyStateCache(
+    (hashes, now) => store.keyStates.findByHashes(hashes, now),
+    options.keyCache,
+  );
   const bus = new KeyEventBus(subscriber, options.queuePrefix, logger);
   await bus.subscribe(keyStates);
   subscriber.on('ready', () => logger.warn('key-event subscription (re)connected: verify cache cleared'));

@@ -19,7 +19,11 @@ export interface KeyState {
 }
 
 /** An `api_keys` row as the raw query below returns it: Prisma's names, the threshold as text. */
-type KeyRow = Omit<ApiKeyColumns, 'limitThreshold'> & { limitThreshold: string | null; current: boolean };
+type KeyRow = Omit<ApiKeyColumns, 'limitThreshold'> & {
+  limitThreshold: string | null;
+  secretHash: string;
+  previousSecretHash: string | null;
+};
 
 /** The read side of verify: a key by its secret's hash, with its current spend and open blocks. */
 export class KeyStateRepository {
@@ -27,9 +31,20 @@ export class KeyStateRepository {
 
   /**
    * The live key whose secret hashes to `hash` (its current secret, or the one its last rotation replaced,
-   * while that one's grace lasts), or null. Three indexed reads; verify caches the answer.
+   * while that one's grace lasts), or null. Verify caches the answer.
    */
   async findByHash(hash: string, now: Date): Promise<KeyState | null> {
+    return (await this.findByHashes([hash], now)).get(hash) ?? null;
+  }
+
+  /**
+   * `findByHash` for many hashes at once, in three indexed reads whatever their number (the keys, their
+   * current spend, their open blocks): verify's cache loads every key missed in one turn of the event loop
+   * together. Hashes that find no live key are absent from the map.
+   */
+  async findByHashes(hashes: readonly string[], now: Date): Promise<Map<string, KeyState>> {
+    const found = new Map<string, KeyState>();
+    if (hashes.length === 0) return found;
     return translatingErrors(async () => {
       const { rows } = await this.pool.query<KeyRow>(
         `SELECT id::text, account_id::text AS "accountId", name, prefix, scopes_restricted AS "scopesRestricted",
@@ -37,33 +52,47 @@ export class KeyStateRepository {
                 disabled, created_at AS "createdAt", updated_at AS "updatedAt", last_used_at AS "lastUsedAt",
                 expires_at AS "expiresAt", rate_requests_per_minute AS "rateRequestsPerMinute",
                 rate_tokens_per_minute AS "rateTokensPerMinute", rotated_at AS "rotatedAt",
-                previous_secret_expires_at AS "previousSecretExpiresAt", secret_hash = $1 AS current
+                previous_secret_expires_at AS "previousSecretExpiresAt", secret_hash AS "secretHash",
+                CASE WHEN previous_secret_expires_at > $2 THEN previous_secret_hash END AS "previousSecretHash"
            FROM api_keys
           WHERE deleted_at IS NULL
-            AND (secret_hash = $1 OR (previous_secret_hash = $1 AND previous_secret_expires_at > $2))`,
-        [hash, now],
+            AND (secret_hash = ANY($1::text[])
+                 OR (previous_secret_hash = ANY($1::text[]) AND previous_secret_expires_at > $2))`,
+        [hashes, now],
       );
-      const row = rows[0];
-      if (row === undefined) return null;
-      const { current, ...columns } = row;
-      const key = toApiKey({
-        ...columns,
-        limitThreshold: row.limitThreshold === null ? null : BigInt(row.limitThreshold),
-      });
+      if (rows.length === 0) return found;
+      const keys = rows.map(({ secretHash, previousSecretHash, ...columns }) => ({
+        secretHash,
+        previousSecretHash,
+        key: toApiKey({
+          ...columns,
+          limitThreshold: columns.limitThreshold === null ? null : BigInt(columns.limitThreshold),
+        }),
+      }));
+      const ids = keys.map(({ key }) => key.id);
       const [usage, blocks] = await Promise.all([
-        readCurrentUsage(pgQueryable(this.pool), [key.id], now),
-        this.pool.query<BlockRow>(
-          `SELECT ${BLOCK_ROW_COLUMNS} FROM key_blocks
-            WHERE api_key_id = $1 AND (window_end IS NULL OR window_end > $2)`,
-          [key.id, now],
+        readCurrentUsage(pgQueryable(this.pool), ids, now),
+        this.pool.query<BlockRow & { apiKeyId: string }>(
+          `SELECT api_key_id::text AS "apiKeyId", ${BLOCK_ROW_COLUMNS} FROM key_blocks
+            WHERE api_key_id = ANY($1::uuid[]) AND (window_end IS NULL OR window_end > $2)`,
+          [ids, now],
         ),
       ]);
-      return {
-        key,
-        secretValidUntil: current ? null : key.previousSecretExpiresAt,
-        usage: usage.get(key.id) ?? NO_USAGE,
-        blocks: blocks.rows.map(keyBlockOf),
-      };
+      const blocksById = new Map<string, KeyBlock[]>();
+      for (const row of blocks.rows) {
+        const list = blocksById.get(row.apiKeyId) ?? [];
+        list.push(keyBlockOf(row));
+        blocksById.set(row.apiKeyId, list);
+      }
+      const wanted = new Set(hashes);
+      for (const { key, secretHash, previousSecretHash } of keys) {
+        const state = { usage: usage.get(key.id) ?? NO_USAGE, blocks: blocksById.get(key.id) ?? [] };
+        if (wanted.has(secretHash)) found.set(secretHash, { key, secretValidUntil: null, ...state });
+        if (previousSecretHash !== null && wanted.has(previousSecretHash)) {
+          found.set(previousSecretHash, { key, secretValidUntil: key.previousSecretExpiresAt, ...state });
+        }
+      }
+      return found;
     });
   }
 

@@ -1,6 +1,6 @@
 import type { KeyState } from '@keyfence/db';
 import { DEFAULT_KEY_SETTINGS, NO_USAGE } from '@keyfence/domain';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { KeyStateCache } from './key-state-cache.ts';
 
 const now = new Date('2026-11-26T10:00:00.000Z');
@@ -22,9 +22,9 @@ const state = (id: string, name = 'k'): KeyState => ({
   blocks: [],
 });
 
-/** A loader over a map, counting loads, optionally held until released. */
+/** A loader over a map, counting keys read and reads, optionally held until released. */
 function loader(data: Map<string, KeyState>) {
-  const calls = { count: 0 };
+  const calls = { count: 0, batches: [] as string[][] };
   let gate: Promise<void> | undefined;
   let open: () => void = () => undefined;
   return {
@@ -35,16 +35,21 @@ function loader(data: Map<string, KeyState>) {
       });
     },
     release: () => open(),
-    load: async (hash: string) => {
-      calls.count += 1;
-      const value = data.get(hash) ?? null;
+    load: async (hashes: readonly string[]) => {
+      calls.count += hashes.length;
+      calls.batches.push([...hashes]);
+      const found = new Map<string, KeyState>();
+      for (const hash of hashes) {
+        const value = data.get(hash);
+        if (value !== undefined) found.set(hash, value);
+      }
       if (gate !== undefined) await gate;
-      return value;
+      return found;
     },
   };
 }
 
-describe('KeyStateCache', () => {
+describe('KeyStateCache: memory and invalidation', () => {
   it('answers from memory until the key is invalidated, then reads once more', async () => {
     const data = new Map([['h1', state('k1')]]);
     const source = loader(data);
@@ -65,6 +70,7 @@ describe('KeyStateCache', () => {
     const cache = new KeyStateCache(source.load);
     source.hold();
     const pending = cache.get('h1', now);
+    await vi.waitFor(() => expect(source.calls.count).toBe(1));
     cache.invalidate(['k1']);
     data.set('h1', state('k1', 'new'));
     source.release();
@@ -89,14 +95,18 @@ describe('KeyStateCache', () => {
     expect((await cache.get('new', now))?.key.id).toBe('k1');
     expect(source.calls.count).toBe(4);
   });
+});
 
+describe('KeyStateCache: reads', () => {
   it('reads a key once for concurrent misses', async () => {
     const source = loader(new Map([['h1', state('k1')]]));
     const cache = new KeyStateCache(source.load);
     await Promise.all([cache.get('h1', now), cache.get('h1', now), cache.get('h1', now)]);
     expect(source.calls.count).toBe(1);
   });
+});
 
+describe('KeyStateCache: lifetimes', () => {
   it('remembers unknown keys briefly, found keys until the TTL or the end of the UTC day', async () => {
     const data = new Map<string, KeyState>();
     const source = loader(data);
@@ -124,5 +134,74 @@ describe('KeyStateCache', () => {
     expect(cache.peekById('k0', now)).toBeUndefined();
     cache.clear();
     expect(cache.size).toBe(0);
+  });
+});
+
+describe('KeyStateCache: batched and background reads', () => {
+  it('reads the misses of one turn of the event loop together, in batches of at most maxBatch', async () => {
+    const data = new Map(Array.from({ length: 5 }, (_, i) => [`h${i}`, state(`k${i}`)] as const));
+    const source = loader(data);
+    const cache = new KeyStateCache(source.load, { maxBatch: 2 });
+    const states = await Promise.all(['h0', 'h1', 'h2', 'h3', 'h4', 'nope'].map((h) => cache.get(h, now)));
+    expect(states.map((found) => found?.key.id ?? null)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', null]);
+    expect(source.calls.batches).toEqual([
+      ['h0', 'h1'],
+      ['h2', 'h3'],
+      ['h4', 'nope'],
+    ]);
+  });
+
+  it('answers from memory in the second half of the TTL and reads the key again behind the caller', async () => {
+    const data = new Map([['h1', state('k1', 'old')]]);
+    const source = loader(data);
+    const cache = new KeyStateCache(source.load, { ttlMs: 10_000, refreshGatherMs: 1, random: () => 0 });
+    await cache.get('h1', now);
+    data.set('h1', state('k1', 'new'));
+    const half = new Date(now.getTime() + 5_000);
+    expect((await cache.get('h1', new Date(now.getTime() + 4_999)))?.key.name).toBe('old');
+    expect(source.calls.count).toBe(1);
+    expect((await cache.get('h1', half))?.key.name).toBe('old');
+    expect((await cache.get('h1', half))?.key.name).toBe('old');
+    await vi.waitFor(() => expect(source.calls.count).toBe(2));
+    await vi.waitFor(async () => expect((await cache.get('h1', half))?.key.name).toBe('new'));
+    expect(source.calls.count).toBe(2);
+  });
+
+  it('moves a background read someone now waits for to the next turn', async () => {
+    const data = new Map([['h1', state('k1', 'old')]]);
+    const source = loader(data);
+    const cache = new KeyStateCache(source.load, { ttlMs: 10_000, refreshGatherMs: 60_000, random: () => 0 });
+    await cache.get('h1', now);
+    await cache.get('h1', new Date(now.getTime() + 6_000));
+    data.set('h1', state('k1', 'new'));
+    cache.invalidate(['k1']);
+    expect((await cache.get('h1', new Date(now.getTime() + 6_001)))?.key.name).toBe('new');
+    expect(source.calls.count).toBe(2);
+  });
+
+  it('does not keep a read that a clear overtook', async () => {
+    const data = new Map([['h1', state('k1', 'old')]]);
+    const source = loader(data);
+    const cache = new KeyStateCache(source.load);
+    source.hold();
+    const pending = cache.get('h1', now);
+    await vi.waitFor(() => expect(source.calls.count).toBe(1));
+    cache.clear();
+    data.set('h1', state('k1', 'new'));
+    source.release();
+    expect((await pending)?.key.name).toBe('old');
+    expect((await cache.get('h1', now))?.key.name).toBe('new');
+  });
+
+  it('passes a failed read to every caller waiting on it and keeps nothing', async () => {
+    let fail = true;
+    const cache = new KeyStateCache(async (hashes) => {
+      if (fail) throw new Error('database down');
+      return new Map(hashes.map((h) => [h, state(`id-${h}`)]));
+    });
+    const both = [cache.get('h1', now), cache.get('h2', now)];
+    for (const answer of both) await expect(answer).rejects.toThrow('database down');
+    fail = false;
+    expect((await cache.get('h1', now))?.key.id).toBe('id-h1');
   });
 });
