@@ -87,7 +87,10 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   lastUsed.start();
   const redisReady = () => answersPing(redis);
 
-  const failureLimiter = new FailureLimiter(options.failureLimits, { redis, keyPrefix: prefix, logger });
+  const failureLimiter = new FailureLimiter(
+    { clock: options.clock, ...options.failureLimits },
+    { redis, keyPrefix: prefix, logger },
+  );
   return {
     deps: {
       store,
@@ -113,7 +116,10 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       operatorToken: options.operatorToken,
       redisReady,
       failureLimiter,
-      signInThrottle: new SignInThrottle(redis, prefix, logger, options.signInLimits),
+      signInThrottle: new SignInThrottle(redis, prefix, logger, {
+        clock: options.clock,
+        ...options.signInLimits,
+      }),
       ...optionalSettingsOf(options),
     },
     redisReady,

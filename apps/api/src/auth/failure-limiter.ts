@@ -1,3 +1,4 @@
+import type { Clock } from '@keyfence/domain';
 import type { NextFunction, Request, Response } from 'express';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -12,7 +13,8 @@ export interface FailureLimiterOptions {
   readonly perPrefix?: number;
   /** @defaultValue 60000 */
   readonly windowMs?: number;
-  readonly now?: () => number;
+  /** Where time comes from (the composition root's clock). @defaultValue the system clock */
+  readonly clock?: Clock;
 }
 
 /** 429 TOO_MANY_FAILED_ATTEMPTS, with `Retry-After` in whole seconds (at least 1). */
@@ -68,7 +70,7 @@ function presentedPrefix(req: Request): string | undefined {
 export class FailureLimiter {
   private readonly perAddress: number;
   private readonly perPrefix: number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly counts: SharedWindows;
   private readonly refusals = new Refusals();
 
@@ -78,7 +80,7 @@ export class FailureLimiter {
   ) {
     this.perAddress = options.perAddress ?? 30;
     this.perPrefix = options.perPrefix ?? 10;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? (() => new Date());
     this.counts = new SharedWindows(
       shared.redis,
       `${shared.keyPrefix ?? 'keyfence'}:auth-failures`,
@@ -102,7 +104,7 @@ export class FailureLimiter {
         next();
         return;
       }
-      const now = this.now();
+      const now = this.clock().getTime();
       for (const [key] of this.keysOf(req)) {
         const remainingMs = this.refusals.remainingMs(key, now);
         if (remainingMs !== undefined) {
@@ -116,7 +118,7 @@ export class FailureLimiter {
 
   /** Counts one failed authentication of this request (in Redis when it answers). */
   async recordFailure(req: Request): Promise<void> {
-    const now = this.now();
+    const now = this.clock().getTime();
     const keys = this.keysOf(req);
     const counts = await this.counts.add(
       keys.map(([key]) => key),

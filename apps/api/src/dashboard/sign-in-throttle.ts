@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Clock } from '@keyfence/domain';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { addressKey, tooManyFailures } from '../auth/failure-limiter.ts';
@@ -12,7 +13,8 @@ export interface SignInThrottleOptions {
   readonly inFlightPerEmail?: number;
   /** @defaultValue 60000 */
   readonly windowMs?: number;
-  readonly now?: () => number;
+  /** Where time comes from (the composition root's clock). @defaultValue the system clock */
+  readonly clock?: Clock;
 }
 
 /** A reserved sign-in attempt: say how it ended, exactly once. */
@@ -65,7 +67,7 @@ export class SignInThrottle {
   private readonly perEmail: number;
   private readonly inFlightPerEmail: number;
   private readonly windowMs: number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly localTries: LocalWindows;
   private readonly localInFlight = new Map<string, number>();
 
@@ -78,7 +80,7 @@ export class SignInThrottle {
     this.perEmail = options.perEmail ?? 10;
     this.inFlightPerEmail = options.inFlightPerEmail ?? 2;
     this.windowMs = options.windowMs ?? 60_000;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? (() => new Date());
     this.localTries = new LocalWindows(this.windowMs);
   }
 
@@ -146,7 +148,7 @@ export class SignInThrottle {
   }
 
   private reserveLocally([tries, inFlight]: [string, string]): [number, number] {
-    const now = this.now();
+    const now = this.clock().getTime();
     const used = this.localTries.get(tries, now);
     if (used !== undefined && used.count >= this.perEmail) return [1, used.remainingMs];
     const running = this.localInFlight.get(inFlight) ?? 0;
@@ -160,6 +162,6 @@ export class SignInThrottle {
     const running = (this.localInFlight.get(inFlight) ?? 1) - 1;
     if (running <= 0) this.localInFlight.delete(inFlight);
     else this.localInFlight.set(inFlight, running);
-    if (succeeded) this.localTries.add(tries, this.now(), -1);
+    if (succeeded) this.localTries.add(tries, this.clock().getTime(), -1);
   }
 }

@@ -21,7 +21,6 @@ export interface SendOptions {
   readonly maxResponseBytes?: number;
   /** Resolves a host name to addresses (tests give their own). @defaultValue dns.lookup, all addresses */
   readonly resolve?: (hostname: string) => Promise<{ address: string; family: number }[]>;
-  readonly now?: () => number;
 }
 
 const defaultResolve = (hostname: string) => dnsLookup(hostname, { all: true, verbatim: true });
@@ -46,12 +45,11 @@ export async function sendWebhook(
   body: string,
   options: SendOptions,
 ): Promise<SendResult> {
-  const now = options.now ?? Date.now;
-  const started = now();
+  const started = performance.now();
   const result = (error: string | null, statusCode: number | null = null): SendResult => ({
     ok: error === null,
     statusCode,
-    latencyMs: now() - started,
+    latencyMs: Math.round(performance.now() - started),
     error,
   });
   const destination = await destinationOf(url, options);
