@@ -22,23 +22,48 @@ export function serviceTokenOf(res: Response): ServiceToken {
 /** How long a looked-up token (and its accounts) is trusted; a revoked token is refused after at most this. */
 export const SERVICE_TOKEN_CACHE_MS = 5_000;
 
+interface TokenEntry {
+  readonly token: ServiceToken | null;
+  /** From this instant on, a use starts one read of the token behind the caller. */
+  readonly refreshAt: number;
+  readonly expiresAt: number;
+}
+
 /**
  * Admits requests bearing a live service token. Model services call on every request, so the lookup is
  * kept in memory for {@link SERVICE_TOKEN_CACHE_MS}: the gateway routes read no PostgreSQL row per call.
+ * A token in use is read again from the middle of that time on, once, while its callers go on with what is
+ * known; concurrent misses of one token share one read. (Reading it when it expired made every request in
+ * flight at that instant read it, and wait, each time.)
  */
 export function requireServiceToken(tokens: ServiceTokenRepository, clock: Clock) {
-  const cache = new Map<string, { token: ServiceToken | null; expiresAt: number }>();
+  const cache = new Map<string, TokenEntry>();
+  const reading = new Map<string, Promise<TokenEntry>>();
+  const read = (hash: string): Promise<TokenEntry> => {
+    const pending = reading.get(hash);
+    if (pending !== undefined) return pending;
+    const started = (async () => {
+      const token = await tokens.findActiveByHash(hash);
+      if (token !== null) await tokens.touchLastUsed(token.id, clock());
+      const nowMs = clock().getTime();
+      if (cache.size > 10_000) cache.clear();
+      const entry = {
+        token,
+        refreshAt: nowMs + SERVICE_TOKEN_CACHE_MS / 2,
+        expiresAt: nowMs + SERVICE_TOKEN_CACHE_MS,
+      };
+      cache.set(hash, entry);
+      return entry;
+    })().finally(() => reading.delete(hash));
+    reading.set(hash, started);
+    return started;
+  };
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const hash = hashSecret(presentedSecret(req, 'service_token'));
     const nowMs = clock().getTime();
     let entry = cache.get(hash);
-    if (entry === undefined || entry.expiresAt <= nowMs) {
-      const token = await tokens.findActiveByHash(hash);
-      if (token !== null) await tokens.touchLastUsed(token.id, clock());
-      if (cache.size > 10_000) cache.clear();
-      entry = { token, expiresAt: nowMs + SERVICE_TOKEN_CACHE_MS };
-      cache.set(hash, entry);
-    }
+    if (entry === undefined || entry.expiresAt <= nowMs) entry = await read(hash);
+    else if (entry.refreshAt <= nowMs && !reading.has(hash)) read(hash).catch(() => undefined);
     if (entry.token === null)
       throw new ApiError('INVALID_CREDENTIALS', 'the service token is unknown or revoked');
     res.locals.serviceToken = entry.token;
