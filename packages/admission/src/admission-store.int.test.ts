@@ -1,76 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import {
-  chargeTokens,
-  decideAdmission,
-  decideRate,
-  IDLE_RATE_STATE,
-  type RateLimit,
-  type RateState,
-  windowBoundsOf,
-} from '@keyfence/domain';
+import { decideAdmission } from '@keyfence/domain';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RowField, rowField, type SeedRows } from './admission-model.ts';
-import { AdmissionStore } from './admission-store.ts';
+import { describe, expect, it } from 'vitest';
+import type { RowField } from './admission-model.ts';
+import { admissionTestRedis, DAY, DAY_START, MONTH, NOW, USD } from './admission-store-fixture.ts';
 
-const REDIS_URL = process.env.KEYFENCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-/**
- * Noon UTC tomorrow: always ahead of the wall clock, because the scripts set absolute expiries (PEXPIREAT) from
- * the `now` they are given, which Redis compares with its own clock (a fixed date in the past made the keys
- * expire at once).
- */
-const NOW = (() => {
-  const today = new Date();
-  return Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1, 12);
-})();
-const DAY_START = windowBoundsOf('day', NOW).startMs;
-const DAY = rowField('day', DAY_START);
-const MONTH = rowField('month', windowBoundsOf('month', NOW).startMs);
-const USD = 1_000_000_000n;
-
-let redis: Redis;
-const prefix = `kf-test-admission-${randomUUID()}`;
-
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-
-afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}/*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
-});
-
-/** A store over a fresh key, with a "record" of written rows that seeding reads. */
-function fixture(written: Map<string, bigint> = new Map()) {
-  const store = new AdmissionStore(redis, prefix);
-  const apiKeyId = randomUUID();
-  let seeds = 0;
-  const seed: SeedRows = async (_id, fields) => {
-    seeds += 1;
-    if (fields === 'months') return new Map([...written].filter(([field]) => field.startsWith('m:')));
-    return new Map(fields.map((field) => [field, written.get(field) ?? 0n]));
-  };
-  const admit = (hold: { id: string; amountUnits: bigint } | null, thresholdUnits = 10n * USD, nowMs = NOW) =>
-    store.admit({
-      apiKeyId,
-      retention: 'day',
-      thresholdUnits,
-      nowMs,
-      hold: hold === null ? null : { ...hold, ttlMs: 60_000 },
-      seed,
-    });
-  return { store, apiKeyId, admit, seeds: () => seeds };
-}
+const admission = admissionTestRedis();
 
 describe('AdmissionStore', () => {
   it('shows what is pending and held without writing, leaving out what has expired', async () => {
-    const f = fixture(new Map([[DAY, USD]]));
+    const f = admission.fixture(new Map([[DAY, USD]]));
     await f.admit({ id: 'call-1', amountUnits: 2n * USD }); // expires at NOW + 60 s
     await f.store.recordAccepted(
       'job-1',
@@ -79,8 +17,10 @@ describe('AdmissionStore', () => {
     );
     const limit = { apiKeyId: f.apiKeyId, retention: 'day' as const, thresholdUnits: 10n * USD };
     const dump = async () => {
-      const keys = await redis.keys(`{${prefix}/${f.apiKeyId}}:*`);
-      const values = await Promise.all(keys.sort().map(async (key) => [key, await redis.dump(key)]));
+      const keys = await admission.redis().keys(`{${admission.prefix}/${f.apiKeyId}}:*`);
+      const values = await Promise.all(
+        keys.sort().map(async (key) => [key, await admission.redis().dump(key)]),
+      );
       return JSON.stringify(values);
     };
     expect((await f.store.inFlight([limit], NOW)).get(f.apiKeyId)).toEqual({
@@ -100,7 +40,7 @@ describe('AdmissionStore', () => {
   });
 
   it('seeds the mirror from the record once, then decides from Redis alone', async () => {
-    const f = fixture(new Map([[DAY, 4n * USD]]));
+    const f = admission.fixture(new Map([[DAY, 4n * USD]]));
     const first = await f.admit(null);
     expect(first).toMatchObject({ code: 'VALID', committedUnits: 4n * USD, seeded: true });
     const second = await f.admit(null);
@@ -109,7 +49,7 @@ describe('AdmissionStore', () => {
   });
 
   it('holds while room remains, refuses a hold that does not fit, and holds the same id once', async () => {
-    const f = fixture(new Map([[DAY, 9n * USD]]));
+    const f = admission.fixture(new Map([[DAY, 9n * USD]]));
     const held = await f.admit({ id: 'call-1', amountUnits: USD / 2n });
     expect(held).toMatchObject({ code: 'VALID', heldUnits: USD / 2n, hold: { status: 'held' } });
     expect(held.hold?.expiresAtMs).toBe(NOW + 60_000);
@@ -122,9 +62,11 @@ describe('AdmissionStore', () => {
     // Everything left is held: a call without a hold may not take it either.
     expect((await f.admit(null)).code).toBe('INSUFFICIENT_REMAINING');
   });
+});
 
+describe('AdmissionStore: posting holds by their events', () => {
   it('posts a hold by its event: held → pending, then settled into the mirror without counting twice', async () => {
-    const f = fixture(new Map([[DAY, 0n]]));
+    const f = admission.fixture(new Map([[DAY, 0n]]));
     await f.admit({ id: 'call-1', amountUnits: 2n * USD });
     const posted = await f.store.recordAccepted(
       'job-1',
@@ -161,7 +103,7 @@ describe('AdmissionStore', () => {
   });
 
   it('a job the worker wrote before ingest recorded it adds no pending (the queue is written first)', async () => {
-    const f = fixture(new Map([[DAY, 0n]]));
+    const f = admission.fixture(new Map([[DAY, 0n]]));
     await f.admit(null);
     await f.store.settle('job-early', new Map([[f.apiKeyId, [[DAY, USD] as const]]]), {
       dropPending: true,
@@ -176,7 +118,7 @@ describe('AdmissionStore', () => {
   });
 
   it('an event before its hold leaves a tombstone: the late hold takes no room', async () => {
-    const f = fixture(new Map([[DAY, 0n]]));
+    const f = admission.fixture(new Map([[DAY, 0n]]));
     await f.admit({ id: 'other', amountUnits: 1n }); // the key uses holds
     await f.store.recordAccepted(
       'job-1',
@@ -186,9 +128,11 @@ describe('AdmissionStore', () => {
     const late = await f.admit({ id: 'early', amountUnits: 5n * USD });
     expect(late).toMatchObject({ code: 'VALID', hold: { status: 'already_posted' }, heldUnits: 1n });
   });
+});
 
+describe('AdmissionStore: releasing and expiring holds, deciding as the domain does', () => {
   it('releases a live hold once; release after post is a no-op; an unknown hold is not found', async () => {
-    const f = fixture(new Map([[DAY, 0n]]));
+    const f = admission.fixture(new Map([[DAY, 0n]]));
     await f.admit({ id: 'a', amountUnits: USD });
     await f.admit({ id: 'b', amountUnits: USD });
     expect(await f.store.release(f.apiKeyId, 'a', NOW)).toEqual({ status: 'released', amountUnits: USD });
@@ -207,7 +151,7 @@ describe('AdmissionStore', () => {
   });
 
   it('a hold binds only until it expires, however late anything sweeps', async () => {
-    const f = fixture(new Map([[DAY, 0n]]));
+    const f = admission.fixture(new Map([[DAY, 0n]]));
     await f.admit({ id: 'a', amountUnits: 10n * USD });
     expect((await f.admit(null, 10n * USD, NOW + 59_999)).code).toBe('INSUFFICIENT_REMAINING');
     const after = await f.admit(null, 10n * USD, NOW + 60_000);
@@ -216,7 +160,7 @@ describe('AdmissionStore', () => {
   });
 
   it('a hold made before 00:00 UTC does not eat the next day', async () => {
-    const f = fixture(new Map());
+    const f = admission.fixture(new Map());
     const lastMs = DAY_START + 86_400_000 - 1;
     await f.admit({ id: 'late', amountUnits: 10n * USD }, 10n * USD, lastMs);
     const nextDay = await f.admit(null, 10n * USD, lastMs + 1);
@@ -233,7 +177,7 @@ describe('AdmissionStore', () => {
         units,
         fc.option(fc.bigInt({ min: 1n, max: 10n ** 18n })),
         async (t, c, p, h, a) => {
-          const f = fixture(new Map([[DAY, c]]));
+          const f = admission.fixture(new Map([[DAY, c]]));
           if (p > 0n) {
             await f.store.recordAccepted(
               'job',
@@ -258,129 +202,5 @@ describe('AdmissionStore', () => {
       ),
       { numRuns: 150 },
     );
-  });
-});
-
-describe('AdmissionStore: rate limits (GCRA in the same step as the limit)', () => {
-  const store = () => new AdmissionStore(redis, prefix);
-
-  it('decides as the domain does, for requests and tokens, on generated offers', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.record({
-          rpm: fc.option(fc.integer({ min: 1, max: 5_000 }), { nil: null }),
-          tpm: fc.option(fc.integer({ min: 1, max: 100_000 }), { nil: null }),
-          steps: fc.array(
-            fc.record({
-              gapMs: fc.integer({ min: 0, max: 3_000 }),
-              tokens: fc.integer({ min: 0, max: 5_000 }),
-            }),
-            { minLength: 1, maxLength: 25 },
-          ),
-        }),
-        async ({ rpm, tpm, steps }) => {
-          const limit: RateLimit = { requestsPerMinute: rpm, tokensPerMinute: tpm };
-          const s = store();
-          const apiKeyId = randomUUID();
-          let model: RateState = IDLE_RATE_STATE;
-          let now = NOW;
-          for (const step of steps) {
-            now += step.gapMs;
-            const expected = decideRate(limit, model, now);
-            const answer = await s.rate(apiKeyId, limit, now);
-            expect(answer).toEqual({ allowed: expected.allowed, retryAfterMs: expected.retryAfterMs });
-            model = expected.next;
-            if (step.tokens > 0) {
-              await s.recordAccepted(
-                `job-${randomUUID()}`,
-                new Map([
-                  [apiKeyId, { rows: new Map(), events: [], tokensPerMinute: tpm, tokens: step.tokens }],
-                ]),
-                now,
-              );
-              model = chargeTokens(limit, model, step.tokens, now);
-            }
-          }
-        },
-      ),
-      { numRuns: 40 },
-    );
-  });
-
-  it('checks the rate inside ADMIT only when the limit admits, and holds nothing when it refuses', async () => {
-    const f = fixture();
-    const rate: RateLimit = { requestsPerMinute: 60, tokensPerMinute: null };
-    const admit = (hold: { id: string; amountUnits: bigint } | null, thresholdUnits = 10n * USD) =>
-      f.store.admit({
-        apiKeyId: f.apiKeyId,
-        retention: 'day',
-        thresholdUnits,
-        nowMs: NOW,
-        hold: hold === null ? null : { ...hold, ttlMs: 60_000 },
-        seed: async () => new Map(),
-        rate,
-      });
-    expect(await admit({ id: 'a', amountUnits: USD })).toMatchObject({ code: 'VALID', retryAfterMs: 0 });
-    // The same hold again is the same call: not counted a second time.
-    expect(await admit({ id: 'a', amountUnits: USD })).toMatchObject({
-      code: 'VALID',
-      hold: { status: 'already_held' },
-    });
-    const refused = await admit({ id: 'b', amountUnits: USD });
-    expect(refused).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 1_000, hold: null, heldUnits: USD });
-    // The limit refuses first, and the refusal takes no room in the rate.
-    expect((await admit({ id: 'c', amountUnits: 20n * USD })).code).toBe('INSUFFICIENT_REMAINING');
-  });
-});
-
-describe('AdmissionStore: tokens a hold expects', () => {
-  it('are charged when the hold is granted; its usage event charges only the tokens beyond them', async () => {
-    const f = fixture();
-    const rate: RateLimit = { requestsPerMinute: null, tokensPerMinute: 60_000 }; // one token per ms
-    const admit = (id: string, tokens: number) =>
-      f.store.admit({
-        apiKeyId: f.apiKeyId,
-        retention: 'day',
-        thresholdUnits: 10n * USD,
-        nowMs: NOW,
-        hold: { id, amountUnits: USD / 100n, ttlMs: 60_000, tokens },
-        seed: async () => new Map(),
-        rate,
-      });
-    const accept = (events: [string, bigint, number][]) =>
-      f.store.recordAccepted(
-        `job-${randomUUID()}`,
-        new Map([
-          [
-            f.apiKeyId,
-            {
-              rows: new Map(),
-              events,
-              tokensPerMinute: 60_000,
-              tokens: events.reduce((sum, [, , tokens]) => sum + tokens, 0),
-            },
-          ],
-        ]),
-        NOW,
-      );
-    const counterAheadMs = async () =>
-      (Number(await redis.hget(`{${prefix}/${f.apiKeyId}}:r`, 't')) - NOW * 1000) / 1000;
-
-    expect((await admit('a', 30_000)).hold?.status).toBe('held');
-    expect(await counterAheadMs()).toBe(30_000);
-    // The same hold asked again is the same call: nothing more charged.
-    expect((await admit('a', 30_000)).hold?.status).toBe('already_held');
-    expect(await counterAheadMs()).toBe(30_000);
-    // Its event used 45,000: 15,000 more. An event without a hold: all of its 10,000.
-    await accept([
-      ['a', USD / 100n, 45_000],
-      ['free', USD / 100n, 10_000],
-    ]);
-    expect(await counterAheadMs()).toBe(55_000);
-    // A hold that expected more than its call used is not refunded (it drains within the minute).
-    expect((await admit('b', 5_000)).code).toBe('VALID');
-    await accept([['b', USD / 100n, 1_000]]);
-    expect(await counterAheadMs()).toBe(60_000);
-    expect(await admit('c', 1)).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 1, hold: null });
   });
 });

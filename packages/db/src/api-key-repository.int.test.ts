@@ -85,7 +85,9 @@ describe('ApiKeyRepository', () => {
     expect(result.outcome).toBe('created');
     expect(credentials).toEqual([]);
   });
+});
 
+describe('ApiKeyRepository: update, delete and list', () => {
   it('updates under a lock, audits real changes only, and deletes for good', async () => {
     const { key } = await createKey({ name: 'before' });
     const change = {

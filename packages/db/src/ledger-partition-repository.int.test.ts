@@ -107,7 +107,9 @@ describe('ledger partitions', () => {
     );
     expect(await inserted('boundary', '2026-12-20T00:00:00.000Z')).toBe(1);
   });
+});
 
+describe('ledger partitions: upkeep beside other workers and ingest', () => {
   it('is safe with two workers at once: one runs, the other skips or finds the work done', async () => {
     const outcomes = await Promise.all([upkeep(2), upkeep(2), upkeep(2)]);
     for (const outcome of outcomes) expect(outcome === null || outcome.dropped.length === 0).toBe(true);

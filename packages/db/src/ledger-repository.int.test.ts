@@ -104,7 +104,9 @@ describe('recordEvents', () => {
       lifetime: usd('15'),
     });
   });
+});
 
+describe('recordEvents: each event once, exactly as sent', () => {
   it('counts an event once however often it arrives: in one batch, replayed, or concurrently', async () => {
     const key = await newKey();
     const batch = Array.from({ length: 200 }, (_, i) =>
@@ -160,9 +162,10 @@ describe('recordEvents', () => {
   });
 });
 
-describe('blocks', () => {
-  const now = at('2026-11-26T12:00:00.000Z');
+// The instant the block tests decide at.
+const now = at('2026-11-26T12:00:00.000Z');
 
+describe('blocks', () => {
   it('blocks exactly at the threshold, not one unit before, once', async () => {
     const key = await newKey({ retention: 'day', thresholdUnits: usd(10) });
     await db.store.ledger.recordEvents([event(key.id, '9.999999999', '2026-11-26T11:00:00Z')]);
@@ -193,7 +196,9 @@ describe('blocks', () => {
     await db.store.ledger.recordEvents([event(key.id, '5', '2026-11-25T23:00:00Z')]);
     expect((await db.store.blocks.applyBlocks([key.id], now)).blocks).toEqual([]);
   });
+});
 
+describe('blocks: lifted, never resetting spend', () => {
   it('lifts at the window end, and when the threshold is raised, but never resets spend', async () => {
     const key = await newKey({ retention: 'day', thresholdUnits: usd(1) });
     await db.store.ledger.recordEvents([event(key.id, '1', '2026-11-26T11:00:00Z')]);

@@ -1,28 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { generateCredential } from '@keyfence/domain';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { quoteIdentifier } from './connection-string.ts';
-import { applyMigrations } from './migrator.ts';
-import { openStore } from './store.ts';
-import { migrateUpToBefore } from './testing/migrate-before.ts';
-import { TEST_DATABASE_URL } from './testing/test-database.ts';
+import { describe, expect, it } from 'vitest';
+import { migrationTestSchema } from './testing/migrate-before.ts';
 
 const MIGRATION = '20261202060000_token_accounts_idempotency_actor';
-const schema = `kf_migrate_${randomBytes(5).toString('hex')}`;
-const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-
-afterAll(async () => {
-  await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
-  await client.end();
-});
+const migration = migrationTestSchema();
 
 describe(MIGRATION, () => {
   it('keeps every existing service token serving all accounts, and gives kept idempotency records their actor', async () => {
-    // The history up to the migration before this one.
-    await migrateUpToBefore(schema, MIGRATION);
-    await client.connect();
-    const q = (sql: string) => client.query(sql.replaceAll('$s', quoteIdentifier(schema)));
+    await migration.upToBefore(MIGRATION);
+    const q = (sql: string) => migration.client.query(sql.replaceAll('$s', migration.s));
     const token = generateCredential('service_token', randomBytes);
     await q(
       `INSERT INTO $s.service_tokens (id, name, prefix, secret_hash) VALUES (gen_random_uuid(), 'old gateway', '${token.prefix}', '${token.hash}')`,
@@ -50,10 +37,9 @@ describe(MIGRATION, () => {
       );
     }
 
-    expect(await applyMigrations({ connectionString: TEST_DATABASE_URL, schema })).toContain(MIGRATION);
+    expect(await migration.applyRest()).toContain(MIGRATION);
 
-    const store = openStore({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 2 });
-    try {
+    await migration.withStore(2, async (store) => {
       const migrated = await store.serviceTokens.findActiveByHash(token.hash);
       expect(migrated?.accountIds).toBeNull();
       // A token made now serves only what it is given.
@@ -61,9 +47,7 @@ describe(MIGRATION, () => {
       expect((await store.serviceTokens.create('new', fresh, [account])).accountIds).toEqual(
         new Set([account]),
       );
-    } finally {
-      await store.close();
-    }
+    });
     const records = await q(`SELECT idempotency_key, actor_type, actor_id FROM $s.idempotency_records`);
     expect(records.rows).toEqual([
       { idempotency_key: 'kept', actor_type: 'management_key', actor_id: managementKeyId },

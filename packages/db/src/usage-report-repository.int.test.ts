@@ -51,6 +51,77 @@ function event(apiKeyId: string, when: string, cost: string, extra: Partial<Ledg
 }
 const window = (start: string, end: string) => ({ start: new Date(start), end: new Date(end) });
 
+/** The ledger rows the four events of the ledger-write test are stored as, in order of occurred_at. */
+const storedRows = (events: LedgerEvent[]) => [
+  {
+    event_id: events[0]?.eventId,
+    model: 'openai/gpt-5',
+    input_tokens: 100,
+    output_tokens: 20,
+    failed: false,
+    service_token_id: tokenId,
+    cost: '1000000000',
+  },
+  {
+    event_id: events[3]?.eventId,
+    model: null,
+    input_tokens: 0,
+    output_tokens: 0,
+    failed: false,
+    service_token_id: null,
+    cost: '4000000000',
+  },
+  {
+    event_id: events[1]?.eventId,
+    model: 'openai/gpt-5',
+    input_tokens: 7,
+    output_tokens: 0,
+    failed: true,
+    service_token_id: tokenId,
+    cost: '0',
+  },
+  {
+    event_id: events[2]?.eventId,
+    model: 'openai/gpt-5',
+    input_tokens: 0,
+    output_tokens: 0,
+    failed: false,
+    service_token_id: null,
+    cost: '2000000000',
+  },
+];
+
+/** The quarter-hour buckets per model those four events add up to. */
+const STORED_BUCKETS = [
+  {
+    bucket_start: new Date('2026-11-26T10:00:00Z'),
+    model: 'openai/gpt-5',
+    spend: '1000000000',
+    requests: 2,
+    failed: 1,
+    input_tokens: 107,
+    output_tokens: 20,
+  },
+  {
+    bucket_start: new Date('2026-11-26T10:00:00Z'),
+    model: UNKNOWN_MODEL,
+    spend: '4000000000',
+    requests: 1,
+    failed: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+  },
+  {
+    bucket_start: new Date('2026-11-26T10:15:00Z'),
+    model: 'openai/gpt-5',
+    spend: '2000000000',
+    requests: 1,
+    failed: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+  },
+];
+
 describe('the ledger write', () => {
   it('stores model, tokens, outcome and service token, and adds each event once per quarter hour and model', async () => {
     const key = await newKey();
@@ -78,98 +149,36 @@ describe('the ledger write', () => {
          FROM usage_events WHERE api_key_id = $1 ORDER BY occurred_at`,
       [key],
     );
-    expect(ledger).toEqual([
-      {
-        event_id: events[0]?.eventId,
-        model: 'openai/gpt-5',
-        input_tokens: 100,
-        output_tokens: 20,
-        failed: false,
-        service_token_id: tokenId,
-        cost: '1000000000',
-      },
-      {
-        event_id: events[3]?.eventId,
-        model: null,
-        input_tokens: 0,
-        output_tokens: 0,
-        failed: false,
-        service_token_id: null,
-        cost: '4000000000',
-      },
-      {
-        event_id: events[1]?.eventId,
-        model: 'openai/gpt-5',
-        input_tokens: 7,
-        output_tokens: 0,
-        failed: true,
-        service_token_id: tokenId,
-        cost: '0',
-      },
-      {
-        event_id: events[2]?.eventId,
-        model: 'openai/gpt-5',
-        input_tokens: 0,
-        output_tokens: 0,
-        failed: false,
-        service_token_id: null,
-        cost: '2000000000',
-      },
-    ]);
+    expect(ledger).toEqual(storedRows(events));
     const buckets = await db.query(
       `SELECT bucket_start, model, spend::text, requests::int, failed::int, input_tokens::int, output_tokens::int
          FROM key_model_usage WHERE api_key_id = $1 ORDER BY bucket_start, model`,
       [key],
     );
-    expect(buckets).toEqual([
-      {
-        bucket_start: new Date('2026-11-26T10:00:00Z'),
-        model: 'openai/gpt-5',
-        spend: '1000000000',
-        requests: 2,
-        failed: 1,
-        input_tokens: 107,
-        output_tokens: 20,
-      },
-      {
-        bucket_start: new Date('2026-11-26T10:00:00Z'),
-        model: UNKNOWN_MODEL,
-        spend: '4000000000',
-        requests: 1,
-        failed: 0,
-        input_tokens: 0,
-        output_tokens: 0,
-      },
-      {
-        bucket_start: new Date('2026-11-26T10:15:00Z'),
-        model: 'openai/gpt-5',
-        spend: '2000000000',
-        requests: 1,
-        failed: 0,
-        input_tokens: 0,
-        output_tokens: 0,
-      },
-    ]);
+    expect(buckets).toEqual(STORED_BUCKETS);
   });
 });
+
+/** The events the report tests read: two days around 10:00 UTC, with the one before and after the window. */
+const reportEvents = (key: string) => [
+  event(key, '2026-11-25T09:59:59.999Z', '100', { model: 'a' }),
+  event(key, '2026-11-25T10:00:00.000Z', '1', { model: 'a', inputTokens: 10, outputTokens: 1 }),
+  event(key, '2026-11-25T23:30:00.000Z', '2', { model: 'b', inputTokens: 20, outputTokens: 2 }),
+  event(key, '2026-11-26T00:00:00.000Z', '0', {
+    model: 'b',
+    inputTokens: 5,
+    outputTokens: 0,
+    failed: true,
+  }),
+  event(key, '2026-11-26T09:59:59.999Z', '3', { model: 'a', inputTokens: 30, outputTokens: 3 }),
+  event(key, '2026-11-26T10:00:00.000Z', '1000', { model: 'a' }),
+];
 
 describe('UsageReportRepository.report', () => {
   let key: string;
   beforeAll(async () => {
     key = await newKey();
-    await db.store.ledger.recordEvents([
-      event(key, '2026-11-25T09:59:59.999Z', '100', { model: 'a' }),
-      event(key, '2026-11-25T10:00:00.000Z', '1', { model: 'a', inputTokens: 10, outputTokens: 1 }),
-      event(key, '2026-11-25T23:30:00.000Z', '2', { model: 'b', inputTokens: 20, outputTokens: 2 }),
-      event(key, '2026-11-26T00:00:00.000Z', '0', {
-        model: 'b',
-        inputTokens: 5,
-        outputTokens: 0,
-        failed: true,
-      }),
-      event(key, '2026-11-26T09:59:59.999Z', '3', { model: 'a', inputTokens: 30, outputTokens: 3 }),
-      event(key, '2026-11-26T10:00:00.000Z', '1000', { model: 'a' }),
-    ]);
+    await db.store.ledger.recordEvents(reportEvents(key));
   });
 
   it('sums [start, end), models by spend, failed calls counted but not billed', async () => {
@@ -232,7 +241,9 @@ describe('UsageReportRepository.report', () => {
       groups: [],
     });
   });
+});
 
+describe('UsageReportRepository.report: days across DST', () => {
   it('puts each quarter hour on the day the domain says, across DST', async () => {
     const dst = await newKey();
     // Europe/Berlin left summer time on 2026-10-25 (a 25-hour day) and America/New_York on 2026-11-01.

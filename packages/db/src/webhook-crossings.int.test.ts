@@ -79,7 +79,9 @@ describe('threshold crossings, decided by the ledger statement', () => {
       [50, { kind: 'lifetime', start: '1970-01-01T00:00:00.000Z', end: null }],
     ]);
   });
+});
 
+describe('threshold crossings: the key’s own thresholds, the exact boundary and racing batches', () => {
   it('follows the key’s own thresholds; none for keys without a limit or accounts without endpoints', async () => {
     const { accountId } = await newAccount();
     const custom = await newKey(accountId, { retention: 'month', thresholdUnits: usd('10') }, [10, 90]);

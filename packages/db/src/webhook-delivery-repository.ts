@@ -42,6 +42,11 @@ export interface DeliveryToSend {
   readonly eventCreatedAt: Date;
 }
 
+/** The delivery a row of `webhook_deliveries` is: its event and endpoint. */
+export function deliveryRefOf(row: { event_id: string; endpoint_id: string }): DeliveryRef {
+  return { eventId: row.event_id, endpointId: row.endpoint_id };
+}
+
 /** The outcome of one attempt, as recorded. */
 export type AttemptRecord = {
   readonly at: Date;
@@ -73,8 +78,7 @@ interface DeliveryRow {
 function deliveryOf(row: DeliveryRow): WebhookDelivery {
   return {
     id: row.id,
-    endpointId: row.endpoint_id,
-    eventId: row.event_id,
+    ...deliveryRefOf(row),
     eventType: row.type,
     status: row.status,
     attempts: row.attempts,
@@ -150,7 +154,7 @@ export class WebhookDeliveryRepository {
         ],
       ),
     );
-    return rows.map((row) => ({ eventId: row.event_id, endpointId: row.endpoint_id }));
+    return rows.map(deliveryRefOf);
   }
 
   /** A delivery with what sending it needs at `now`; null when the endpoint or the event is gone. */

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { translatingErrors } from './errors.ts';
 import { pgQueryable } from './queryable.ts';
 import { inTransaction } from './transaction.ts';
-import type { DeliveryRef } from './webhook-delivery-repository.ts';
+import { type DeliveryRef, deliveryRefOf } from './webhook-delivery-repository.ts';
 
 /**
  * Alerts: the events outbox: relaying events into deliveries, the sweep of deliveries left without a job,
@@ -73,12 +73,7 @@ export class WebhookEventRepository {
         [before, options.after?.createdAt ?? null, options.after?.id ?? null, options.limit],
       ),
     );
-    return rows.map((row) => ({
-      id: row.id,
-      eventId: row.event_id,
-      endpointId: row.endpoint_id,
-      createdAt: row.created_at,
-    }));
+    return rows.map((row) => ({ id: row.id, ...deliveryRefOf(row), createdAt: row.created_at }));
   }
 
   /**

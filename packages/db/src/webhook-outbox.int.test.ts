@@ -76,7 +76,9 @@ describe('key events and the relay', () => {
     const swept = await db.store.webhooks.unqueuedDeliveries(new Date(NOW.getTime() + 1), { limit: 1_000 });
     expect(swept.filter((ref) => ref.endpointId === otherEndpoint)).toHaveLength(1);
   });
+});
 
+describe('key events: failing endpoints and the purge', () => {
   it('records attempts, and disables an endpoint that failed for long enough', async () => {
     const { accountId, endpointId } = await newAccount();
     if (endpointId === null) throw new Error('no endpoint');

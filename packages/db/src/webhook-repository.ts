@@ -3,7 +3,14 @@ import { WebhookDeliveryRepository } from './webhook-delivery-repository.ts';
 import { WebhookEndpointRepository } from './webhook-endpoint-repository.ts';
 import { WebhookEventRepository } from './webhook-event-repository.ts';
 
-export * from './webhook-delivery-repository.ts';
+// Everything of the delivery repository but its row mapper (deliveryRefOf), which is the package's own.
+export {
+  type AttemptRecord,
+  type DeliveryRef,
+  type DeliveryToSend,
+  type WebhookDelivery,
+  WebhookDeliveryRepository,
+} from './webhook-delivery-repository.ts';
 export * from './webhook-endpoint-repository.ts';
 export * from './webhook-event-repository.ts';
 

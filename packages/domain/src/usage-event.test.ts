@@ -10,6 +10,35 @@ const good = {
   occurred_at: '2026-11-26T09:59:00Z',
 };
 
+/** Inputs readUsageEvent refuses, with the code it refuses each with. */
+const REFUSALS: [unknown, string][] = [
+  [{ ...good, model: '' }, 'INVALID_EVENT'],
+  [{ ...good, model: 'has space' }, 'INVALID_EVENT'],
+  [{ ...good, model: 'm'.repeat(129) }, 'INVALID_EVENT'],
+  [{ ...good, model: 7 }, 'INVALID_EVENT'],
+  [{ ...good, tokens: { input: 1 } }, 'INVALID_EVENT'],
+  [{ ...good, tokens: { input: -1, output: 0 } }, 'INVALID_EVENT'],
+  [{ ...good, tokens: { input: 1.5, output: 0 } }, 'INVALID_EVENT'],
+  [{ ...good, tokens: { input: 1_000_000_001, output: 0 } }, 'INVALID_EVENT'],
+  [{ ...good, tokens: { input: 1, output: 1, total: 2 } }, 'INVALID_EVENT'],
+  [{ ...good, tokens: null }, 'INVALID_EVENT'],
+  [{ ...good, status: 'cancelled' }, 'INVALID_EVENT'],
+  [{ ...good, status: 'FAILED' }, 'INVALID_EVENT'],
+  [{ ...good, id: '' }, 'INVALID_EVENT'],
+  [{ ...good, id: 'x'.repeat(129) }, 'INVALID_EVENT'],
+  [{ ...good, id: 'has space' }, 'INVALID_EVENT'],
+  [{ ...good, key_prefix: 'short' }, 'INVALID_EVENT'],
+  [{ ...good, endpoint: '' }, 'INVALID_EVENT'],
+  [{ ...good, cost_usd: -1 }, 'INVALID_EVENT'],
+  [{ ...good, cost_usd: '1e-12' }, 'INVALID_EVENT'],
+  [{ ...good, cost_usd: null }, 'INVALID_EVENT'],
+  [{ ...good, occurred_at: '2026-11-26T09:59:00' }, 'INVALID_EVENT'],
+  [{ ...good, extra: 1 }, 'INVALID_EVENT'],
+  [{ ...good, occurred_at: '2026-11-26T10:05:01Z' }, 'OCCURRED_IN_FUTURE'],
+  [{ ...good, occurred_at: '2026-10-01T00:00:00Z' }, 'OCCURRED_TOO_LONG_AGO'],
+  ['not an object', 'INVALID_EVENT'],
+];
+
 describe('readUsageEvent', () => {
   it('reads a good event exactly', () => {
     expect(readUsageEvent(good, now)).toEqual({
@@ -59,33 +88,7 @@ describe('readUsageEvent', () => {
     });
   });
 
-  it.each([
-    [{ ...good, model: '' }, 'INVALID_EVENT'],
-    [{ ...good, model: 'has space' }, 'INVALID_EVENT'],
-    [{ ...good, model: 'm'.repeat(129) }, 'INVALID_EVENT'],
-    [{ ...good, model: 7 }, 'INVALID_EVENT'],
-    [{ ...good, tokens: { input: 1 } }, 'INVALID_EVENT'],
-    [{ ...good, tokens: { input: -1, output: 0 } }, 'INVALID_EVENT'],
-    [{ ...good, tokens: { input: 1.5, output: 0 } }, 'INVALID_EVENT'],
-    [{ ...good, tokens: { input: 1_000_000_001, output: 0 } }, 'INVALID_EVENT'],
-    [{ ...good, tokens: { input: 1, output: 1, total: 2 } }, 'INVALID_EVENT'],
-    [{ ...good, tokens: null }, 'INVALID_EVENT'],
-    [{ ...good, status: 'cancelled' }, 'INVALID_EVENT'],
-    [{ ...good, status: 'FAILED' }, 'INVALID_EVENT'],
-    [{ ...good, id: '' }, 'INVALID_EVENT'],
-    [{ ...good, id: 'x'.repeat(129) }, 'INVALID_EVENT'],
-    [{ ...good, id: 'has space' }, 'INVALID_EVENT'],
-    [{ ...good, key_prefix: 'short' }, 'INVALID_EVENT'],
-    [{ ...good, endpoint: '' }, 'INVALID_EVENT'],
-    [{ ...good, cost_usd: -1 }, 'INVALID_EVENT'],
-    [{ ...good, cost_usd: '1e-12' }, 'INVALID_EVENT'],
-    [{ ...good, cost_usd: null }, 'INVALID_EVENT'],
-    [{ ...good, occurred_at: '2026-11-26T09:59:00' }, 'INVALID_EVENT'],
-    [{ ...good, extra: 1 }, 'INVALID_EVENT'],
-    [{ ...good, occurred_at: '2026-11-26T10:05:01Z' }, 'OCCURRED_IN_FUTURE'],
-    [{ ...good, occurred_at: '2026-10-01T00:00:00Z' }, 'OCCURRED_TOO_LONG_AGO'],
-    ['not an object', 'INVALID_EVENT'],
-  ])('refuses %j with %s', (input, code) => {
+  it.each(REFUSALS)('refuses %j with %s', (input, code) => {
     const read = readUsageEvent(input, now);
     expect(read.ok).toBe(false);
     if (!read.ok) expect(read.rejection.code).toBe(code);

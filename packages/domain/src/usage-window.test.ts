@@ -15,51 +15,54 @@ import {
 const now = new Date('2026-11-26T10:37:12.345Z');
 const iso = (ms: number | Date) => new Date(ms).toISOString();
 
+/** Queries and the window [start, end) each resolves to, at `now`. */
+const WINDOWS: [UsageWindowQuery, string, string][] = [
+  // a period ends at now rounded up to the quarter hour and keeps its length
+  [{}, '2026-11-25T10:45:00.000Z', '2026-11-26T10:45:00.000Z'],
+  [{ period: '24h' }, '2026-11-25T10:45:00.000Z', '2026-11-26T10:45:00.000Z'],
+  [{ period: '1h' }, '2026-11-26T09:45:00.000Z', '2026-11-26T10:45:00.000Z'],
+  [{ period: '7d' }, '2026-11-19T10:45:00.000Z', '2026-11-26T10:45:00.000Z'],
+  [{ period: '92d' }, '2026-08-26T10:45:00.000Z', '2026-11-26T10:45:00.000Z'],
+  [{ period: '2208h' }, '2026-08-26T10:45:00.000Z', '2026-11-26T10:45:00.000Z'],
+  // start and end: outward to whole quarter hours; a bound on a boundary stays
+  [
+    { start: '2026-11-01T00:00:00Z', end: '2026-11-02T00:00:00Z' },
+    '2026-11-01T00:00:00.000Z',
+    '2026-11-02T00:00:00.000Z',
+  ],
+  [
+    { start: '2026-11-01T00:14:59.999Z', end: '2026-11-01T00:15:00.001Z' },
+    '2026-11-01T00:00:00.000Z',
+    '2026-11-01T00:30:00.000Z',
+  ],
+  // a bound without an offset is UTC; a date alone is 00:00 UTC
+  [
+    { start: '2026-11-01T10:00:00', end: '2026-11-01T11:00' },
+    '2026-11-01T10:00:00.000Z',
+    '2026-11-01T11:00:00.000Z',
+  ],
+  [{ start: '2026-11-01', end: '2026-11-02' }, '2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z'],
+  // an offset is honoured and the window is echoed in UTC
+  [
+    { start: '2026-11-01T00:00:00+05:30', end: '2026-11-01T12:00:00-03:00' },
+    '2026-10-31T18:30:00.000Z',
+    '2026-11-01T15:00:00.000Z',
+  ],
+  // exactly 92 days; an empty window stays empty
+  [
+    { start: '2026-08-01T00:00:00Z', end: '2026-11-01T00:00:00Z' },
+    '2026-08-01T00:00:00.000Z',
+    '2026-11-01T00:00:00.000Z',
+  ],
+  [
+    { start: '2026-11-01T10:07:00Z', end: '2026-11-01T10:07:00Z' },
+    '2026-11-01T10:00:00.000Z',
+    '2026-11-01T10:00:00.000Z',
+  ],
+];
+
 describe('resolveUsageWindow', () => {
-  it.each<[UsageWindowQuery, string, string]>([
-    // a period ends at now rounded up to the quarter hour and keeps its length
-    [{}, '2026-11-25T10:45:00.000Z', '2026-11-26T10:45:00.000Z'],
-    [{ period: '24h' }, '2026-11-25T10:45:00.000Z', '2026-11-26T10:45:00.000Z'],
-    [{ period: '1h' }, '2026-11-26T09:45:00.000Z', '2026-11-26T10:45:00.000Z'],
-    [{ period: '7d' }, '2026-11-19T10:45:00.000Z', '2026-11-26T10:45:00.000Z'],
-    [{ period: '92d' }, '2026-08-26T10:45:00.000Z', '2026-11-26T10:45:00.000Z'],
-    [{ period: '2208h' }, '2026-08-26T10:45:00.000Z', '2026-11-26T10:45:00.000Z'],
-    // start and end: outward to whole quarter hours; a bound on a boundary stays
-    [
-      { start: '2026-11-01T00:00:00Z', end: '2026-11-02T00:00:00Z' },
-      '2026-11-01T00:00:00.000Z',
-      '2026-11-02T00:00:00.000Z',
-    ],
-    [
-      { start: '2026-11-01T00:14:59.999Z', end: '2026-11-01T00:15:00.001Z' },
-      '2026-11-01T00:00:00.000Z',
-      '2026-11-01T00:30:00.000Z',
-    ],
-    // a bound without an offset is UTC; a date alone is 00:00 UTC
-    [
-      { start: '2026-11-01T10:00:00', end: '2026-11-01T11:00' },
-      '2026-11-01T10:00:00.000Z',
-      '2026-11-01T11:00:00.000Z',
-    ],
-    [{ start: '2026-11-01', end: '2026-11-02' }, '2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z'],
-    // an offset is honoured and the window is echoed in UTC
-    [
-      { start: '2026-11-01T00:00:00+05:30', end: '2026-11-01T12:00:00-03:00' },
-      '2026-10-31T18:30:00.000Z',
-      '2026-11-01T15:00:00.000Z',
-    ],
-    // exactly 92 days; an empty window stays empty
-    [
-      { start: '2026-08-01T00:00:00Z', end: '2026-11-01T00:00:00Z' },
-      '2026-08-01T00:00:00.000Z',
-      '2026-11-01T00:00:00.000Z',
-    ],
-    [
-      { start: '2026-11-01T10:07:00Z', end: '2026-11-01T10:07:00Z' },
-      '2026-11-01T10:00:00.000Z',
-      '2026-11-01T10:00:00.000Z',
-    ],
-  ])('%j → [%s, %s)', (query, start, end) => {
+  it.each(WINDOWS)('%j → [%s, %s)', (query, start, end) => {
     const outcome = resolveUsageWindow(query, now);
     expect(outcome.ok).toBe(true);
     if (outcome.ok) expect([iso(outcome.window.start), iso(outcome.window.end)]).toEqual([start, end]);

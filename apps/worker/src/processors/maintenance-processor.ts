@@ -6,6 +6,7 @@ import {
   purgeIdempotencyJob,
   purgeSessionsJob,
   purgeWebhookEventsJob,
+  readJobPayload,
 } from '@keyfence/jobs';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
@@ -28,7 +29,7 @@ export function createMaintenanceProcessor(deps: MaintenanceDeps) {
   return async (job: Job): Promise<{ purged: number }> => {
     switch (job.name) {
       case purgeIdempotencyJob.name: {
-        readPayload(job, purgeIdempotencyJob.schema);
+        readJobPayload(job, purgeIdempotencyJob.schema);
         let purged = 0;
         for (;;) {
           const batch = await deps.store.idempotency.purgeExpired(deps.clock());
@@ -39,13 +40,13 @@ export function createMaintenanceProcessor(deps: MaintenanceDeps) {
         return { purged };
       }
       case purgeSessionsJob.name: {
-        readPayload(job, purgeSessionsJob.schema);
+        readJobPayload(job, purgeSessionsJob.schema);
         const purged = await deps.store.dashboard.deleteEndedSessions(deps.clock());
         if (purged > 0) deps.logger.info({ purged }, 'deleted ended dashboard sessions');
         return { purged };
       }
       case purgeWebhookEventsJob.name: {
-        readPayload(job, purgeWebhookEventsJob.schema);
+        readJobPayload(job, purgeWebhookEventsJob.schema);
         const before = new Date(deps.clock().getTime() - purgeWebhookEventsJob.retentionMs);
         let purged = 0;
         for (;;) {
@@ -57,7 +58,7 @@ export function createMaintenanceProcessor(deps: MaintenanceDeps) {
         return { purged };
       }
       case announceExpiredKeysJob.name: {
-        readPayload(job, announceExpiredKeysJob.schema);
+        readJobPayload(job, announceExpiredKeysJob.schema);
         const announced = await deps.store.webhooks.announceExpiredKeys(
           deps.clock(),
           announceExpiredKeysJob.lookbackMs,
@@ -66,7 +67,7 @@ export function createMaintenanceProcessor(deps: MaintenanceDeps) {
         return { purged: 0 };
       }
       case maintainLedgerPartitionsJob.name: {
-        readPayload(job, maintainLedgerPartitionsJob.schema);
+        readJobPayload(job, maintainLedgerPartitionsJob.schema);
         await maintainLedgerPartitions(deps);
         return { purged: 0 };
       }
@@ -74,13 +75,6 @@ export function createMaintenanceProcessor(deps: MaintenanceDeps) {
         throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
     }
   };
-}
-
-function readPayload(job: Job, schema: { safeParse(data: unknown): { success: boolean; error?: Error } }) {
-  const payload = schema.safeParse(job.data);
-  if (!payload.success) {
-    throw new UnrecoverableError(`bad ${job.name} payload: ${payload.error?.message ?? 'invalid'}`);
-  }
 }
 
 /** One partition upkeep run (see maintainLedgerPartitionsJob); skipped when another worker is running it. */
