@@ -194,6 +194,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return harness;
 }
 
+/** A harness and the management key of a first account in it: the setup most test files share. */
+export async function startWithAccount(options: HarnessOptions = {}): Promise<{ h: Harness; mk: string }> {
+  const h = await startHarness(options);
+  return { h, mk: (await h.newAccount()).managementKey };
+}
+
 /** Asserts the public error shape and returns the body. */
 export function expectError(result: CallResult, status: number, code: string) {
   const body = result.body;
