@@ -147,7 +147,7 @@ function caller(baseUrl: string): Harness['call'] {
 }
 
 /** `Harness.newAccount`: an account with one management key an operator made. */
-function accountMaker(db: TestDatabase): Harness['newAccount'] {
+export function accountMaker(db: TestDatabase): Harness['newAccount'] {
   return async (name = 'acme') => {
     const account = await db.store.accounts.create(name);
     const credential = generateCredential('management_key', randomBytes);
