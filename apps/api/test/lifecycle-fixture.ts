@@ -26,3 +26,34 @@ export const auditOf = async (h: Harness, mk: string, prefix: string) =>
     action: string;
     details: unknown;
   }[];
+
+/** The gateway's verify of a chat call with this key that asks for a hold: the whole answer. */
+export const verifyWithHold = (h: Harness, key: string, hold: unknown) =>
+  h.call('POST', '/internal/v1/verify', {
+    auth: h.serviceToken,
+    json: { key, method: 'POST', path: '/v1/chat/completions', hold },
+  });
+
+/** Reports one chat call of the key, now, with its cost and tokens. */
+export const reportTokens = (
+  h: Harness,
+  prefix: string,
+  id: string,
+  cost: string,
+  tokens: { input: number; output: number },
+) =>
+  h.call('POST', '/internal/v1/usage-events', {
+    auth: h.serviceToken,
+    json: {
+      events: [
+        {
+          id,
+          key_prefix: prefix,
+          endpoint: 'POST /v1/chat/completions',
+          cost_usd: cost,
+          occurred_at: h.now.toISOString(),
+          tokens,
+        },
+      ],
+    },
+  });

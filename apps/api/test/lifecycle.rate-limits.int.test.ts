@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError, type Harness, START, startWithAccount } from './harness.ts';
-import { at, createKey, verify } from './lifecycle-fixture.ts';
+import { at, createKey, reportTokens, verify, verifyWithHold } from './lifecycle-fixture.ts';
 
 let h: Harness;
 let mk: string;
@@ -47,21 +47,7 @@ describe('rate limits on tokens', () => {
     h.now = at(20_000_000);
     const key = await createKey(h, mk, { rate_limit: { tokens_per_minute: 1000 } });
     const report = (id: string, input: number, output: number) =>
-      h.call('POST', '/internal/v1/usage-events', {
-        auth: h.serviceToken,
-        json: {
-          events: [
-            {
-              id,
-              key_prefix: key.prefix,
-              endpoint: 'POST /v1/chat/completions',
-              cost_usd: '0.001',
-              occurred_at: h.now.toISOString(),
-              tokens: { input, output },
-            },
-          ],
-        },
-      });
+      reportTokens(h, key.prefix, id, '0.001', { input, output });
     expect((await verify(h, key.key)).code).toBe('VALID');
     expect((await report('t-1', 600, 399)).status).toBe(202);
     expect((await verify(h, key.key)).code).toBe('VALID');
@@ -82,51 +68,17 @@ describe('rate limits on tokens', () => {
       rate_limit: { tokens_per_minute: 1000 },
     });
     const holdVerify = (id: string, tokens: number) =>
-      h.call('POST', '/internal/v1/verify', {
-        auth: h.serviceToken,
-        json: {
-          key: key.key,
-          method: 'POST',
-          path: '/v1/chat/completions',
-          hold: { id, amount_usd: '0.01', tokens },
-        },
-      });
+      verifyWithHold(h, key.key, { id, amount_usd: '0.01', tokens });
     const held = await holdVerify('call-1', 1000);
     expect(held.body.data).toMatchObject({ code: 'VALID', hold: { status: 'held' } });
     // The minute's 1,000 tokens are taken by the call in flight: the next call waits.
     expect((await verify(h, key.key)).code).toBe('RATE_LIMITED');
-    const report = await h.call('POST', '/internal/v1/usage-events', {
-      auth: h.serviceToken,
-      json: {
-        events: [
-          {
-            id: 'call-1',
-            key_prefix: key.prefix,
-            endpoint: 'POST /v1/chat/completions',
-            cost_usd: '0.01',
-            occurred_at: h.now.toISOString(),
-            tokens: { input: 700, output: 300 },
-          },
-        ],
-      },
-    });
+    const report = await reportTokens(h, key.prefix, 'call-1', '0.01', { input: 700, output: 300 });
     expect(report.status).toBe(202);
     // The event used what its hold expected: nothing more counted, the key may call again 1 ms later.
     h.now = at(30_000_001);
     expect((await verify(h, key.key)).code).toBe('VALID');
-    expectError(
-      await h.call('POST', '/internal/v1/verify', {
-        auth: h.serviceToken,
-        json: {
-          key: key.key,
-          method: 'POST',
-          path: '/v1/chat/completions',
-          hold: { id: 'call-2', amount_usd: '0.01', tokens: -1 },
-        },
-      }),
-      400,
-      'INVALID_FIELD',
-    );
+    expectError(await holdVerify('call-2', -1), 400, 'INVALID_FIELD');
     h.now = START;
   });
 });
