@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asBrowser, EMAIL, PASSWORD, signIn, startDashboard } from './dashboard-fixture.ts';
-import type { Harness } from './harness.ts';
+import { useHarness } from './harness.ts';
 
-let h: Harness;
-let accountId: string;
-
-beforeAll(async () => {
-  ({ h, accountId } = await startDashboard());
-});
-afterAll(async () => h?.close());
+const f = useHarness(startDashboard);
 
 describe('sign-in', () => {
   it.each([
@@ -17,7 +11,7 @@ describe('sign-in', () => {
     ['a malformed email', { email: 'not an email', password: PASSWORD }],
   ])('refuses %s after a delay, with the same words, and sets no cookie', async (_case, body) => {
     const started = Date.now();
-    const response = await h.call('POST', '/v1/dashboard/session', { json: body });
+    const response = await f.h.call('POST', '/v1/dashboard/session', { json: body });
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(response.status).toBe(401);
     expect(response.body).toMatchObject({
@@ -29,13 +23,13 @@ describe('sign-in', () => {
   });
 
   it('refuses a body that is not an email and a password', async () => {
-    const extra = await h.call('POST', '/v1/dashboard/session', {
+    const extra = await f.h.call('POST', '/v1/dashboard/session', {
       json: { email: EMAIL, password: PASSWORD, remember: true },
     });
     expect(extra.body.code).toBe('UNKNOWN_FIELD');
-    const missing = await h.call('POST', '/v1/dashboard/session', { json: { email: EMAIL } });
+    const missing = await f.h.call('POST', '/v1/dashboard/session', { json: { email: EMAIL } });
     expect(missing.body.code).toBe('INVALID_FIELD');
-    const form = await h.call('POST', '/v1/dashboard/session', {
+    const form = await f.h.call('POST', '/v1/dashboard/session', {
       raw: `email=${EMAIL}&password=${PASSWORD}`,
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
@@ -43,7 +37,7 @@ describe('sign-in', () => {
   });
 
   it('accepts the right password: an httpOnly, SameSite=Strict cookie holding a token stored only as a hash', async () => {
-    const response = await h.call('POST', '/v1/dashboard/session', {
+    const response = await f.h.call('POST', '/v1/dashboard/session', {
       json: { email: '  ADA@example.com ', password: PASSWORD },
     });
     expect(response.status).toBe(201);
@@ -53,22 +47,22 @@ describe('sign-in', () => {
     );
     expect(setCookie).not.toMatch(/Secure/); // plain HTTP here; Secure whenever the request came over HTTPS
     expect(response.body.data).toMatchObject({
-      user: { email: EMAIL, account_id: accountId },
+      user: { email: EMAIL, account_id: f.accountId },
       csrf_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     });
     const token = /^kf_session=([^;]+)/.exec(setCookie)?.[1] ?? '';
-    const rows = await h.db.query<{ token_hash: string }>('SELECT token_hash FROM dashboard_sessions');
+    const rows = await f.h.db.query<{ token_hash: string }>('SELECT token_hash FROM dashboard_sessions');
     expect(rows.some((row) => row.token_hash.includes(token))).toBe(false);
   });
 
   it('tells who is signed in, and refuses without a session', async () => {
-    const browser = await signIn(h);
-    const me = await h.call('GET', '/v1/dashboard/session', asBrowser(browser, { csrf: false }));
+    const browser = await signIn(f.h);
+    const me = await f.h.call('GET', '/v1/dashboard/session', asBrowser(browser, { csrf: false }));
     expect(me.status).toBe(200);
     expect(me.body.data.csrf_token).toBe(browser.csrf);
-    const none = await h.call('GET', '/v1/dashboard/session');
+    const none = await f.h.call('GET', '/v1/dashboard/session');
     expect(none.body.code).toBe('SESSION_REQUIRED');
-    const forged = await h.call('GET', '/v1/dashboard/session', {
+    const forged = await f.h.call('GET', '/v1/dashboard/session', {
       headers: { cookie: `kf_session=${'A'.repeat(43)}` },
     });
     expect(forged.body.code).toBe('SESSION_REQUIRED');
@@ -77,38 +71,38 @@ describe('sign-in', () => {
 
 describe('sessions end', () => {
   it('at sign-out: the cookie is cleared and the token no longer works', async () => {
-    const browser = await signIn(h);
-    const noCsrf = await h.call('DELETE', '/v1/dashboard/session', asBrowser(browser, { csrf: false }));
+    const browser = await signIn(f.h);
+    const noCsrf = await f.h.call('DELETE', '/v1/dashboard/session', asBrowser(browser, { csrf: false }));
     expect(noCsrf.body.code).toBe('CSRF_TOKEN_INVALID');
-    const out = await h.call('DELETE', '/v1/dashboard/session', asBrowser(browser));
+    const out = await f.h.call('DELETE', '/v1/dashboard/session', asBrowser(browser));
     expect(out.body.data).toEqual({ signed_out: true });
     expect(out.headers.get('set-cookie')).toMatch(/^kf_session=; Path=\/; Expires=Thu, 01 Jan 1970/);
-    const after = await h.call('GET', '/v1/keys', asBrowser(browser, { csrf: false }));
+    const after = await f.h.call('GET', '/v1/keys', asBrowser(browser, { csrf: false }));
     expect(after.body.code).toBe('SESSION_REQUIRED');
   });
 
   it('not while it is used: every use moves the idle end forward, the cookie outlives it', async () => {
-    const browser = await signIn(h);
-    const started = h.now;
+    const browser = await signIn(f.h);
+    const started = f.h.now;
     try {
       for (const hours of [11, 22, 33]) {
-        h.now = new Date(started.getTime() + hours * 3_600_000);
-        expect((await h.call('GET', '/v1/keys', asBrowser(browser, { csrf: false }))).status).toBe(200);
+        f.h.now = new Date(started.getTime() + hours * 3_600_000);
+        expect((await f.h.call('GET', '/v1/keys', asBrowser(browser, { csrf: false }))).status).toBe(200);
       }
     } finally {
-      h.now = started;
+      f.h.now = started;
     }
   });
 
   it('after twelve idle hours', async () => {
-    const browser = await signIn(h);
-    const started = h.now;
+    const browser = await signIn(f.h);
+    const started = f.h.now;
     try {
-      h.now = new Date(started.getTime() + 12 * 3_600_000);
-      const after = await h.call('GET', '/v1/keys', asBrowser(browser, { csrf: false }));
+      f.h.now = new Date(started.getTime() + 12 * 3_600_000);
+      const after = await f.h.call('GET', '/v1/keys', asBrowser(browser, { csrf: false }));
       expect(after.body.code).toBe('SESSION_REQUIRED');
     } finally {
-      h.now = started;
+      f.h.now = started;
     }
   });
 });

@@ -11,6 +11,7 @@ import { type EventTimePolicy, generateCredential } from '@keyfence/domain';
 import type { ReplicationRule } from '@keyfence/jobs';
 import { dropRedisPrefix as dropRedisKeys } from '@keyfence/testkit/leftovers';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { createApp } from '../src/app.ts';
 import type { FailureLimiterOptions } from '../src/auth/failure-limiter.ts';
 import type { SignInThrottleOptions } from '../src/dashboard/sign-in-throttle.ts';
@@ -198,6 +199,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 export async function startWithAccount(options: HarnessOptions = {}): Promise<{ h: Harness; mk: string }> {
   const h = await startHarness(options);
   return { h, mk: (await h.newAccount()).managementKey };
+}
+
+/**
+ * The file's harness: `start` runs before the file's tests and its harness closes after them. The object
+ * returned is filled in by then, so tests read its fields (`f.h`, …) when they run.
+ */
+export function useHarness<T extends { readonly h: Harness }>(start: () => Promise<T>): T {
+  const fixture = {} as T;
+  beforeAll(async () => {
+    Object.assign(fixture, await start());
+  });
+  afterAll(async () => fixture.h?.close());
+  return fixture;
 }
 
 /** Asserts the public error shape and returns the body. */

@@ -1,18 +1,11 @@
 import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { buildOpenApiDocument } from '@keyfence/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError, type Harness, startHarness } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { expectError, startHarness, useHarness } from './harness.ts';
 import { from, startBehindProxy } from './hostile-input-fixture.ts';
 
-let h: Harness;
-let mk: string;
-let apiKey: { key: string; prefix: string };
-
-beforeAll(async () => {
-  ({ h, mk, apiKey } = await startBehindProxy());
-});
-afterAll(async () => h?.close());
+const f = useHarness(startBehindProxy);
 
 /**
  * Sends the head of a request and a first piece of its body, and never ends the body. The answer can only
@@ -23,7 +16,7 @@ function answerWithoutBody(
   path: string,
   headers: Record<string, string>,
 ): Promise<{ status: number; body: { code?: string } }> {
-  const url = new URL(path, h.baseUrlForTests);
+  const url = new URL(path, f.h.baseUrlForTests);
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers: { ...headers, 'transfer-encoding': 'chunked' } }, (res) => {
       let text = '';
@@ -104,16 +97,16 @@ describe('credentials are checked before a body is read', () => {
 describe('compressed bodies', () => {
   const event = (id: string) => ({
     id,
-    key_prefix: apiKey.prefix,
+    key_prefix: f.apiKey.prefix,
     endpoint: 'POST /v1/chat/completions',
     cost_usd: '0.001',
     occurred_at: '2026-11-26T09:59:00Z',
   });
   const post = (path: string, body: Buffer, encoding: string) =>
-    fetch(`${h.baseUrlForTests}${path}`, {
+    fetch(`${f.h.baseUrlForTests}${path}`, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${h.serviceToken}`,
+        authorization: `Bearer ${f.h.serviceToken}`,
         'content-type': 'application/json',
         'content-encoding': encoding,
       },
@@ -154,32 +147,38 @@ describe('compressed bodies', () => {
 
 describe('bodies PostgreSQL could not hold', () => {
   it('a key name with a lone surrogate is refused (400) and nothing is created', async () => {
-    const before = await h.db.query<{ n: string }>('SELECT count(*)::text AS n FROM api_keys');
+    const before = await f.h.db.query<{ n: string }>('SELECT count(*)::text AS n FROM api_keys');
     for (const raw of ['{"name":"\\ud800"}', '{"name":"a\\udc00b"}', '{"\\ud83d":"x"}']) {
-      const result = await h.call('POST', '/v1/keys', {
-        auth: mk,
+      const result = await f.h.call('POST', '/v1/keys', {
+        auth: f.mk,
         raw,
         headers: { 'content-type': 'application/json' },
       });
       expectError(result, 400, 'MALFORMED_JSON');
     }
     // A well-formed pair is a character like any other.
-    const emoji = await h.call('POST', '/v1/keys', {
-      auth: mk,
+    const emoji = await f.h.call('POST', '/v1/keys', {
+      auth: f.mk,
       raw: '{"name":"rocket \\ud83d\\ude80"}',
       headers: { 'content-type': 'application/json' },
     });
     expect(emoji.status).toBe(200);
     expect(emoji.body.data.name).toBe('rocket 🚀');
-    const after = await h.db.query<{ n: string }>('SELECT count(*)::text AS n FROM api_keys');
+    const after = await f.h.db.query<{ n: string }>('SELECT count(*)::text AS n FROM api_keys');
     expect(Number(after[0]?.n)).toBe(Number(before[0]?.n) + 1);
   });
 
   it('an audit cursor past int8 is INVALID_CURSOR', async () => {
     for (const cursor of ['9223372036854775808', '9999999999999999999']) {
-      expectError(await h.call('GET', `/v1/audit-log?cursor=${cursor}`, { auth: mk }), 400, 'INVALID_CURSOR');
+      expectError(
+        await f.h.call('GET', `/v1/audit-log?cursor=${cursor}`, { auth: f.mk }),
+        400,
+        'INVALID_CURSOR',
+      );
     }
-    expect((await h.call('GET', '/v1/audit-log?cursor=9223372036854775807', { auth: mk })).status).toBe(200);
+    expect((await f.h.call('GET', '/v1/audit-log?cursor=9223372036854775807', { auth: f.mk })).status).toBe(
+      200,
+    );
   });
 });
 

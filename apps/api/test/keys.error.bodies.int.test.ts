@@ -1,20 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError } from './harness.ts';
-import {
-  expectRefusal,
-  json,
-  type KeysFixture,
-  type RefusalCase,
-  raw,
-  startKeysFixture,
-} from './keys.error-fixture.ts';
+import { describe, expect, it } from 'vitest';
+import { expectError, useHarness } from './harness.ts';
+import { expectRefusal, json, type RefusalCase, raw, startKeysFixture } from './keys.error-fixture.ts';
 
-let f: KeysFixture;
-
-beforeAll(async () => {
-  f = await startKeysFixture();
-});
-afterAll(async () => f?.h.close());
+const f = useHarness(startKeysFixture);
 
 const ENCODINGS: RefusalCase[] = [
   ['malformed JSON', 'POST', '/v1/keys', raw('{"name": ', 'application/json'), 400, 'MALFORMED_JSON'],

@@ -1,13 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError } from './harness.ts';
-import { type KeysFixture, snapshot, startKeysFixture } from './keys.error-fixture.ts';
+import { describe, expect, it } from 'vitest';
+import { expectError, useHarness } from './harness.ts';
+import { snapshot, startKeysFixture } from './keys.error-fixture.ts';
 
-let f: KeysFixture;
-
-beforeAll(async () => {
-  f = await startKeysFixture();
-});
-afterAll(async () => f?.h.close());
+const f = useHarness(startKeysFixture);
 
 describe('bad credentials', () => {
   it.each([

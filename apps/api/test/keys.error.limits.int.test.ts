@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import {
-  expectRefusal,
-  json,
-  type KeysFixture,
-  type RefusalCase,
-  startKeysFixture,
-} from './keys.error-fixture.ts';
+import { describe, it } from 'vitest';
+import { useHarness } from './harness.ts';
+import { expectRefusal, json, type RefusalCase, startKeysFixture } from './keys.error-fixture.ts';
 
-let f: KeysFixture;
-
-beforeAll(async () => {
-  f = await startKeysFixture();
-});
-afterAll(async () => f?.h.close());
+const f = useHarness(startKeysFixture);
 
 const THRESHOLDS: RefusalCase[] = [
   [

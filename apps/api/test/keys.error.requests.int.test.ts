@@ -1,19 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError } from './harness.ts';
-import {
-  expectRefusal,
-  json,
-  type KeysFixture,
-  type RefusalCase,
-  startKeysFixture,
-} from './keys.error-fixture.ts';
+import { describe, expect, it } from 'vitest';
+import { expectError, useHarness } from './harness.ts';
+import { expectRefusal, json, type RefusalCase, startKeysFixture } from './keys.error-fixture.ts';
 
-let f: KeysFixture;
-
-beforeAll(async () => {
-  f = await startKeysFixture();
-});
-afterAll(async () => f?.h.close());
+const f = useHarness(startKeysFixture);
 
 const UPDATES: RefusalCase[] = [
   ['PATCH with an empty body', 'PATCH', '/v1/keys/{prefix}', json({}), 400, 'EMPTY_UPDATE'],

@@ -1,6 +1,6 @@
 import type { LedgerEvent } from '@keyfence/db';
 import { usd } from '@keyfence/domain';
-import type { Harness } from './harness.ts';
+import { type Harness, startWithAccount } from './harness.ts';
 
 /** One event to write as a worker would: its cost in USD, when it happened, and any other field. */
 export type UsageRow = [cost: string, when: string, extra?: Partial<LedgerEvent>];
@@ -38,4 +38,15 @@ export async function createKey(
   json: unknown,
 ): Promise<{ prefix: string; key: string }> {
   return (await h.call('POST', '/v1/keys', { auth: mk, json })).body.data;
+}
+
+/** A harness, an account's management key and one key of it with these events on its ledger. */
+export async function startWithUsage(
+  keyFields: unknown,
+  rows: UsageRow[],
+): Promise<{ h: Harness; mk: string; key: { prefix: string; key: string } }> {
+  const { h, mk } = await startWithAccount();
+  const key = await createKey(h, mk, keyFields);
+  await record(h, key.prefix, rows);
+  return { h, mk, key };
 }
