@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
-describe('GET /v1/audit-log', () => {
+describe('GET /v1/audit-log records', () => {
   it('records create, update, disable, enable and delete with actor, before, after and time, newest first', async () => {
     const auth = account.managementKey;
     const created = await h.call('POST', '/v1/keys', {
@@ -72,7 +72,9 @@ describe('GET /v1/audit-log', () => {
     });
     expect(log.text).not.toContain(created.body.data.key);
   });
+});
 
+describe('GET /v1/audit-log pages', () => {
   it('pages newest first with cursor', async () => {
     const auth = (await h.newAccount('pages')).managementKey;
     for (let i = 0; i < 5; i += 1) await h.call('POST', '/v1/keys', { auth, json: { name: `k${i}` } });

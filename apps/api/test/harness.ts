@@ -11,6 +11,7 @@ import { type EventTimePolicy, generateCredential } from '@keyfence/domain';
 import type { ReplicationRule } from '@keyfence/jobs';
 import { dropRedisPrefix as dropRedisKeys } from '@keyfence/testkit/leftovers';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { createApp } from '../src/app.ts';
 import type { FailureLimiterOptions } from '../src/auth/failure-limiter.ts';
 import type { SignInThrottleOptions } from '../src/dashboard/sign-in-throttle.ts';
@@ -65,26 +66,24 @@ export interface Harness {
 
 export const START = new Date('2026-11-26T10:00:00.000Z');
 
-export async function startHarness(
-  options: {
-    cipherKey?: Uint8Array;
-    /** False: as if the operator set no KEYFENCE_ENCRYPTION_KEY. @defaultValue true */
-    encryptionKeyConfigured?: boolean;
-    eventTimePolicy?: EventTimePolicy;
-    operatorToken?: string;
-    failureLimits?: FailureLimiterOptions;
-    signInLimits?: SignInThrottleOptions;
-    signInFailureDelayMs?: number;
-    trustProxy?: boolean | number | string;
-    secureCookies?: boolean;
-    serverTimeouts?: ServerTimeouts;
-    ingestReplication?: ReplicationRule;
-  } = {},
-): Promise<Harness> {
-  const db = await createTestDatabase();
-  const queuePrefix = testResourceName('test', '-');
-  const logLines: string[] = [];
-  const logger = pino(
+export interface HarnessOptions {
+  cipherKey?: Uint8Array;
+  /** False: as if the operator set no KEYFENCE_ENCRYPTION_KEY. @defaultValue true */
+  encryptionKeyConfigured?: boolean;
+  eventTimePolicy?: EventTimePolicy;
+  operatorToken?: string;
+  failureLimits?: FailureLimiterOptions;
+  signInLimits?: SignInThrottleOptions;
+  signInFailureDelayMs?: number;
+  trustProxy?: boolean | number | string;
+  secureCookies?: boolean;
+  serverTimeouts?: ServerTimeouts;
+  ingestReplication?: ReplicationRule;
+}
+
+/** A debug logger writing every line into `logLines`. */
+function capturingLogger(logLines: string[]) {
+  return pino(
     { level: 'debug' },
     new Writable({
       write(chunk, _encoding, done) {
@@ -93,19 +92,14 @@ export async function startHarness(
       },
     }),
   );
-  const harness = { db, logLines, now: START, queuePrefix } as Harness;
-  const runtime = await startApiRuntime({
-    store: db.store,
-    redis: { url: TEST_REDIS_URL },
-    queuePrefix,
-    logger,
-    clock: () => harness.now,
-    randomBytes,
-    encryptionKey: options.cipherKey ?? randomBytes(32),
+}
+
+/** The runtime's optional knobs: only those the test set, so the runtime's defaults hold for the rest. */
+function optionalRuntimeKnobs(options: HarnessOptions) {
+  return {
     ...(options.encryptionKeyConfigured === undefined
       ? {}
       : { encryptionKeyConfigured: options.encryptionKeyConfigured }),
-    operatorToken: options.operatorToken,
     ...(options.failureLimits === undefined ? {} : { failureLimits: options.failureLimits }),
     ...(options.signInLimits === undefined ? {} : { signInLimits: options.signInLimits }),
     ...(options.signInFailureDelayMs === undefined
@@ -115,18 +109,19 @@ export async function startHarness(
     ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
     ...(options.eventTimePolicy === undefined ? {} : { eventTimePolicy: options.eventTimePolicy }),
     ...(options.ingestReplication === undefined ? {} : { ingestReplication: options.ingestReplication }),
-  });
-  (harness as { deps: AppDeps }).deps = runtime.deps;
-  const token = generateCredential('service_token', randomBytes);
-  await db.store.serviceTokens.create('test gateway', token, 'all');
-  harness.serviceToken = token.secret;
-  const app = createApp(runtime.deps);
-  const server = createHttpServer(app, options.serverTimeouts).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  harness.baseUrlForTests = baseUrl;
+  };
+}
 
-  harness.call = async (method, path, callOptions = {}) => {
+/** The app on a free port of 127.0.0.1, once it listens. */
+async function listen(deps: AppDeps, timeouts: ServerTimeouts | undefined) {
+  const server = createHttpServer(createApp(deps), timeouts).listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** `Harness.call` against `baseUrl`: a JSON or raw body, the answer's body parsed when it is JSON. */
+function caller(baseUrl: string): Harness['call'] {
+  return async (method, path, callOptions = {}) => {
     const headers: Record<string, string> = { ...callOptions.headers };
     if (callOptions.auth !== undefined) headers.authorization = `Bearer ${callOptions.auth}`;
     let body: string | undefined;
@@ -150,8 +145,11 @@ export async function startHarness(
     }
     return { status: response.status, body: parsed, text, headers: response.headers };
   };
+}
 
-  harness.newAccount = async (name = 'acme') => {
+/** `Harness.newAccount`: an account with one management key an operator made. */
+export function accountMaker(db: TestDatabase): Harness['newAccount'] {
+  return async (name = 'acme') => {
     const account = await db.store.accounts.create(name);
     const credential = generateCredential('management_key', randomBytes);
     const key = await db.store.managementKeys.create(account.id, 'default', credential, {
@@ -161,7 +159,32 @@ export async function startHarness(
     });
     return { accountId: account.id, managementKey: credential.secret, managementKeyId: key.id };
   };
+}
 
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const queuePrefix = testResourceName('test', '-');
+  const logLines: string[] = [];
+  const harness = { db, logLines, now: START, queuePrefix } as Harness;
+  const runtime = await startApiRuntime({
+    store: db.store,
+    redis: { url: TEST_REDIS_URL },
+    queuePrefix,
+    logger: capturingLogger(logLines),
+    clock: () => harness.now,
+    randomBytes,
+    encryptionKey: options.cipherKey ?? randomBytes(32),
+    operatorToken: options.operatorToken,
+    ...optionalRuntimeKnobs(options),
+  });
+  (harness as { deps: AppDeps }).deps = runtime.deps;
+  const token = generateCredential('service_token', randomBytes);
+  await db.store.serviceTokens.create('test gateway', token, 'all');
+  harness.serviceToken = token.secret;
+  const { server, baseUrl } = await listen(runtime.deps, options.serverTimeouts);
+  harness.baseUrlForTests = baseUrl;
+  harness.call = caller(baseUrl);
+  harness.newAccount = accountMaker(db);
   harness.close = async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -170,6 +193,25 @@ export async function startHarness(
     await db.drop();
   };
   return harness;
+}
+
+/** A harness and the management key of a first account in it: the setup most test files share. */
+export async function startWithAccount(options: HarnessOptions = {}): Promise<{ h: Harness; mk: string }> {
+  const h = await startHarness(options);
+  return { h, mk: (await h.newAccount()).managementKey };
+}
+
+/**
+ * The file's harness: `start` runs before the file's tests and its harness closes after them. The object
+ * returned is filled in by then, so tests read its fields (`f.h`, …) when they run.
+ */
+export function useHarness<T extends { readonly h: Harness }>(start: () => Promise<T>): T {
+  const fixture = {} as T;
+  beforeAll(async () => {
+    Object.assign(fixture, await start());
+  });
+  afterAll(async () => fixture.h?.close());
+  return fixture;
 }
 
 /** Asserts the public error shape and returns the body. */

@@ -108,7 +108,9 @@ describe('holds at verify', () => {
     });
     expect(h.logLines.some((line) => line.includes('cost more than their holds'))).toBe(true);
   });
+});
 
+describe('holds released and expired', () => {
   it('releases a hold at once; release after post is a no-op; an unknown hold is 404 HOLD_NOT_FOUND', async () => {
     const key = await createKey({ limit: { retention: 'day', threshold: 1 } });
     await verify(key.key, { id: 'r1', amount_usd: 1 });
@@ -143,7 +145,9 @@ describe('holds at verify', () => {
       h.now = START;
     }
   });
+});
 
+describe('holds not needed or refused', () => {
   it('a key without a limit needs no hold; refused calls hold nothing', async () => {
     const free = await createKey({ name: 'free' });
     expect((await verify(free.key, { id: 'x', amount_usd: 5 })).body.data).toMatchObject({

@@ -38,7 +38,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-describe('POST /internal/v1/usage-events', () => {
+describe('POST /internal/v1/usage-events queues', () => {
   it('checks each event on its own: bad ones are rejected by index, good ones queued', async () => {
     const result = await ingest([
       event('ok-1'),
@@ -81,7 +81,9 @@ describe('POST /internal/v1/usage-events', () => {
     expect(payloads).not.toContain(key.key);
     expect(payloads).not.toContain(h.serviceToken);
   });
+});
 
+describe('POST /internal/v1/usage-events refuses and rules', () => {
   it('refuses more than 5,000 events, a body that is not an event list, and changes nothing', async () => {
     await queue.drain();
     expectError(await ingest(Array.from({ length: 5_001 }, (_, i) => event(`x-${i}`))), 400, 'INVALID_FIELD');

@@ -62,7 +62,9 @@ describe('the sign-in throttle', () => {
       code: 'TOO_MANY_FAILED_ATTEMPTS',
     });
   });
+});
 
+describe('the sign-in throttle under concurrent tries', () => {
   it('reserves atomically: of 50 concurrent tries, no more than the cap are checked at once, and no more than the limit in all', async () => {
     const t = throttle(redis, 10);
     const email = 'burst@example.com';
@@ -100,7 +102,9 @@ describe('the sign-in throttle', () => {
     await first.succeeded();
     await (await t.reserve('198.51.100.10', 'slot@example.com')).succeeded();
   });
+});
 
+describe('the sign-in throttle without Redis', () => {
   it('counts on the replica itself while Redis does not answer', async () => {
     const down = unreachableRedis();
     const local = throttle(down, 2);

@@ -70,7 +70,9 @@ describe('POST /internal/v1/verify', () => {
     expect((await verify(key.key, '/v1/embeddings')).body.data.code).toBe('VALID');
     expect((await verify(key.key)).body.data.code).toBe('ENDPOINT_FORBIDDEN');
   });
+});
 
+describe('POST /internal/v1/verify sees changes at once', () => {
   it('sees a disable, an enable and a delete at once', async () => {
     const key = await createKey({ name: 'toggle' });
     expect((await verify(key.key)).body.data.code).toBe('VALID');
@@ -143,7 +145,9 @@ describe('POST /internal/v1/verify', () => {
       limit: { spend: 1, remaining: 2 },
     });
   });
+});
 
+describe('POST /internal/v1/verify counts pending spend and last use', () => {
   it('counts spend accepted but not yet written (pending), in the window of each event, until it expires', async () => {
     const key = await createKey({ limit: { retention: 'day', threshold: 1 } });
     const ingest = (id: string, cost: number, at = '2026-11-26T09:00:00Z') =>
@@ -184,7 +188,9 @@ describe('POST /internal/v1/verify', () => {
       START.toISOString(),
     );
   });
+});
 
+describe('POST /internal/v1/verify refuses', () => {
   it('refuses bad bodies and other credentials', async () => {
     expectError(
       await h.call('POST', '/internal/v1/verify', { auth: h.serviceToken, json: { key: 'x' } }),
