@@ -1,6 +1,6 @@
 import { IANAZone } from 'luxon';
 import { describe, expect, it } from 'vitest';
-import { TIME_ZONE_NAMES } from './time-zone-names.ts';
+import { TIME_ZONE_NAMES } from './generated/time-zone-names.ts';
 import {
   dayInTimeZone,
   isTimeZoneName,

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
+import { TIME_ZONE_NAMES } from './generated/time-zone-names.ts';
 import { parseInstant } from './periods.ts';
-import { TIME_ZONE_NAMES } from './time-zone-names.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
