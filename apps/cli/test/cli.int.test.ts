@@ -11,7 +11,7 @@ beforeAll(async () => {
 afterAll(async () => db?.drop());
 const { cli } = cliRunner(() => db);
 
-describe('keyfence CLI', () => {
+describe('keyfence CLI: dead letters', () => {
   it('lists usage events set aside as dead letters, and replays them once: written, or still refused with why', async () => {
     const { id: account } = JSON.parse((await cli('account', 'create', '--name', 'Letters', '--json')).out);
     const created = await db.store.apiKeys.create({
@@ -67,7 +67,9 @@ describe('keyfence CLI', () => {
     ).toEqual(['huge']);
     expect((await cli('dead-letters', 'list')).out).toContain('22003');
   });
+});
 
+describe('keyfence CLI: help and refusals', () => {
   it('prints help for every command without touching the database', async () => {
     for (const command of [
       [],

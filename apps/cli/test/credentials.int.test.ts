@@ -10,7 +10,7 @@ beforeAll(async () => {
 afterAll(async () => db?.drop());
 const { cli, cliWith } = cliRunner(() => db);
 
-describe('keyfence CLI: accounts, users and credentials', () => {
+describe('keyfence CLI: creating dashboard users', () => {
   it('adds a dashboard user whose password is read from stdin or asked twice, never printed', async () => {
     const { id } = JSON.parse((await cli('account', 'create', '--name', 'Users Inc', '--json')).out);
     const created = await cliWith(
@@ -80,7 +80,9 @@ describe('keyfence CLI: accounts, users and credentials', () => {
     expect(result.err).toContain(message);
     expect(await db.store.dashboard.listUsers(id)).toEqual([]);
   });
+});
 
+describe('keyfence CLI: accounts and management keys', () => {
   it('bootstraps an account and a management key that is shown once and stored as a hash', async () => {
     const account = await cli('account', 'create', '--name', 'Acme', '--json');
     expect(account.code).toBe(0);
@@ -104,7 +106,9 @@ describe('keyfence CLI: accounts, users and credentials', () => {
     expect((await cli('account', 'list', '--json')).out).toContain(id);
     expect(JSON.parse((await cli('keys', 'list', '--account', id, '--json')).out)).toEqual([]);
   });
+});
 
+describe('keyfence CLI: service tokens', () => {
   it('issues a service token once, lists it without its secret, and revokes it', async () => {
     const created = await cli('service-token', 'create', '--name', 'gateway-eu', '--all-accounts', '--json');
     expect(created.code).toBe(0);
@@ -162,7 +166,9 @@ describe('keyfence CLI: accounts, users and credentials', () => {
     }
     expect((await db.store.serviceTokens.list()).length).toBe(before);
   });
+});
 
+describe('keyfence CLI: removing and signing out dashboard users', () => {
   it('removes a dashboard user, and ends all of a user’s sessions', async () => {
     const { id } = JSON.parse((await cli('account', 'create', '--name', 'Sessions', '--json')).out);
     const user = await db.store.dashboard.createUser(id, 'eve@example.com', 'a long enough password');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type System, startSystem, waitFor } from '@keyfence/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli.ts';
+import { type Output, runCli } from '../src/cli.ts';
 
 /** The running system is on the wall clock; the CLI reads the same one. */
 const clock = () => new Date();
@@ -14,7 +14,19 @@ beforeAll(async () => {
 });
 afterAll(async () => system?.close());
 
-describe('keyfence usage import', () => {
+/** The store the CLI opens: the running system's, whose close is left to the system. */
+const store = async () => ({ ...system.db.store, close: async () => undefined });
+
+/** `keyfence usage import <file> --json` against the running system's ingest API. */
+const importFile = (file: string, output: Output) =>
+  runCli(
+    ['usage', 'import', file, '--url', system.baseUrl, '--token', system.serviceToken, '--json'],
+    store,
+    output,
+    clock,
+  );
+
+describe('keyfence usage import: counting what a file holds', () => {
   it('feeds a file through the ingest API and tells accepted, duplicate and rejected by code', async () => {
     const key = (await system.call('POST', '/v1/keys', system.managementKey, { name: 'imported' })).body.data;
     const at = new Date().toISOString();
@@ -49,16 +61,11 @@ describe('keyfence usage import', () => {
 
     const out: string[] = [];
     const progress: string[] = [];
-    const code = await runCli(
-      ['usage', 'import', file, '--url', system.baseUrl, '--token', system.serviceToken, '--json'],
-      async () => ({ ...system.db.store, close: async () => undefined }),
-      {
-        out: (line) => out.push(line),
-        err: (line) => out.push(line),
-        progress: (line) => progress.push(line),
-      },
-      clock,
-    );
+    const code = await importFile(file, {
+      out: (line) => out.push(line),
+      err: (line) => out.push(line),
+      progress: (line) => progress.push(line),
+    });
     expect(code).toBe(0);
     expect(JSON.parse(out.join(''))).toEqual({
       lines: 7_005,
@@ -75,7 +82,9 @@ describe('keyfence usage import', () => {
     const self = await system.call('GET', '/v1/key', key.key);
     expect(self.body.data.usage.lifetime).toBe(3_500.5);
   });
+});
 
+describe('keyfence usage import: per-model reports, and its arguments', () => {
   it('carries model, tokens and status into the per-model report; lines without them still count', async () => {
     const key = (await system.call('POST', '/v1/keys', system.managementKey, { name: 'models' })).body.data;
     const at = new Date(Date.now() - 60_000).toISOString();
@@ -99,12 +108,11 @@ describe('keyfence usage import', () => {
       ].join('\n'),
     );
     const out: string[] = [];
-    const code = await runCli(
-      ['usage', 'import', file, '--url', system.baseUrl, '--token', system.serviceToken, '--json'],
-      async () => ({ ...system.db.store, close: async () => undefined }),
-      { out: (text) => out.push(text), err: (text) => out.push(text), progress: () => undefined },
-      clock,
-    );
+    const code = await importFile(file, {
+      out: (text) => out.push(text),
+      err: (text) => out.push(text),
+      progress: () => undefined,
+    });
     expect(code).toBe(0);
     expect(JSON.parse(out.join(''))).toEqual({
       lines: 4,
@@ -134,7 +142,6 @@ describe('keyfence usage import', () => {
   it('needs a file, a URL and a token', async () => {
     const errors: string[] = [];
     const io = { out: () => undefined, err: (line: string) => errors.push(line) };
-    const store = async () => ({ ...system.db.store, close: async () => undefined });
     expect(await runCli(['usage', 'import', '--url', system.baseUrl, '--token', 'x'], store, io, clock)).toBe(
       2,
     );

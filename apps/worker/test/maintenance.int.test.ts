@@ -61,7 +61,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe('maintenance queue', () => {
+describe('maintenance queue: purges', () => {
   it('registers the purge scheduler and erases only expired idempotency answers', async () => {
     const schedulers = await queue.getJobSchedulers();
     expect(schedulers.map((s) => s.key)).toContain('purge-idempotency-records');
@@ -103,7 +103,9 @@ describe('maintenance queue', () => {
     const [left] = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM dashboard_sessions');
     expect(left?.n).toBe('1');
   });
+});
 
+describe('maintenance queue: ledger partitions, and bad payloads', () => {
   it('keeps the ledger partitions: the months ingest accepts and two ahead, none dropped without retention', async () => {
     const schedulers = await queue.getJobSchedulers();
     expect(schedulers.map((s) => s.key)).toContain('maintain-ledger-partitions');

@@ -1,113 +1,69 @@
 import { randomBytes } from 'node:crypto';
 import { AdmissionStore, rowField } from '@keyfence/admission';
-import {
-  createTestDatabase,
-  TEST_REDIS_URL,
-  type TestDatabase,
-  testResourceName,
-} from '@keyfence/db/testing';
-import { DEFAULT_KEY_SETTINGS, generateCredential, hashSecret, usd } from '@keyfence/domain';
+import { generateCredential, hashSecret, usd } from '@keyfence/domain';
 import {
   createKeyEventPublisher,
-  keyEventsChannel,
-  openQueue,
   QUEUES,
   queuePrefix,
   type UsageEventTuple,
   usageBatchJob,
 } from '@keyfence/jobs';
-import { dropRedisPrefix } from '@keyfence/testkit/leftovers';
-import { type Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
+import { QueueEvents } from 'bullmq';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { liftEndedBlocks } from '../src/processors/limits-processor.ts';
-import { type RunningWorkers, startWorkers } from '../src/workers.ts';
-
-const REDIS_URL = TEST_REDIS_URL;
-const prefixBase = testResourceName('test', '-');
-let db: TestDatabase;
-let redis: Redis;
-let subscriber: Redis;
-let running: RunningWorkers;
-let usageQueue: Queue;
-let limitsQueue: Queue;
-let events: QueueEvents;
-let accountId: string;
-let clockNow = new Date('2026-11-26T12:00:00.000Z');
-const announced: string[][] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  subscriber = new Redis(REDIS_URL);
-  await subscriber.subscribe(keyEventsChannel(prefixBase));
-  subscriber.on('message', (_channel, message) => announced.push(JSON.parse(message).keyIds));
-  accountId = (await db.store.accounts.create('w')).id;
-  running = await startWorkers({
-    store: db.store,
-    redis,
-    queuePrefix: prefixBase,
-    clock: () => clockNow,
-    logger: pino({ level: 'silent' }),
-  });
-  usageQueue = openQueue(QUEUES.usage, redis, prefixBase);
-  limitsQueue = openQueue(QUEUES.limits, redis, prefixBase);
-  events = new QueueEvents(QUEUES.usage, { connection: { url: REDIS_URL }, prefix: queuePrefix(prefixBase) });
-  await events.waitUntilReady();
-});
-
-afterAll(async () => {
-  await running?.close();
-  await events?.close();
-  for (const queue of [usageQueue, limitsQueue]) {
-    await queue?.obliterate({ force: true });
-    await queue?.close();
-  }
-  subscriber?.disconnect();
-  await redis?.quit();
-  // Every queue the workers opened, not only those obliterated above (their meta keys stayed behind).
-  await dropRedisPrefix(REDIS_URL, prefixBase);
-  await db?.drop();
-});
-
-async function newKey(threshold: string) {
-  const result = await db.store.apiKeys.create({
-    accountId,
-    settings: { ...DEFAULT_KEY_SETTINGS, limit: { retention: 'day', thresholdUnits: usd(threshold) } },
-    newCredential: () => generateCredential('api_key', randomBytes),
-    actor: { type: 'operator', id: null },
-    requestId: null,
-    now: clockNow,
-  });
-  if (result.outcome !== 'created') throw new Error('not created');
-  return { ...result.key, secret: result.secret };
-}
-
-const tuple = (keyId: string, id: string, cost: string, at: string): UsageEventTuple => [
+import {
   accountId,
-  keyId,
-  id,
-  'POST /v1/chat/completions',
-  usd(cost).toString(),
-  new Date(at).getTime(),
-  null,
-  0,
-  0,
-  0,
-  null,
-];
+  announced,
+  clock,
+  db,
+  events,
+  limitsQueue,
+  newKey,
+  prefixBase,
+  REDIS_URL,
+  rawTuple,
+  redis,
+  runBatch,
+  setClock,
+  tuple,
+  usageQueue,
+  useMeteringWorkers,
+} from './metering-fixture.ts';
 
-async function runBatch(batch: UsageEventTuple[]) {
-  const job = await usageQueue.add(usageBatchJob.name, {
-    version: usageBatchJob.version,
-    acceptedAt: Date.now(),
-    events: batch,
-  });
-  return job.waitUntilFinished(events, 10_000);
+useMeteringWorkers();
+
+/**
+ * 999 events of 1,000,000 units from three accounts (this one's two keys and one key of each of two
+ * others), with one poisoned event at 500 whose cost, added to the victim key's day, passes what a
+ * 64-bit sum holds.
+ */
+async function poisonedBatch() {
+  const others = [(await db.store.accounts.create('p2')).id, (await db.store.accounts.create('p3')).id];
+  const keys = [await newKey('1000000'), await newKey('1000000')];
+  const otherKeys = await Promise.all(
+    others.map(async (account) => ({ account, id: (await newKey(undefined, account)).id })),
+  );
+  const victim = keys[0];
+  if (victim === undefined) throw new Error('no key');
+  const batch: UsageEventTuple[] = [];
+  for (let i = 0; i < 999; i += 1) {
+    const owner = i % 3;
+    const at = new Date(Date.UTC(2026, 10, 26, 11, 0, 0, i)).getTime();
+    const other = otherKeys[owner - 1];
+    if (owner === 0) batch.push(rawTuple(accountId, keys[i % 2]?.id ?? '', `p-${i}`, '1000000', at));
+    else if (other === undefined) throw new Error('no key');
+    else batch.push(rawTuple(other.account, other.id, `p-${i}`, '1000000', at));
+  }
+  batch.splice(
+    500,
+    0,
+    rawTuple(accountId, victim.id, 'poison', '9223372036854775807', clock().getTime() - 1),
+  );
+  return { keys, otherKeys, victim, batch };
 }
 
-describe('usage processor', () => {
+describe('usage processor: totals and the admission mirror', () => {
   it('writes a batch, blocks at the threshold, announces the key, and adds nothing on replay', async () => {
     const key = await newKey('1');
     const batch = [
@@ -116,7 +72,7 @@ describe('usage processor', () => {
     ];
     expect(await runBatch(batch)).toEqual({ events: 2, inserted: 2, blocked: 1, deadLettered: 0 });
     expect(await runBatch(batch)).toEqual({ events: 2, inserted: 0, blocked: 0, deadLettered: 0 });
-    const state = await db.store.keyStates.findByHash(hashSecret(key.secret), clockNow);
+    const state = await db.store.keyStates.findByHash(hashSecret(key.secret), clock());
     expect(state?.usage.day).toBe(usd(1));
     expect(state?.blocks).toHaveLength(1);
     expect(announced.flat()).toContain(key.id);
@@ -135,7 +91,7 @@ describe('usage processor', () => {
         apiKeyId: key.id,
         retention: 'day',
         thresholdUnits: usd('100'),
-        nowMs: clockNow.getTime(),
+        nowMs: clock().getTime(),
         hold: null,
         seed,
       });
@@ -155,7 +111,7 @@ describe('usage processor', () => {
           },
         ],
       ]),
-      clockNow.getTime(),
+      clock().getTime(),
     );
     expect(await admit()).toMatchObject({ committedUnits: 0n, pendingUnits: usd('2.5') });
     const job = await usageQueue.add(
@@ -171,77 +127,12 @@ describe('usage processor', () => {
     const after = await admit();
     expect(after).toMatchObject({ committedUnits: usd('2.5'), pendingUnits: 0n });
   });
+});
 
+describe('usage processor: poisoned events and malformed batches', () => {
   it('sets a poisoned event aside and writes the rest of its batch: 999 of 1,000 from three accounts, once', async () => {
-    const others = [(await db.store.accounts.create('p2')).id, (await db.store.accounts.create('p3')).id];
-    const keys = [await newKey('1000000'), await newKey('1000000')];
-    const otherKeys = await Promise.all(
-      others.map(async (account) => {
-        const result = await db.store.apiKeys.create({
-          accountId: account,
-          settings: DEFAULT_KEY_SETTINGS,
-          newCredential: () => generateCredential('api_key', randomBytes),
-          actor: { type: 'operator', id: null },
-          requestId: null,
-          now: clockNow,
-        });
-        if (result.outcome !== 'created') throw new Error('not created');
-        return { account, id: result.key.id };
-      }),
-    );
-    const victim = keys[0];
-    if (victim === undefined) throw new Error('no key');
+    const { keys, otherKeys, victim, batch } = await poisonedBatch();
     await runBatch([tuple(victim.id, 'before', '1', '2026-11-26T10:00:00Z')]);
-    const batch: UsageEventTuple[] = [];
-    for (let i = 0; i < 999; i += 1) {
-      const owner = i % 3;
-      const at = new Date(Date.UTC(2026, 10, 26, 11, 0, 0, i)).getTime();
-      if (owner === 0)
-        batch.push([
-          accountId,
-          keys[i % 2]?.id ?? '',
-          `p-${i}`,
-          'POST /v1/chat/completions',
-          '1000000',
-          at,
-          null,
-          0,
-          0,
-          0,
-          null,
-        ]);
-      else {
-        const other = otherKeys[owner - 1];
-        if (other === undefined) throw new Error('no key');
-        batch.push([
-          other.account,
-          other.id,
-          `p-${i}`,
-          'POST /v1/chat/completions',
-          '1000000',
-          at,
-          null,
-          0,
-          0,
-          0,
-          null,
-        ]);
-      }
-    }
-    // One event whose cost, added to the key's day, passes what a 64-bit sum holds.
-    batch.splice(500, 0, [
-      accountId,
-      victim.id,
-      'poison',
-      'POST /v1/chat/completions',
-      '9223372036854775807',
-      clockNow.getTime() - 1,
-      null,
-      0,
-      0,
-      0,
-      null,
-    ]);
     const result = await runBatch(batch);
     expect(result).toMatchObject({ events: 1_000, inserted: 999, deadLettered: 1 });
     expect(await runBatch(batch)).toMatchObject({ inserted: 0, deadLettered: 1 });
@@ -254,12 +145,20 @@ describe('usage processor', () => {
     });
     const totals = await db.store.usage.currentUsage(
       [...keys.map((key) => key.id), ...otherKeys.map((key) => key.id)],
-      clockNow,
+      clock(),
     );
     const sum = [...totals.values()].reduce((acc, usage) => acc + usage.day, 0n);
     expect(sum).toBe(999n * 1_000_000n + usd('1'));
   });
 
+  it('fails a malformed batch for good', async () => {
+    const job = await usageQueue.add(usageBatchJob.name, { version: 2, events: [['nope']] }, { attempts: 3 });
+    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(/bad usage-batch payload/);
+    expect((await usageQueue.getJob(job.id ?? ''))?.attemptsMade).toBe(1);
+  });
+});
+
+describe('usage processor: what each event carries', () => {
   it('writes model, tokens, outcome and service token; still reads a version 1 job queued before a deploy', async () => {
     const key = await newKey('100');
     const token = await db.store.serviceTokens.create(
@@ -335,12 +234,6 @@ describe('usage processor', () => {
       ['openai/gpt-5', 2, 1],
     ]);
   });
-
-  it('fails a malformed batch for good', async () => {
-    const job = await usageQueue.add(usageBatchJob.name, { version: 2, events: [['nope']] }, { attempts: 3 });
-    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(/bad usage-batch payload/);
-    expect((await usageQueue.getJob(job.id ?? ''))?.attemptsMade).toBe(1);
-  });
 });
 
 describe('limits processor', () => {
@@ -350,7 +243,7 @@ describe('limits processor', () => {
     const deps = {
       store: db.store,
       publisher: createKeyEventPublisher(redis, prefixBase),
-      clock: () => clockNow,
+      clock,
       logger: pino({ level: 'silent' }),
     };
     expect((await liftEndedBlocks(deps, new Date('2026-11-26T23:59:59.999Z'))).lifted).toBe(0);
@@ -375,7 +268,7 @@ describe('limits processor', () => {
   it('runs as a job with the worker clock', async () => {
     const key = await newKey('0.1');
     await runBatch([tuple(key.id, 'j1', '0.1', '2026-11-26T11:00:00Z')]);
-    clockNow = new Date('2026-11-27T00:00:01.000Z');
+    setClock(new Date('2026-11-27T00:00:01.000Z'));
     const limitEvents = new QueueEvents(QUEUES.limits, {
       connection: { url: REDIS_URL },
       prefix: queuePrefix(prefixBase),
@@ -384,6 +277,6 @@ describe('limits processor', () => {
     const job = await limitsQueue.add('lift-ended-blocks', { version: 1 });
     expect((await job.waitUntilFinished(limitEvents, 10_000)).lifted).toBeGreaterThanOrEqual(1);
     await limitEvents.close();
-    clockNow = new Date('2026-11-26T12:00:00.000Z');
+    setClock();
   });
 });

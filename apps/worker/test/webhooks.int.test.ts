@@ -96,7 +96,7 @@ async function until<T>(
   }
 }
 
-describe('delivery', () => {
+describe('delivery: signed, logged and retried', () => {
   it('posts the event signed per Standard Webhooks, and logs the attempt', async () => {
     const { accountId, endpointId } = await accountWithEndpoint('/ok');
     const key = await createKey(accountId);
@@ -140,7 +140,9 @@ describe('delivery', () => {
     );
     expect(delivery?.attempts).toBeGreaterThanOrEqual(3);
   });
+});
 
+describe('delivery: giving up, and endpoints that hang', () => {
   it('gives up after the schedule and marks the delivery failed; a redirect is not followed', async () => {
     receiver.setBehaviour('/moved', 'redirect');
     const { accountId, endpointId } = await accountWithEndpoint('/moved');

@@ -97,7 +97,39 @@ describe("AI/ML API's OpenAPI files", () => {
   });
 });
 
-describe('a client generated from their files, against the running system', () => {
+/**
+ * Five calls of the key made in the POST test, through the ingest API: three of openai/gpt-5 (one
+ * failed), one of anthropic/claude-sonnet, one without a model. `at(m)` is the instant m minutes ago.
+ */
+async function ingestFiveCalls(at: (minutesAgo: number) => string) {
+  const event = (id: string, cost: number, minutesAgo: number, extra: object) => ({
+    id,
+    key_prefix: prefix,
+    endpoint: 'POST /v1/chat/completions',
+    cost_usd: cost,
+    occurred_at: at(minutesAgo),
+    ...extra,
+  });
+  const ingest = await system.call('POST', '/internal/v1/usage-events', system.serviceToken, {
+    events: [
+      event('c1', 0.5, 60, { model: 'openai/gpt-5', tokens: { input: 1000, output: 250 } }),
+      event('c2', 0.25, 30, {
+        model: 'openai/gpt-5',
+        tokens: { input: 400, output: 100 },
+        status: 'succeeded',
+      }),
+      event('c3', 0.75, 30, { model: 'openai/gpt-5', tokens: { input: 50, output: 0 }, status: 'failed' }),
+      event('c4', 2, 20, { model: 'anthropic/claude-sonnet', tokens: { input: 10, output: 5 } }),
+      event('c5', 0.125, 10, {}),
+    ],
+  });
+  expect(ingest).toMatchObject({
+    status: 202,
+    body: { data: { accepted: 5, duplicates: 0, rejected: [] } },
+  });
+}
+
+describe('a client generated from their files, against the running system: keys', () => {
   it('POST /v1/keys: 200 with their key object, with and without a limit', async () => {
     const keys = client<KeysPost>(system.managementKey);
     const full = await keys.POST('/v1/keys', {
@@ -143,35 +175,13 @@ describe('a client generated from their files, against the running system', () =
     expectDocumented('keys-put.json', replaced);
     expect(replaced.data?.data).toMatchObject({ name: 'replaced', scopes: null, limit: null });
   });
+});
 
+describe('a client generated from their files, against the running system: usage', () => {
   it('GET /v2/usage and /v2/usage/detail, after usage with model, tokens and a failed call', async () => {
     const now = Date.now();
     const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
-    const event = (id: string, cost: number, minutesAgo: number, extra: object) => ({
-      id,
-      key_prefix: prefix,
-      endpoint: 'POST /v1/chat/completions',
-      cost_usd: cost,
-      occurred_at: at(minutesAgo),
-      ...extra,
-    });
-    const ingest = await system.call('POST', '/internal/v1/usage-events', system.serviceToken, {
-      events: [
-        event('c1', 0.5, 60, { model: 'openai/gpt-5', tokens: { input: 1000, output: 250 } }),
-        event('c2', 0.25, 30, {
-          model: 'openai/gpt-5',
-          tokens: { input: 400, output: 100 },
-          status: 'succeeded',
-        }),
-        event('c3', 0.75, 30, { model: 'openai/gpt-5', tokens: { input: 50, output: 0 }, status: 'failed' }),
-        event('c4', 2, 20, { model: 'anthropic/claude-sonnet', tokens: { input: 10, output: 5 } }),
-        event('c5', 0.125, 10, {}),
-      ],
-    });
-    expect(ingest).toMatchObject({
-      status: 202,
-      body: { data: { accepted: 5, duplicates: 0, rejected: [] } },
-    });
+    await ingestFiveCalls(at);
 
     const usage = client<Usage>(apiKey);
     const total = await waitFor(
@@ -216,7 +226,9 @@ describe('a client generated from their files, against the running system', () =
       requests: { total: 3, charged: 2, succeeded: 2, failed: 1 },
     });
   });
+});
 
+describe('a client generated from their files, against the running system: deleting, and coverage', () => {
   it('DELETE /v1/keys/{prefix}', async () => {
     const deleted = await client<KeysDelete>(system.managementKey).DELETE('/v1/keys/{prefix}', {
       params: { path: { prefix } },

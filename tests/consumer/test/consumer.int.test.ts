@@ -150,64 +150,68 @@ describe('the packed client, installed with npm outside the workspace', () => {
   });
 });
 
-describe('the quickstart gateway, called with the openai SDK', () => {
-  const createKey = async (body: Record<string, unknown>) =>
-    (await system.call('POST', '/v1/keys', system.managementKey, body)).body.data as {
-      key: string;
-      prefix: string;
-    };
-  // No SDK retries, so each refusal is seen as sent; the valid call may retry a 503 (the gateway's 1 s
-  // verify timeout on a loaded test machine), as the SDK does by default.
-  const client = (apiKey: string, maxRetries = 0) =>
-    new OpenAI({ apiKey, baseURL: `${gatewayUrl}/v1`, maxRetries });
-  const complete = (apiKey: string, maxRetries = 0) =>
-    client(apiKey, maxRetries).chat.completions.create({
-      model: 'any',
-      messages: [{ role: 'user', content: 'hi' }],
-    });
-  /** The error a call raises, past 503s (the gateway's 1 s verify timeout, met on a loaded test machine). */
-  const refusal = (apiKey: string, until: (error: unknown) => boolean = () => true) =>
-    waitFor(
-      () =>
-        complete(apiKey).then(
-          () => undefined,
-          (e: unknown) => e,
-        ),
-      (e) => !(e instanceof OpenAI.InternalServerError) && until(e),
-      30_000,
-    );
-
-  beforeAll(async () => {
-    // The API's first verify after a cold start is slow on a loaded machine: pay it here, not in the gateway.
-    await system.call('POST', '/internal/v1/verify', system.serviceToken, {
-      key: 'warm-up',
-      method: 'GET',
-      path: '/',
-    });
-    const port = await freePort();
-    gatewayUrl = `http://127.0.0.1:${port}`;
-    gateway = spawn(process.execPath, ['build/gateway.js'], {
-      cwd: project,
-      env: {
-        ...process.env,
-        KEYFENCE_URL: system.baseUrl,
-        KEYFENCE_SERVICE_TOKEN: system.serviceToken,
-        PORT: String(port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    gateway.stdout?.on('data', (chunk) => output.push(String(chunk)));
-    gateway.stderr?.on('data', (chunk) => output.push(String(chunk)));
-    await waitFor(
-      () =>
-        fetch(`${gatewayUrl}/v1/chat/completions`, { method: 'POST' })
-          .then((response) => response.status)
-          .catch(() => 0),
-      (status) => status === 401,
-      30_000,
-      () => output.join(''),
-    );
+// The quickstart gateway's callers, for the describe below.
+const createKey = async (body: Record<string, unknown>) =>
+  (await system.call('POST', '/v1/keys', system.managementKey, body)).body.data as {
+    key: string;
+    prefix: string;
+  };
+// No SDK retries, so each refusal is seen as sent; the valid call may retry a 503 (the gateway's 1 s
+// verify timeout on a loaded test machine), as the SDK does by default.
+const client = (apiKey: string, maxRetries = 0) =>
+  new OpenAI({ apiKey, baseURL: `${gatewayUrl}/v1`, maxRetries });
+const complete = (apiKey: string, maxRetries = 0) =>
+  client(apiKey, maxRetries).chat.completions.create({
+    model: 'any',
+    messages: [{ role: 'user', content: 'hi' }],
   });
+/** The error a call raises, past 503s (the gateway's 1 s verify timeout, met on a loaded test machine). */
+const refusal = (apiKey: string, until: (error: unknown) => boolean = () => true) =>
+  waitFor(
+    () =>
+      complete(apiKey).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    (e) => !(e instanceof OpenAI.InternalServerError) && until(e),
+    30_000,
+  );
+
+/** Starts the quickstart gateway of the packed project on a free port, once it answers (401 without a key). */
+async function startGateway() {
+  // The API's first verify after a cold start is slow on a loaded machine: pay it here, not in the gateway.
+  await system.call('POST', '/internal/v1/verify', system.serviceToken, {
+    key: 'warm-up',
+    method: 'GET',
+    path: '/',
+  });
+  const port = await freePort();
+  gatewayUrl = `http://127.0.0.1:${port}`;
+  gateway = spawn(process.execPath, ['build/gateway.js'], {
+    cwd: project,
+    env: {
+      ...process.env,
+      KEYFENCE_URL: system.baseUrl,
+      KEYFENCE_SERVICE_TOKEN: system.serviceToken,
+      PORT: String(port),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  gateway.stdout?.on('data', (chunk) => output.push(String(chunk)));
+  gateway.stderr?.on('data', (chunk) => output.push(String(chunk)));
+  await waitFor(
+    () =>
+      fetch(`${gatewayUrl}/v1/chat/completions`, { method: 'POST' })
+        .then((response) => response.status)
+        .catch(() => 0),
+    (status) => status === 401,
+    30_000,
+    () => output.join(''),
+  );
+}
+
+describe('the quickstart gateway, called with the openai SDK', () => {
+  beforeAll(startGateway);
 
   it('a valid key gets its completion, and the call is reported', async () => {
     const key = await createKey({ name: 'openai-valid', scopes: ['model:chat'] });

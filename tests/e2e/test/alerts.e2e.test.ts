@@ -101,7 +101,8 @@ const spend = async (prefixes: readonly string[], rounds: number, duplicateRound
 const byType = (path: string, type: string) =>
   receiver.delivered(path).filter((hit) => hit.payload?.type === type);
 
-describe('alerts end to end: two workers, a real receiver, every signature checked by standardwebhooks', () => {
+// Two workers, a real receiver, every signature checked by standardwebhooks.
+describe('alerts end to end: thresholds and blocks', () => {
   it(`announces 50, 80 and 100 % once per key for ${KEYS} keys under ingest, and each block once`, async () => {
     await createEndpoint('/limits', ['key.threshold_crossed', 'key.blocked']);
     const prefixes = await createKeys(KEYS, 'many');
@@ -147,7 +148,9 @@ describe('alerts end to end: two workers, a real receiver, every signature check
     expect(succeeded).toBeGreaterThanOrEqual(expected);
     expect(metrics.join('')).toMatch(/keyfence_webhook_delivery_lag_seconds_count/);
   });
+});
 
+describe('alerts end to end: receivers down, slow or endless', () => {
   it(`delivers everything, once each, after the receiver was down for ${DOWN_MS / 1000} s`, async () => {
     const auth = await newAccount('outage');
     const endpoint = await createEndpoint('/outage', undefined, auth);

@@ -3,93 +3,70 @@
 // for the file. A developer may skip the group locally with KEYFENCE_SKIP_CLUSTER_TESTS=1; CI never does.
 import { formatUsd } from '@keyfence/domain';
 import { keyEventsChannel, queuePrefix } from '@keyfence/jobs';
-import { type RedisCluster, type System, startRedisCluster, startSystem, waitFor } from '@keyfence/testkit';
+import { waitFor } from '@keyfence/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cluster,
+  createKey,
+  createKeys,
+  event,
+  ledgerCount,
+  monthTotals,
+  post,
+  replicas,
+  skip,
+  sleep,
+  startCluster,
+  stopCluster,
+  system,
+  verify,
+} from './cluster-fixture.ts';
+import { askHold } from './hold-client.ts';
 
-const skip = process.env.KEYFENCE_SKIP_CLUSTER_TESTS === '1' && process.env.CI !== 'true';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// Seven servers and four of our processes start on a machine shared with other work.
+beforeAll(async () => {
+  if (!skip) await startCluster();
+}, 300_000);
+afterAll(stopCluster);
 
-let cluster: RedisCluster;
-let system: System;
-/** The two API replicas' base URLs. */
-let replicas: [string, string];
-
-/** POSTs until answered with neither a 5xx nor a network error: what a gateway's client does. */
-async function post(baseUrl: string, path: string, json: unknown, token = system.serviceToken) {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      const response = await fetch(`${baseUrl}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(json),
-        signal: AbortSignal.timeout(15_000),
+/**
+ * Clients of the failover test: each sends `count` batches of 40 events of $0.000000123 through the
+ * replicas in turn, each retried with the same ids until acknowledged (a retry after a lost answer counts
+ * once); `acknowledged` and `expected` (units per key prefix) are what was acknowledged so far.
+ */
+function failoverClients(keys: readonly { prefix: string }[], batches: number) {
+  const expected = new Map<string, bigint>(keys.map((key) => [key.prefix, 0n]));
+  const acknowledged = new Set<string>();
+  const progress = { sent: 0 };
+  const client = async (clientId: number, count = batches, tag = 'f') => {
+    for (let batch = 0; batch < count; batch += 1) {
+      const events = Array.from({ length: 40 }, (_, i) => {
+        const key = keys[(clientId * 7 + batch + i) % keys.length] ?? keys[0];
+        if (key === undefined) throw new Error('no key');
+        return { key, event: event(key.prefix, `${tag}${clientId}-${batch}-${i}`, '0.000000123') };
       });
-      const text = await response.text();
-      if (response.status < 500) return { status: response.status, body: JSON.parse(text) };
-    } catch {
-      // a replica reconnecting to the cluster
+      // Retried with the same ids until acknowledged: a retry after a lost answer counts once.
+      const answer = await post(
+        replicas[(clientId + batch) % 2] ?? system.baseUrl,
+        '/internal/v1/usage-events',
+        {
+          events: events.map((entry) => entry.event),
+        },
+      );
+      expect(answer.status).toBe(202);
+      for (const entry of events) {
+        if (acknowledged.has(entry.event.id)) continue;
+        acknowledged.add(entry.event.id);
+        expected.set(entry.key.prefix, (expected.get(entry.key.prefix) ?? 0n) + 123n);
+      }
+      progress.sent += 1;
     }
-    if (attempt > 600) throw new Error(`${path} never answered`);
-    await sleep(100);
-  }
-}
-
-const verify = (baseUrl: string, key: string) =>
-  post(baseUrl, '/internal/v1/verify', { key, method: 'POST', path: '/v1/chat/completions' });
-
-/** Creates keys one after another (concurrent creates only add load on a busy machine). */
-async function createKeys(names: readonly string[]) {
-  const keys = [];
-  for (const name of names) keys.push(await createKey({ name }));
-  return keys;
-}
-
-async function createKey(json: unknown) {
-  const created = await system.call('POST', '/v1/keys', system.managementKey, json);
-  expect(created.status).toBe(200);
-  return created.body.data as { key: string; prefix: string };
-}
-
-function event(prefix: string, id: string, cost: string) {
-  return {
-    id,
-    key_prefix: prefix,
-    endpoint: 'POST /v1/chat/completions',
-    cost_usd: cost,
-    occurred_at: new Date().toISOString(),
   };
+  return { expected, acknowledged, progress, client };
 }
 
-const ledgerCount = async () =>
-  Number((await system.db.query<{ n: string }>('SELECT count(*)::text AS n FROM usage_events'))[0]?.n);
-
-/** Written month spend and requests per key prefix. */
-async function monthTotals(prefixes: readonly string[]) {
-  const rows = await system.db.query<{ prefix: string; spend: string; requests: string }>(
-    `SELECT k.prefix, sum(u.spend)::text AS spend, sum(u.requests)::text AS requests
-       FROM key_usage u JOIN api_keys k ON k.id = u.api_key_id
-      WHERE u.window_kind = 'month' AND k.prefix = ANY($1)
-      GROUP BY k.prefix`,
-    [prefixes],
-  );
-  return new Map(
-    rows.map((row) => [row.prefix, { spend: BigInt(row.spend), requests: Number(row.requests) }]),
-  );
-}
-
-describe.skipIf(skip)('past one machine: Redis Cluster, PgBouncer, two API replicas, two workers', () => {
-  beforeAll(async () => {
-    cluster = await startRedisCluster();
-    system = await startSystem({ redisCluster: cluster, pgBouncer: true, workers: 2 });
-    replicas = [system.baseUrl, (await system.startReplica()).baseUrl];
-    // Seven servers and four of our processes start on a machine shared with other work.
-  }, 300_000);
-  afterAll(async () => {
-    await system?.close().catch(() => undefined);
-    await cluster?.stop();
-  });
-
+describe.skipIf(skip)('past one machine: key events and blocks', () => {
   it('a disable is refused on both replicas: the key event reaches every node of the cluster', async () => {
     const key = await createKey({ name: 'disabled' });
     for (const replica of replicas) expect((await verify(replica, key.key)).body.data.code).toBe('VALID');
@@ -159,7 +136,9 @@ describe.skipIf(skip)('past one machine: Redis Cluster, PgBouncer, two API repli
     }
     expect(Date.now() - acceptedAt).toBeLessThan(1_000);
   });
+});
 
+describe.skipIf(skip)('past one machine: holds', () => {
   it('holds are exact across replicas: written spend equals the distinct events, never past the limit', async () => {
     const key = await createKey({ name: 'held', limit: { retention: 'day', threshold: 2 } });
     const unit = 50_000_000n; // $0.05
@@ -170,19 +149,9 @@ describe.skipIf(skip)('past one machine: Redis Cluster, PgBouncer, two API repli
         const id = `h${clientId}-${n}`;
         const replica = replicas[(clientId + n) % 2] ?? system.baseUrl;
         const other = replicas[(clientId + n + 1) % 2] ?? system.baseUrl;
-        const verdict = await post(replica, '/internal/v1/verify', {
-          key: key.key,
-          method: 'POST',
-          path: '/v1/chat/completions',
-          hold: { id, amount_usd: '0.05', ttl_seconds: 60 },
-        });
-        const code = verdict.body.data.code as string;
-        if (code === 'LIMIT_REACHED') return;
-        if (code === 'INSUFFICIENT_REMAINING') {
-          await sleep(20);
-          continue;
-        }
-        expect(code).toBe('VALID');
+        const asked = await askHold((json) => post(replica, '/internal/v1/verify', json), key.key, id, 60);
+        if (asked === 'limit') return;
+        if (asked === 'retry') continue;
         if ((clientId + n) % 4 === 3) {
           const release = await post(other, `/internal/v1/holds/${id}/release`, { key_prefix: key.prefix });
           expect(release.body.data.status).toBe('released');
@@ -208,7 +177,9 @@ describe.skipIf(skip)('past one machine: Redis Cluster, PgBouncer, two API repli
     expect(reported.size).toBe(40);
     expect(released).toBeGreaterThan(0);
   });
+});
 
+describe.skipIf(skip)('past one machine: a worker SIGKILLed', () => {
   it('ingests exactly once when a worker is SIGKILLed mid-ingest', async () => {
     const keys = await createKeys(Array.from({ length: 10 }, (_, i) => `kill-${i}`));
     const expected = new Map<string, bigint>(keys.map((key) => [key.prefix, 0n]));
@@ -256,46 +227,22 @@ describe.skipIf(skip)('past one machine: Redis Cluster, PgBouncer, two API repli
     for (const [prefix, units] of expected) expect(found.get(prefix)?.spend).toBe(units);
     expect([...found.values()].reduce((sum, row) => sum + row.requests, 0)).toBe(total);
   });
+});
 
+describe.skipIf(skip)('past one machine: a failover and a master SIGKILLed', () => {
   // The killed master's replica is promoted only after `cluster-node-timeout`; `waitHealthy` waits until every
   // slot is served by a live master again (it once returned while the dead master still held its slots).
   it('a failover and a master SIGKILLed mid-ingest: nothing acknowledged lost, nothing counted twice', async () => {
     const keys = await createKeys(Array.from({ length: 12 }, (_, i) => `failover-${i}`));
-    const expected = new Map<string, bigint>(keys.map((key) => [key.prefix, 0n]));
-    const acknowledged = new Set<string>();
     const before = await ledgerCount();
     const batches = 30;
-    let sent = 0;
-    const client = async (clientId: number, count = batches, tag = 'f') => {
-      for (let batch = 0; batch < count; batch += 1) {
-        const events = Array.from({ length: 40 }, (_, i) => {
-          const key = keys[(clientId * 7 + batch + i) % keys.length] ?? keys[0];
-          if (key === undefined) throw new Error('no key');
-          return { key, event: event(key.prefix, `${tag}${clientId}-${batch}-${i}`, '0.000000123') };
-        });
-        // Retried with the same ids until acknowledged: a retry after a lost answer counts once.
-        const answer = await post(
-          replicas[(clientId + batch) % 2] ?? system.baseUrl,
-          '/internal/v1/usage-events',
-          {
-            events: events.map((entry) => entry.event),
-          },
-        );
-        expect(answer.status).toBe(202);
-        for (const entry of events) {
-          if (acknowledged.has(entry.event.id)) continue;
-          acknowledged.add(entry.event.id);
-          expected.set(entry.key.prefix, (expected.get(entry.key.prefix) ?? 0n) + 123n);
-        }
-        sent += 1;
-      }
-    };
+    const { expected, acknowledged, progress, client } = failoverClients(keys, batches);
     const clients = 6;
     const running = Promise.all(Array.from({ length: clients }, (_, id) => client(id)));
     const queueKey = `${queuePrefix(system.queuePrefix)}:x`;
     // A manual failover of the master that holds the queues, a third of the way in.
     await waitFor(
-      async () => sent,
+      async () => progress.sent,
       (n) => n >= (clients * batches) / 3,
       120_000,
     );
@@ -304,7 +251,7 @@ describe.skipIf(skip)('past one machine: Redis Cluster, PgBouncer, two API repli
     expect(promoted).not.toBe(queueMasterBefore);
     // Then another master (the admission state of some keys) is killed outright, two thirds in.
     await waitFor(
-      async () => sent,
+      async () => progress.sent,
       (n) => n >= (clients * batches * 2) / 3,
       120_000,
     );

@@ -68,7 +68,7 @@ async function totals(target: System, prefix: string) {
   return { spend: BigInt(rows[0]?.spend ?? 0), requests: Number(rows[0]?.requests ?? 0) };
 }
 
-describe('faults', () => {
+describe('faults: Redis restarted', () => {
   it('Redis restarted (AOF) in the middle of ingest: no acknowledged event lost, none counted twice', async () => {
     redis = await startRedisInstance();
     system = await startSystem({ redisUrl: redis.url });
@@ -97,7 +97,9 @@ describe('faults', () => {
       `Redis restart test: ${total} events acknowledged (${retries} calls retried while Redis was down), ${found.requests} counted, spend ${found.spend} units = expected ${COST_UNITS * BigInt(total)}`,
     );
   });
+});
 
+describe('faults: PostgreSQL stopped', () => {
   // The worker awaits Redis between its ledger statement and COMMIT; PostgreSQL stopping in that gap once
   // crashed it (an unhandled `error` event on the checked-out connection), and the backlog never drained.
   it('PostgreSQL stopped for seconds during ingest: not ready meanwhile, nothing lost, the backlog drains', async () => {

@@ -9,6 +9,7 @@ import {
 } from '@keyfence/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { askHold } from './hold-client.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CALL_UNITS = 50_000_000n; // $0.05
@@ -52,118 +53,144 @@ async function writtenSpend(target: System, prefix: string): Promise<bigint> {
   return BigInt(rows[0]?.s ?? '0');
 }
 
-describe('holds across two API replicas and a worker', () => {
+/** A key with a daily limit of `threshold` USD. */
+async function createLimitedKey(target: System, name: string, threshold: number) {
+  return (
+    await target.call('POST', '/v1/keys', target.managementKey, {
+      name,
+      limit: { retention: 'day', threshold },
+    })
+  ).body.data as { key: string; prefix: string };
+}
+
+/** What the 64 clients of the hold test share. */
+interface HoldRun {
+  target: System;
+  replicas: string[];
+  key: { key: string; prefix: string };
+  /** Every call takes the next number. */
+  sequence: number;
+  reportedUnits: bigint;
+  reported: Set<string>;
+  /** When Redis was down (graceful shutdown to relaunch), to judge the calls that overlapped it. */
+  outage: { from: number; to: number };
+  counts: { held: number; released: number; expired: number; early: number; refusedWithRoom: number };
+}
+
+/**
+ * One client: every call takes the next number, and its id, its replicas and what it does (hold,
+ * release, expire, late hold) follow from it, so each kind happens whatever the machine's speed.
+ */
+async function holdClient(run: HoldRun, clientId: number): Promise<void> {
+  const { target, key, counts } = run;
+  for (;;) {
+    const n = run.sequence;
+    run.sequence += 1;
+    const id = `c${clientId}-${n}`;
+    const replica = run.replicas[n % 2] ?? target.baseUrl;
+    const other = run.replicas[(n + 1) % 2] ?? target.baseUrl;
+    const kind = n % 10;
+    const verify = (json: unknown) => post(replica, '/internal/v1/verify', target.serviceToken, json);
+    const asked = await askHold(verify, key.key, id, kind === 9 ? 1 : 60);
+    if (asked === 'limit') return;
+    if (asked === 'retry') continue;
+    counts.held += 1;
+    if (kind === 3) {
+      // The call failed: release, from the other replica.
+      const released = await post(other, `/internal/v1/holds/${id}/release`, target.serviceToken, {
+        key_prefix: key.prefix,
+      });
+      expect(released.body.data.status).toBe('released');
+      counts.released += 1;
+      continue;
+    }
+    if (kind === 9) {
+      // The gateway crashed: the hold expires by itself.
+      await sleep(1_100);
+      counts.expired += 1;
+      continue;
+    }
+    await reportCall(run, id, replica, other, kind);
+  }
+}
+
+/** Reports a held call's event through the other replica; every tenth call then sends a late copy of its hold. */
+async function reportCall(run: HoldRun, id: string, replica: string, other: string, kind: number) {
+  const { target, key } = run;
+  const event = {
+    id,
+    key_prefix: key.prefix,
+    endpoint: 'POST /v1/chat/completions',
+    cost_usd: '0.05',
+    occurred_at: new Date().toISOString(),
+  };
+  const sentAt = Date.now();
+  const accepted = await post(other, '/internal/v1/usage-events', target.serviceToken, {
+    events: [event],
+  });
+  expect(accepted.status).toBe(202);
+  run.reported.add(id);
+  run.reportedUnits += CALL_UNITS;
+  if (kind === 7) {
+    // A late copy of the hold (a retried verify that arrives after the event): nothing is held again.
+    const late = await post(replica, '/internal/v1/verify', target.serviceToken, {
+      key: key.key,
+      method: 'POST',
+      path: '/v1/chat/completions',
+      hold: { id, amount_usd: '0.05' },
+    });
+    // Ingest posts the hold right after queueing the event; when Redis went down between the two, the
+    // event is still counted and the hold stays held until it expires (documented), so the late copy
+    // may find it held.
+    const overlapped = sentAt <= run.outage.to && Date.now() >= run.outage.from;
+    if (late.body.data.code === 'VALID') {
+      expect(late.body.data.hold.status).toBe(
+        overlapped && late.body.data.hold.status === 'already_held' ? 'already_held' : 'already_posted',
+      );
+    }
+    run.counts.early += 1;
+  }
+}
+
+/** Restarts Redis once half the limit is reported, noting the outage; true once done. */
+async function restartRedisHalfway(run: HoldRun, instance: RedisInstance | undefined): Promise<boolean> {
+  await waitFor(
+    async () => run.reportedUnits,
+    (units) => units >= THRESHOLD_UNITS / 2n,
+    120_000,
+  );
+  run.outage.from = Date.now();
+  await instance?.restart(500);
+  run.outage.to = Date.now();
+  return true;
+}
+
+describe('holds across two API replicas and a worker, Redis restarted', () => {
   it('64 clients, hold / post / release / expiry / event before hold, Redis restarted mid-run: exact to the unit, never past the limit', async () => {
     redis = await startRedisInstance();
     system = await startSystem({ redisUrl: redis.url });
     const target = system;
     const replicas = [target.baseUrl, (await target.startReplica()).baseUrl];
-    const key = (
-      await target.call('POST', '/v1/keys', target.managementKey, {
-        name: 'held',
-        limit: { retention: 'day', threshold: 10 },
-      })
-    ).body.data as { key: string; prefix: string };
+    const key = await createLimitedKey(target, 'held', 10);
 
     // Every admitted call that is neither released nor expired reports exactly what it held, so a hold
     // admitted past the limit would show as written spend past $10.
-    let reportedUnits = 0n;
-    let restarted = false;
-    /** When Redis was down (graceful shutdown to relaunch), to judge the calls that overlapped it. */
-    const outage = { from: Number.POSITIVE_INFINITY, to: Number.POSITIVE_INFINITY };
-    const reported = new Set<string>();
-    const counts = { held: 0, released: 0, expired: 0, early: 0, refusedWithRoom: 0 };
-
-    // Every call takes the next number: its id, its replicas and what it does (hold, release, expire, late
-    // hold) follow from it, so each kind happens whatever the machine's speed.
-    let sequence = 0;
-    const client = async (clientId: number) => {
-      for (;;) {
-        const n = sequence;
-        sequence += 1;
-        const id = `c${clientId}-${n}`;
-        const replica = replicas[n % 2] ?? target.baseUrl;
-        const other = replicas[(n + 1) % 2] ?? target.baseUrl;
-        const kind = n % 10;
-        const verdict = await post(replica, '/internal/v1/verify', target.serviceToken, {
-          key: key.key,
-          method: 'POST',
-          path: '/v1/chat/completions',
-          hold: { id, amount_usd: '0.05', ttl_seconds: kind === 9 ? 1 : 60 },
-        });
-        const code = verdict.body.data.code as string;
-        if (code === 'LIMIT_REACHED') return;
-        if (code === 'INSUFFICIENT_REMAINING') {
-          await sleep(20);
-          continue;
-        }
-        expect(code).toBe('VALID');
-        counts.held += 1;
-        if (kind === 3) {
-          // The call failed: release, from the other replica.
-          const released = await post(other, `/internal/v1/holds/${id}/release`, target.serviceToken, {
-            key_prefix: key.prefix,
-          });
-          expect(released.body.data.status).toBe('released');
-          counts.released += 1;
-          continue;
-        }
-        if (kind === 9) {
-          // The gateway crashed: the hold expires by itself.
-          await sleep(1_100);
-          counts.expired += 1;
-          continue;
-        }
-        const event = {
-          id,
-          key_prefix: key.prefix,
-          endpoint: 'POST /v1/chat/completions',
-          cost_usd: '0.05',
-          occurred_at: new Date().toISOString(),
-        };
-        const sentAt = Date.now();
-        const accepted = await post(other, '/internal/v1/usage-events', target.serviceToken, {
-          events: [event],
-        });
-        expect(accepted.status).toBe(202);
-        reported.add(id);
-        reportedUnits += CALL_UNITS;
-        if (kind === 7) {
-          // A late copy of the hold (a retried verify that arrives after the event): nothing is held again.
-          const late = await post(replica, '/internal/v1/verify', target.serviceToken, {
-            key: key.key,
-            method: 'POST',
-            path: '/v1/chat/completions',
-            hold: { id, amount_usd: '0.05' },
-          });
-          // Ingest posts the hold right after queueing the event; when Redis went down between the two, the
-          // event is still counted and the hold stays held until it expires (documented), so the late copy
-          // may find it held.
-          const overlapped = sentAt <= outage.to && Date.now() >= outage.from;
-          if (late.body.data.code === 'VALID') {
-            expect(late.body.data.hold.status).toBe(
-              overlapped && late.body.data.hold.status === 'already_held' ? 'already_held' : 'already_posted',
-            );
-          }
-          counts.early += 1;
-        }
-      }
+    const run: HoldRun = {
+      target,
+      replicas,
+      key,
+      sequence: 0,
+      reportedUnits: 0n,
+      reported: new Set<string>(),
+      outage: { from: Number.POSITIVE_INFINITY, to: Number.POSITIVE_INFINITY },
+      counts: { held: 0, released: 0, expired: 0, early: 0, refusedWithRoom: 0 },
     };
-    const restart = (async () => {
-      await waitFor(
-        async () => reportedUnits,
-        (units) => units >= THRESHOLD_UNITS / 2n,
-        120_000,
-      );
-      outage.from = Date.now();
-      await redis?.restart(500);
-      outage.to = Date.now();
-      restarted = true;
-    })();
-    await Promise.all(Array.from({ length: 64 }, (_, id) => client(id)));
-    await restart;
+    const restart = restartRedisHalfway(run, redis);
+    await Promise.all(Array.from({ length: 64 }, (_, id) => holdClient(run, id)));
+    const restarted = await restart;
 
     expect(restarted).toBe(true);
+    const { reported, counts } = run;
     const spent = await waitFor(
       () => writtenSpend(target, key.prefix),
       (units) => units >= BigInt(reported.size) * CALL_UNITS,
@@ -185,17 +212,14 @@ describe('holds across two API replicas and a worker', () => {
       limit: { spend: 10, held: 0, remaining: 0 },
     });
   });
+});
 
+describe('holds across two API replicas and a worker, the admission state lost', () => {
   it('rebuilds a lost admission state from PostgreSQL before deciding anything', async () => {
     system = await startSystem();
     const target = system;
     const replica = await target.startReplica();
-    const key = (
-      await target.call('POST', '/v1/keys', target.managementKey, {
-        name: 'rebuilt',
-        limit: { retention: 'day', threshold: 1 },
-      })
-    ).body.data as { key: string; prefix: string };
+    const key = await createLimitedKey(target, 'rebuilt', 1);
     const events = Array.from({ length: 19 }, (_, i) => ({
       id: `r-${i}`,
       key_prefix: key.prefix,

@@ -26,7 +26,7 @@ interface Manifest {
 const namesOf = (env: unknown): string[] =>
   Array.isArray(env) ? env.map((entry) => (entry as { name: string }).name) : Object.keys((env ?? {}) as Env);
 
-describe('deployment files', () => {
+describe('deployment files: the variables they set', () => {
   it('compose.yaml parses and sets only variables the apps read', () => {
     const compose = parse(infra('compose.yaml'), { merge: true }) as {
       services: Record<string, { environment?: Env }>;
@@ -81,7 +81,9 @@ describe('deployment files', () => {
         .KEYFENCE_OPERATOR_TOKEN,
     ).toBeDefined();
   });
+});
 
+describe('deployment files: PgBouncer, the Redis Cluster and Redis settings', () => {
   it('compose.cluster.yaml runs a Redis Cluster and PgBouncer with the settings the cluster tests prove', () => {
     const compose = parse(infra('compose.cluster.yaml'), { merge: true }) as {
       services: Record<string, { environment?: Env; command?: string[] }>;

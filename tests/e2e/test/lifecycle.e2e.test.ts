@@ -47,7 +47,7 @@ async function createKey(json: Record<string, unknown>) {
   return created.body.data as { key: string; prefix: string };
 }
 
-describe('rotation across two replicas', () => {
+describe('rotation across two replicas: the grace', () => {
   it('accepts the old secret on both until the grace ends and refuses it on both from that instant on', async () => {
     const key = await createKey({ name: 'rotating', limit: { retention: 'day', threshold: 5 } });
     // Both replicas have the old secret cached before the rotation.
@@ -91,7 +91,9 @@ describe('rotation across two replicas', () => {
       expect(await verify(replica, newSecret)).toMatchObject({ code: 'VALID', key: { prefix: key.prefix } });
     }
   });
+});
 
+describe('rotation across two replicas: no grace, and usage under the prefix', () => {
   it('a grace of 0 is refused on the other replica within a second', async () => {
     const key = await createKey({ name: 'leaked' });
     for (const replica of replicas) expect((await verify(replica, key.key)).code).toBe('VALID');
@@ -142,6 +144,89 @@ describe('rotation across two replicas', () => {
   });
 });
 
+/** What the 64 clients of the rate run saw. */
+interface RateTally {
+  admitted: number;
+  refused: number;
+  /**
+   * Calls that got no answer (a machine loaded past its limit times them out): each may or may not have
+   * been admitted, so they widen the lower bound only, never the upper one.
+   */
+  unanswered: number;
+  answeredAt: number[];
+  firstAdmitted: number;
+  lastAdmitted: number;
+  badRetries: number[];
+}
+
+/**
+ * 64 clients verify `key` on the replicas in turn until `deadline`. Half the clients wait what they were
+ * told (well-behaved), half retry at once (the runaway clients a rate limit is for): the key is asked
+ * without a gap, whatever the machine's load.
+ */
+async function rateRun(key: string, deadline: number): Promise<RateTally> {
+  const tally: RateTally = {
+    admitted: 0,
+    refused: 0,
+    unanswered: 0,
+    answeredAt: [],
+    firstAdmitted: Number.POSITIVE_INFINITY,
+    lastAdmitted: 0,
+    badRetries: [],
+  };
+  let sequence = 0;
+  const client = async (_: unknown, clientId: number) => {
+    while (Date.now() < deadline) {
+      const n = sequence;
+      sequence += 1;
+      const sentAt = Date.now();
+      let verdict: Verdict;
+      try {
+        verdict = await verify(replicas[n % 2] ?? system.baseUrl, key, 60_000);
+      } catch {
+        tally.unanswered += 1;
+        continue;
+      }
+      const receivedAt = Date.now();
+      tally.answeredAt.push(receivedAt);
+      if (verdict.valid) {
+        tally.admitted += 1;
+        // When Redis decided lies between sending and receiving: the middle is within half the latency.
+        tally.firstAdmitted = Math.min(tally.firstAdmitted, (sentAt + receivedAt) / 2);
+        tally.lastAdmitted = Math.max(tally.lastAdmitted, (sentAt + receivedAt) / 2);
+        continue;
+      }
+      expect(verdict.code).toBe('RATE_LIMITED');
+      tally.refused += 1;
+      const retry = verdict.retry_after_ms ?? -1;
+      // At most one interval (100 ms at 600/min) plus how much earlier one replica read its clock than
+      // another whose call reached Redis first (each replica decides at the time its verify began);
+      // never 0 or negative, never more than a slot and a bit: waiting it is enough.
+      if (!(retry >= 1 && retry <= 100 + MAX_REPLICA_SKEW_MS)) tally.badRetries.push(retry);
+      if (clientId % 2 === 0) await sleep(retry + (n % 7));
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, client));
+  return tally;
+}
+
+/**
+ * Slots nobody asked for are lost: under steady demand GCRA's counter runs 900–1,000 ms ahead of now
+ * (the burst's tolerance), so a stretch of `g` ms in which no call reaches it (the machine stalled every
+ * process at once) loses between g − 1,000 and g − 900 ms of slots. The larger is taken, measured
+ * from the answers, and reported, so a loaded machine cannot pass an over-strict limiter off as exact:
+ * the upper bound never moves.
+ */
+function stalls(answeredAt: number[], burst: number, rpm: number) {
+  const toleranceMs = ((burst - 1) * 60_000) / rpm;
+  const sorted = [...answeredAt].sort((a, b) => a - b);
+  let stalledMs = 0;
+  for (let i = 1; i < sorted.length; i += 1) {
+    stalledMs += Math.max(0, (sorted[i] ?? 0) - (sorted[i - 1] ?? 0) - toleranceMs);
+  }
+  return { stalledMs, lostSlots: Math.floor((stalledMs * rpm) / 60_000) };
+}
+
 describe('a rate limit shared by two replicas', () => {
   it(
     `600/min from 64 clients over ${RATE_SECONDS} s: admitted within ±1 % of the GCRA count, refusals carry a usable retry_after_ms`,
@@ -149,69 +234,15 @@ describe('a rate limit shared by two replicas', () => {
       const rpm = 600;
       const burst = 10; // one second's worth
       const key = await createKey({ name: 'rated', rate_limit: { requests_per_minute: rpm } });
-      let admitted = 0;
-      let refused = 0;
-      // Calls that got no answer (a machine loaded past its limit times them out): each may or may not have
-      // been admitted, so they widen the lower bound only, never the upper one.
-      let unanswered = 0;
-      const answeredAt: number[] = [];
-      let firstAdmitted = Number.POSITIVE_INFINITY;
-      let lastAdmitted = 0;
-      const badRetries: number[] = [];
       const startedAt = Date.now();
-      const deadline = startedAt + RATE_SECONDS * 1000;
-      let sequence = 0;
-      // Half the clients wait what they were told (well-behaved), half retry at once (the runaway clients
-      // a rate limit is for): the key is asked without a gap, whatever the machine's load.
-      const client = async (_: unknown, clientId: number) => {
-        while (Date.now() < deadline) {
-          const n = sequence;
-          sequence += 1;
-          const sentAt = Date.now();
-          let verdict: Verdict;
-          try {
-            verdict = await verify(replicas[n % 2] ?? system.baseUrl, key.key, 60_000);
-          } catch {
-            unanswered += 1;
-            continue;
-          }
-          const receivedAt = Date.now();
-          answeredAt.push(receivedAt);
-          if (verdict.valid) {
-            admitted += 1;
-            // When Redis decided lies between sending and receiving: the middle is within half the latency.
-            firstAdmitted = Math.min(firstAdmitted, (sentAt + receivedAt) / 2);
-            lastAdmitted = Math.max(lastAdmitted, (sentAt + receivedAt) / 2);
-            continue;
-          }
-          expect(verdict.code).toBe('RATE_LIMITED');
-          refused += 1;
-          const retry = verdict.retry_after_ms ?? -1;
-          // At most one interval (100 ms at 600/min) plus how much earlier one replica read its clock than
-          // another whose call reached Redis first (each replica decides at the time its verify began);
-          // never 0 or negative, never more than a slot and a bit: waiting it is enough.
-          if (!(retry >= 1 && retry <= 100 + MAX_REPLICA_SKEW_MS)) badRetries.push(retry);
-          if (clientId % 2 === 0) await sleep(retry + (n % 7));
-        }
-      };
-      await Promise.all(Array.from({ length: 64 }, client));
+      const { admitted, refused, unanswered, answeredAt, firstAdmitted, lastAdmitted, badRetries } =
+        await rateRun(key.key, startedAt + RATE_SECONDS * 1000);
       const seconds = (Date.now() - startedAt) / 1000;
       // GCRA's count over the span the key was admitted in: the burst, then one per interval. The span is
       // the run minus the start-up (first calls, cold caches) and plus the calls in flight at its end.
       const spanMs = lastAdmitted - firstAdmitted;
       const expected = Math.round(burst + (spanMs * rpm) / 60_000);
-      // Slots nobody asked for are lost: under steady demand GCRA's counter runs 900–1,000 ms ahead of now
-      // (the burst's tolerance), so a stretch of `g` ms in which no call reaches it (the machine stalled every
-      // process at once) loses between g − 1,000 and g − 900 ms of slots. The larger is taken, measured
-      // from the answers, and reported, so a loaded machine cannot pass an over-strict limiter off as exact:
-      // the upper bound never moves.
-      const toleranceMs = ((burst - 1) * 60_000) / rpm;
-      answeredAt.sort((a, b) => a - b);
-      let stalledMs = 0;
-      for (let i = 1; i < answeredAt.length; i += 1) {
-        stalledMs += Math.max(0, (answeredAt[i] ?? 0) - (answeredAt[i - 1] ?? 0) - toleranceMs);
-      }
-      const lostSlots = Math.floor((stalledMs * rpm) / 60_000);
+      const { stalledMs, lostSlots } = stalls(answeredAt, burst, rpm);
       console.log(
         `rate run: ${RATE_SECONDS} s (measured ${seconds.toFixed(1)} s, admitting for ${(spanMs / 1000).toFixed(2)} s), 2 replicas, 64 clients: admitted ${admitted}, expected ${expected} (±1 %; ${burst + (rpm / 60) * RATE_SECONDS} for the nominal duration), refused ${refused}, unanswered ${unanswered}, stalls ${stalledMs} ms (${lostSlots} slots)`,
       );

@@ -37,7 +37,7 @@ const event = (prefix: string, cost: string, at: Date, id = eventId()) => ({
   occurred_at: at.toISOString(),
 });
 
-describe('the metering pipeline, API and workers as separate processes', () => {
+describe('the metering pipeline, API and workers as separate processes: windows', () => {
   it('puts 23:59:59.999 and 00:00:00.000 into different days, weeks and months', async () => {
     const key = await createKey({ name: 'boundaries' });
     const now = Date.now();
@@ -76,7 +76,9 @@ describe('the metering pipeline, API and workers as separate processes', () => {
     expect(self.body.data.usage.lifetime).toBe(33);
     expect(self.body.data.usage.week).toBe(inWeek);
   });
+});
 
+describe('the metering pipeline, API and workers as separate processes: blocks and duplicates', () => {
   it('blocks at exactly the threshold, not one unit before, visible to verify within a second', async () => {
     const key = await createKey({ name: 'limit', limit: { retention: 'day', threshold: 1 } });
     const now = new Date();
@@ -142,7 +144,9 @@ describe('the metering pipeline, API and workers as separate processes', () => {
       lifetime: 0.0000021,
     });
   });
+});
 
+describe('the metering pipeline, API and workers as separate processes: a worker SIGKILLed', () => {
   it('leaves every total exact after a worker is SIGKILLed in the middle of a large ingest', async () => {
     const keys = await Promise.all(Array.from({ length: 20 }, (_, i) => createKey({ name: `kill-${i}` })));
     const expected = new Map<string, bigint>(keys.map((k) => [k.prefix, 0n]));

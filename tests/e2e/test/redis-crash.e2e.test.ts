@@ -104,6 +104,76 @@ describe('Redis killed with SIGKILL (appendfsync everysec)', () => {
   }, 300_000);
 });
 
+/**
+ * Ingest under each appendfsync mode, alternated (everysec, always, always, everysec) after a warm-up
+ * round that is not counted: events a second, and the p50 and p99 latency of a call, per mode.
+ */
+async function ingestCost(target: System, admin: Redis, prefix: string) {
+  const rounds: Record<'everysec' | 'always', { eventsPerSecond: number[]; latencies: number[] }> = {
+    everysec: { eventsPerSecond: [], latencies: [] },
+    always: { eventsPerSecond: [], latencies: [] },
+  };
+  // A first round warms the API (JIT, caches) and is not counted.
+  for (let call = 0; call < 8; call += 1) await send(target, batch(prefix, `warm-up-${call}`));
+  for (const [round, mode] of (['everysec', 'always', 'always', 'everysec'] as const).entries()) {
+    await admin.config('SET', 'appendfsync', mode);
+    const calls = 24;
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let call = next++; call < calls; call = next++) {
+          const events = batch(prefix, `${mode}-${round}-${call}`);
+          const sent = performance.now();
+          expect(await send(target, events)).toBe(true);
+          rounds[mode].latencies.push(performance.now() - sent);
+        }
+      }),
+    );
+    rounds[mode].eventsPerSecond.push((calls * BATCH) / ((performance.now() - started) / 1000));
+  }
+  return Object.fromEntries(
+    Object.entries(rounds).map(([mode, { eventsPerSecond, latencies }]) => {
+      const sorted = [...latencies].sort((a, b) => a - b);
+      return [
+        mode,
+        {
+          eventsPerSecond: Math.round(eventsPerSecond.reduce((a, b) => a + b, 0) / eventsPerSecond.length),
+          p50Ms: Math.round(percentile(sorted, 50)),
+          p99Ms: Math.round(percentile(sorted, 99)),
+        },
+      ];
+    }),
+  );
+}
+
+/** The same at Redis itself: acknowledged writes a second, one at a time and from 32 clients at once. */
+async function redisWriteCost(admin: Redis, url: string) {
+  const writes: Record<string, { serial: number[]; concurrent: number[] }> = {
+    everysec: { serial: [], concurrent: [] },
+    always: { serial: [], concurrent: [] },
+  };
+  const clients = Array.from({ length: 32 }, () => new Redis(url));
+  try {
+    for (const mode of ['everysec', 'always', 'everysec', 'always'] as const) {
+      await admin.config('SET', 'appendfsync', mode);
+      let started = performance.now();
+      for (let i = 0; i < 2_000; i += 1) await admin.set(`fsync-cost:${i}`, 'x'.repeat(100));
+      writes[mode]?.serial.push(2_000 / ((performance.now() - started) / 1000));
+      started = performance.now();
+      await Promise.all(
+        clients.map(async (client, c) => {
+          for (let i = 0; i < 250; i += 1) await client.set(`fsync-cost:${c}:${i}`, 'x'.repeat(100));
+        }),
+      );
+      writes[mode]?.concurrent.push(8_000 / ((performance.now() - started) / 1000));
+    }
+  } finally {
+    for (const client of clients) client.disconnect();
+  }
+  return writes;
+}
+
 describe('appendfsync always beside everysec', () => {
   it('measures what fsync on every write costs ingest (same system, modes alternated)', async () => {
     redis = await startRedisInstance({ appendfsync: 'everysec' });
@@ -114,72 +184,13 @@ describe('appendfsync always beside everysec', () => {
     try {
       const key = (await target.call('POST', '/v1/keys', target.managementKey, { name: 'fsync-cost' })).body
         .data;
-      const rounds: Record<'everysec' | 'always', { eventsPerSecond: number[]; latencies: number[] }> = {
-        everysec: { eventsPerSecond: [], latencies: [] },
-        always: { eventsPerSecond: [], latencies: [] },
-      };
-      // A first round warms the API (JIT, caches) and is not counted.
-      for (let call = 0; call < 8; call += 1) await send(target, batch(key.prefix, `warm-up-${call}`));
-      for (const [round, mode] of (['everysec', 'always', 'always', 'everysec'] as const).entries()) {
-        await admin.config('SET', 'appendfsync', mode);
-        const calls = 24;
-        let next = 0;
-        const started = performance.now();
-        await Promise.all(
-          Array.from({ length: 8 }, async () => {
-            for (let call = next++; call < calls; call = next++) {
-              const events = batch(key.prefix, `${mode}-${round}-${call}`);
-              const sent = performance.now();
-              expect(await send(target, events)).toBe(true);
-              rounds[mode].latencies.push(performance.now() - sent);
-            }
-          }),
-        );
-        rounds[mode].eventsPerSecond.push((calls * BATCH) / ((performance.now() - started) / 1000));
-      }
-      const summary = Object.fromEntries(
-        Object.entries(rounds).map(([mode, { eventsPerSecond, latencies }]) => {
-          const sorted = [...latencies].sort((a, b) => a - b);
-          return [
-            mode,
-            {
-              eventsPerSecond: Math.round(
-                eventsPerSecond.reduce((a, b) => a + b, 0) / eventsPerSecond.length,
-              ),
-              p50Ms: Math.round(percentile(sorted, 50)),
-              p99Ms: Math.round(percentile(sorted, 99)),
-            },
-          ];
-        }),
-      );
+      const summary = await ingestCost(target, admin, key.prefix);
       expect(Object.keys(summary)).toEqual(['everysec', 'always']);
       console.log(
         `appendfsync cost, ingest (8 senders, calls of ${BATCH} events): ${JSON.stringify(summary)}`,
       );
 
-      // The same at Redis itself: acknowledged writes a second, one at a time and from 32 clients at once.
-      const writes: Record<string, { serial: number[]; concurrent: number[] }> = {
-        everysec: { serial: [], concurrent: [] },
-        always: { serial: [], concurrent: [] },
-      };
-      const clients = Array.from({ length: 32 }, () => new Redis(instance.url));
-      try {
-        for (const mode of ['everysec', 'always', 'everysec', 'always'] as const) {
-          await admin.config('SET', 'appendfsync', mode);
-          let started = performance.now();
-          for (let i = 0; i < 2_000; i += 1) await admin.set(`fsync-cost:${i}`, 'x'.repeat(100));
-          writes[mode]?.serial.push(2_000 / ((performance.now() - started) / 1000));
-          started = performance.now();
-          await Promise.all(
-            clients.map(async (client, c) => {
-              for (let i = 0; i < 250; i += 1) await client.set(`fsync-cost:${c}:${i}`, 'x'.repeat(100));
-            }),
-          );
-          writes[mode]?.concurrent.push(8_000 / ((performance.now() - started) / 1000));
-        }
-      } finally {
-        for (const client of clients) client.disconnect();
-      }
+      const writes = await redisWriteCost(admin, instance.url);
       const mean = (values: number[]) => Math.round(values.reduce((a, b) => a + b, 0) / values.length);
       console.log(
         `appendfsync cost, Redis SET of 100 bytes (writes/s): ${JSON.stringify(
