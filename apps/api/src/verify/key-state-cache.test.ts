@@ -49,6 +49,20 @@ function loader(data: Map<string, KeyState>) {
   };
 }
 
+/** A read of key k1 ('old') that `overtake` overtakes while it runs; the data says 'new' from then on. */
+async function readOvertakenBy(overtake: (cache: KeyStateCache) => void) {
+  const data = new Map([['h1', state('k1', 'old')]]);
+  const source = loader(data);
+  const cache = new KeyStateCache(source.load);
+  source.hold();
+  const pending = cache.get('h1', now);
+  await vi.waitFor(() => expect(source.calls.count).toBe(1));
+  overtake(cache);
+  data.set('h1', state('k1', 'new'));
+  source.release();
+  return { cache, source, pending };
+}
+
 describe('KeyStateCache: memory and invalidation', () => {
   it('answers from memory until the key is invalidated, then reads once more', async () => {
     const data = new Map([['h1', state('k1')]]);
@@ -65,15 +79,7 @@ describe('KeyStateCache: memory and invalidation', () => {
   });
 
   it('does not keep a read that an invalidation overtook, but keeps the next one', async () => {
-    const data = new Map([['h1', state('k1', 'old')]]);
-    const source = loader(data);
-    const cache = new KeyStateCache(source.load);
-    source.hold();
-    const pending = cache.get('h1', now);
-    await vi.waitFor(() => expect(source.calls.count).toBe(1));
-    cache.invalidate(['k1']);
-    data.set('h1', state('k1', 'new'));
-    source.release();
+    const { cache, source, pending } = await readOvertakenBy((cache) => cache.invalidate(['k1']));
     expect((await pending)?.key.name).toBe('old');
     expect((await cache.get('h1', now))?.key.name).toBe('new');
     await cache.get('h1', now);
@@ -180,15 +186,7 @@ describe('KeyStateCache: batched and background reads', () => {
   });
 
   it('does not keep a read that a clear overtook', async () => {
-    const data = new Map([['h1', state('k1', 'old')]]);
-    const source = loader(data);
-    const cache = new KeyStateCache(source.load);
-    source.hold();
-    const pending = cache.get('h1', now);
-    await vi.waitFor(() => expect(source.calls.count).toBe(1));
-    cache.clear();
-    data.set('h1', state('k1', 'new'));
-    source.release();
+    const { cache, pending } = await readOvertakenBy((cache) => cache.clear());
     expect((await pending)?.key.name).toBe('old');
     expect((await cache.get('h1', now))?.key.name).toBe('new');
   });
