@@ -6,10 +6,12 @@
 // next to that package only), written relative to the bundle so the tree can move as a whole (the image).
 // `import.meta.url` in our sources keeps naming the source file, so paths computed from it (migrations,
 // the dashboard's build, swagger assets) stay what they are under tsx.
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { isFresh } from './freshness.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -57,10 +59,23 @@ function externalPackages(outfile) {
   };
 }
 
+/**
+ * With `--if-changed` (what `pnpm start` passes), a bundle is rebuilt only when one of the files it was
+ * built from (esbuild's list, kept beside it as `<bundle>.inputs.json`), the lockfile (third-party imports
+ * are paths into node_modules/.pnpm) or this script changed after it was written.
+ */
+function upToDate({ outfile }) {
+  const list = `${root}${outfile}.inputs.json`;
+  if (!existsSync(list)) return false;
+  const inputs = JSON.parse(readFileSync(list, 'utf8')).map((input) => `${root}${input}`);
+  return isFresh(`${root}${outfile}`, [...inputs, `${root}pnpm-lock.yaml`, fileURLToPath(import.meta.url)]);
+}
+
 const started = performance.now();
+const stale = process.argv.includes('--if-changed') ? TARGETS.filter((target) => !upToDate(target)) : TARGETS;
 await Promise.all(
-  TARGETS.map(({ entry, outfile }) =>
-    build({
+  stale.map(async ({ entry, outfile }) => {
+    const result = await build({
       absWorkingDir: root,
       entryPoints: [entry],
       outfile,
@@ -70,10 +85,14 @@ await Promise.all(
       target: 'node20',
       sourcemap: 'linked',
       logLevel: 'warning',
+      metafile: true,
       plugins: [externalPackages(outfile)],
-    }),
-  ),
+    });
+    await writeFile(`${root}${outfile}.inputs.json`, JSON.stringify(Object.keys(result.metafile.inputs)));
+  }),
 );
 console.log(
-  `keyfence: built ${TARGETS.map((t) => t.outfile).join(', ')} in ${Math.round(performance.now() - started)} ms`,
+  stale.length === 0
+    ? 'keyfence: the compiled API, workers and migrations are up to date'
+    : `keyfence: built ${stale.map((t) => t.outfile).join(', ')} in ${Math.round(performance.now() - started)} ms`,
 );

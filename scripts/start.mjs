@@ -1,10 +1,12 @@
 // `pnpm start`: generates the Prisma client, compiles the API, the workers and the migration runner to
-// JavaScript (scripts/build.mjs), creates the database if needed, applies migrations, then runs the API and
+// JavaScript (scripts/build.mjs) and builds the dashboard, each only when its sources changed since it was
+// last built, creates the database if needed, applies migrations, then runs the API and
 // the workers with plain `node` in the foreground, and prints where everything is once the API is ready. Ctrl-C (or
 // SIGTERM) stops both gracefully; if either exits, the other is stopped and `pnpm start` exits with the first
 // one's code.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { isFresh } from './freshness.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -17,14 +19,34 @@ function runStep(label, args, cwd) {
   }
 }
 
-runStep('generating the Prisma client', ['scripts/generate.mjs'], `${root}/packages/db`);
-runStep('compiling the API, the workers and the migrations', ['scripts/build.mjs'], root);
-runStep('applying migrations', ['dist/migrate.mjs'], `${root}/packages/db`);
+// Each build step is skipped when its output is newer than what it is made from. `pnpm install` runs them
+// (`--build-only`, the root package's postinstall), so the first start after an install, like every later
+// one, goes straight to migrating and running.
 runStep(
-  'building the dashboard (/app)',
-  [`${root}/apps/web/node_modules/vite/bin/vite.js`, 'build', '--logLevel', 'warn'],
-  `${root}/apps/web`,
+  'generating the Prisma client (if the schema changed)',
+  ['scripts/generate.mjs', '--if-needed'],
+  `${root}/packages/db`,
 );
+runStep('compiling the API, the workers and the migrations', ['scripts/build.mjs', '--if-changed'], root);
+const dashboardInputs = [
+  'apps/web/src',
+  'apps/web/index.html',
+  'apps/web/vite.config.ts',
+  'apps/web/package.json',
+]
+  .concat(['packages/contracts/src', 'packages/domain/src', 'pnpm-lock.yaml'])
+  .map((path) => `${root}/${path}`);
+if (isFresh(`${root}/apps/web/dist/index.html`, dashboardInputs)) {
+  console.log('keyfence: the dashboard (/app) is up to date');
+} else {
+  runStep(
+    'building the dashboard (/app)',
+    [`${root}/apps/web/node_modules/vite/bin/vite.js`, 'build', '--logLevel', 'warn'],
+    `${root}/apps/web`,
+  );
+}
+if (process.argv.includes('--build-only')) process.exit(0);
+runStep('applying migrations', ['dist/migrate.mjs'], `${root}/packages/db`);
 
 const children = new Map();
 let exiting = false;

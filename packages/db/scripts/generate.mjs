@@ -2,19 +2,19 @@
 // command unless PRISMA_SCHEMA_ENGINE_BINARY names one; `generate` never runs it, so any executable will
 // do, and these machines cannot download it. See packages/db/README.md.
 //
-// `--if-needed`: only when the client is missing or older than the schema, and silently unless it fails
+// `--if-needed`: only when the client is missing or older than the schema or the lockfile (a new Prisma
+// version generates another client), and silently unless it fails
 // (the CLI's `--json` output must stay clean).
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { isFresh } from '../../../scripts/freshness.mjs';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const schema = `${packageDir}/prisma/schema.prisma`;
 const generated = `${packageDir}/src/generated/prisma/client.ts`;
 const ifNeeded = process.argv.includes('--if-needed');
-if (ifNeeded && existsSync(generated) && statSync(generated).mtimeMs >= statSync(schema).mtimeMs)
-  process.exit(0);
+if (ifNeeded && isFresh(generated, [schema, `${packageDir}/../../pnpm-lock.yaml`])) process.exit(0);
 
 const require = createRequire(import.meta.url);
 const prismaCli = require.resolve('prisma/build/index.js');
