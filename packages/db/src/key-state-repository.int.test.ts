@@ -9,6 +9,7 @@ import {
   usd,
 } from '@keyfence/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEYS_BY_HASHES_SQL } from './key-state-repository.ts';
 import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
 
 let db: TestDatabase;
@@ -100,5 +101,14 @@ describe('KeyStateRepository.findByHashes', () => {
     const key = await createKey();
     await db.store.apiKeys.delete({ accountId, prefix: key.prefix, actor, requestId: null, now });
     expect((await db.store.keyStates.findByHashes([hashSecret(key.secret)], now)).size).toBe(0);
+  });
+
+  it("compares the hashes in the columns' own type, so both unique indexes can serve the read", async () => {
+    // As text[], PostgreSQL casts every row's CHAR(64) to text and no index applies: a scan of every key.
+    const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${KEYS_BY_HASHES_SQL}`, [['a', 'b'], now]);
+    const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+    expect(text).toContain('secret_hash = ANY');
+    expect(text).toContain('previous_secret_hash = ANY');
+    expect(text).not.toContain('::text = ANY');
   });
 });

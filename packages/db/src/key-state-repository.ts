@@ -25,6 +25,24 @@ type KeyRow = Omit<ApiKeyColumns, 'limitThreshold'> & {
   previousSecretHash: string | null;
 };
 
+/**
+ * The live keys whose current secret, or whose replaced secret while its grace lasts ($2), hashes to one of
+ * $1. The hashes are compared as `bpchar[]`, the columns' own type: as `text[]` the columns would be cast
+ * and neither unique index used (a sequential scan of every key per read).
+ */
+export const KEYS_BY_HASHES_SQL = `
+         SELECT id::text, account_id::text AS "accountId", name, prefix, scopes_restricted AS "scopesRestricted",
+                scopes, limit_retention::text AS "limitRetention", limit_threshold::text AS "limitThreshold",
+                disabled, created_at AS "createdAt", updated_at AS "updatedAt", last_used_at AS "lastUsedAt",
+                expires_at AS "expiresAt", rate_requests_per_minute AS "rateRequestsPerMinute",
+                rate_tokens_per_minute AS "rateTokensPerMinute", rotated_at AS "rotatedAt",
+                previous_secret_expires_at AS "previousSecretExpiresAt", secret_hash AS "secretHash",
+                CASE WHEN previous_secret_expires_at > $2 THEN previous_secret_hash END AS "previousSecretHash"
+           FROM api_keys
+          WHERE deleted_at IS NULL
+            AND (secret_hash = ANY($1::bpchar[])
+                 OR (previous_secret_hash = ANY($1::bpchar[]) AND previous_secret_expires_at > $2))`;
+
 /** The read side of verify: a key by its secret's hash, with its current spend and open blocks. */
 export class KeyStateRepository {
   constructor(private readonly pool: pg.Pool) {}
@@ -46,20 +64,7 @@ export class KeyStateRepository {
     const found = new Map<string, KeyState>();
     if (hashes.length === 0) return found;
     return translatingErrors(async () => {
-      const { rows } = await this.pool.query<KeyRow>(
-        `SELECT id::text, account_id::text AS "accountId", name, prefix, scopes_restricted AS "scopesRestricted",
-                scopes, limit_retention::text AS "limitRetention", limit_threshold::text AS "limitThreshold",
-                disabled, created_at AS "createdAt", updated_at AS "updatedAt", last_used_at AS "lastUsedAt",
-                expires_at AS "expiresAt", rate_requests_per_minute AS "rateRequestsPerMinute",
-                rate_tokens_per_minute AS "rateTokensPerMinute", rotated_at AS "rotatedAt",
-                previous_secret_expires_at AS "previousSecretExpiresAt", secret_hash AS "secretHash",
-                CASE WHEN previous_secret_expires_at > $2 THEN previous_secret_hash END AS "previousSecretHash"
-           FROM api_keys
-          WHERE deleted_at IS NULL
-            AND (secret_hash = ANY($1::text[])
-                 OR (previous_secret_hash = ANY($1::text[]) AND previous_secret_expires_at > $2))`,
-        [hashes, now],
-      );
+      const { rows } = await this.pool.query<KeyRow>(KEYS_BY_HASHES_SQL, [hashes, now]);
       if (rows.length === 0) return found;
       const keys = rows.map(({ secretHash, previousSecretHash, ...columns }) => ({
         secretHash,
@@ -116,7 +121,7 @@ export class KeyStateRepository {
       }>(
         `SELECT prefix, id::text, account_id::text, (limit_threshold IS NOT NULL AND deleted_at IS NULL) AS limited,
                 CASE WHEN deleted_at IS NULL THEN rate_tokens_per_minute END AS tokens_per_minute
-           FROM api_keys WHERE prefix = ANY($1::text[])`,
+           FROM api_keys WHERE prefix = ANY($1::bpchar[])`,
         [prefixes],
       ),
     );
