@@ -16,6 +16,14 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/** scripts/start.mjs's LEAN_RUNTIME_ENV (malloc arenas and thresholds, V8 semi-spaces), as the image sets. */
+const LEAN_RUNTIME_ENV = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+  NODE_OPTIONS: '--max-semi-space-size=4',
+};
+
 /**
  * Starts the app in `dir` (`apps/api`, `apps/worker`) with `env`, its output kept. Tests run the
  * TypeScript sources through tsx; a benchmark may run what `pnpm start` runs (the compiled modules of
@@ -29,8 +37,8 @@ export function launchService(
   const args = runtime === 'compiled' ? ['dist/main.mjs'] : ['--import', TSX_LOADER, 'src/main.ts'];
   const child = spawn(process.execPath, args, {
     cwd: `${ROOT}${dir}`,
-    // Compiled, the processes get the malloc setting `pnpm start` and the image give them.
-    env: runtime === 'compiled' ? { MALLOC_ARENA_MAX: '2', ...env } : env,
+    // Compiled, the processes get the runtime settings `pnpm start` and the image give them.
+    env: runtime === 'compiled' ? { ...LEAN_RUNTIME_ENV, ...env } : env,
     stdio: 'pipe',
   });
   const output: string[] = [];
