@@ -1,7 +1,6 @@
 import { releaseBodySchema, verifyBodySchema } from '@keyfence/contracts';
 import {
   decideVerify,
-  formatUsd,
   hashSecret,
   NO_USAGE,
   parseUsd,
@@ -14,75 +13,13 @@ import { canServe, requireServiceToken, serviceTokenOf } from '../auth/service-t
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
-import { ExactNumber } from '../http/json-body.ts';
 import { jsonBodies, MAX_BODY_BYTES } from '../http/json-parser.ts';
-import { sendData } from '../http/respond.ts';
+import { sendData, sendJsonText } from '../http/respond.ts';
 import { parseInput } from '../http/validation.ts';
 import type { PrefixDirectory } from '../ingest/prefix-directory.ts';
 import type { KeyStateCache } from './key-state-cache.ts';
 import type { LastUsedRecorder } from './last-used-recorder.ts';
-
-const MESSAGES: Record<VerifyOutcome['code'], string> = {
-  VALID: 'the key may call this endpoint',
-  NOT_FOUND: 'no API key matches',
-  EXPIRED: 'the key has expired',
-  DISABLED: 'the key is disabled',
-  ENDPOINT_FORBIDDEN: "the key's scopes do not include this endpoint",
-  LIMIT_REACHED: 'the key has reached its spending limit until it resets',
-  INSUFFICIENT_REMAINING:
-    "what remains of the key's limit, after spend and the holds of calls in flight, does not cover this call",
-  RATE_LIMITED: 'the key is over its rate limit; retry after retry_after_ms',
-};
-
-/** The hold part of verify's answer. */
-export interface HoldAnswer {
-  readonly id: string;
-  readonly amountUnits: bigint;
-  readonly status: 'held' | 'already_held' | 'already_posted' | 'not_needed';
-  readonly expiresAt: Date | null;
-}
-
-const money = (units: bigint) => new ExactNumber(formatUsd(units));
-
-/** Verify's answer on the wire; money exact, the limit telling which limit, spend, holds and reset. */
-export function presentVerifyOutcome(outcome: VerifyOutcome, hold: HoldAnswer | null = null) {
-  return {
-    valid: outcome.valid,
-    code: outcome.code,
-    message: MESSAGES[outcome.code],
-    key:
-      outcome.key === null
-        ? null
-        : {
-            prefix: outcome.key.prefix,
-            account_id: outcome.key.accountId,
-            name: outcome.key.name,
-            expires_at: outcome.key.expiresAt,
-          },
-    limit:
-      outcome.limit === null
-        ? null
-        : {
-            retention: outcome.limit.retention,
-            threshold: money(outcome.limit.thresholdUnits),
-            spend: money(outcome.limit.spendUnits),
-            pending: money(outcome.limit.pendingUnits),
-            held: money(outcome.limit.heldUnits),
-            remaining: money(outcome.limit.remainingUnits),
-            resets_at: outcome.limit.resetsAt,
-          },
-    hold:
-      hold === null || !outcome.valid
-        ? null
-        : {
-            id: hold.id,
-            amount_usd: money(hold.amountUnits),
-            status: hold.status,
-            expires_at: hold.expiresAt,
-          },
-    retry_after_ms: outcome.code === 'RATE_LIMITED' ? (outcome.retryAfterMs ?? 0) : null,
-  };
-}
+import { type HoldAnswer, money, verifyAnswerText } from './verify-answer.ts';
 
 export type VerifyDeps = Pick<AppDeps, 'store' | 'clock' | 'metrics'> & {
   readonly keyStates: KeyStateCache;
@@ -243,7 +180,7 @@ export function createVerifyRoutes(deps: VerifyDeps): Router {
       }
       if (outcome.valid && outcome.key !== null) deps.lastUsed.note(outcome.key.id, now);
       deps.metrics.verifyOutcomes.inc({ code: outcome.code });
-      sendData(res, 200, presentVerifyOutcome(outcome, holdAnswer));
+      sendJsonText(res, 200, verifyAnswerText(outcome, holdAnswer));
     })
     .all(methodNotAllowed(['POST']));
   router
