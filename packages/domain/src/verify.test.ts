@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { type ApiKey, DEFAULT_KEY_SETTINGS } from './api-key.ts';
+import type { ApiKey } from './api-key.ts';
 import { NO_USAGE, type WindowUsage } from './limit-decision.ts';
 import { usd } from './money.ts';
 import { windowContaining } from './periods.ts';
+import { keyMadeAt } from './testing.ts';
 import { decideVerify, isBlockInForce, type KeyBlock, type VerifyCode } from './verify.ts';
 
 const now = new Date('2026-11-26T10:00:00.000Z');
-const key = (overrides: Partial<ApiKey> = {}): ApiKey => ({
-  ...DEFAULT_KEY_SETTINGS,
-  id: 'k',
-  accountId: 'a',
-  prefix: 'Abcd1234',
-  createdAt: now,
-  updatedAt: now,
-  lastUsedAt: null,
-  rotatedAt: null,
-  previousSecretExpiresAt: null,
-  ...overrides,
-});
+const key = (overrides: Partial<ApiKey> = {}): ApiKey => keyMadeAt(now, overrides);
 const dayLimit = { retention: 'day', thresholdUnits: usd(10) } as const;
 const block = (kind: 'day' | 'week', at: string): KeyBlock => ({
   window: windowContaining(kind, new Date(at)),

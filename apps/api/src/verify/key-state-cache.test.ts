@@ -1,22 +1,12 @@
 import type { KeyState } from '@keyfence/db';
-import { DEFAULT_KEY_SETTINGS, NO_USAGE } from '@keyfence/domain';
+import { NO_USAGE } from '@keyfence/domain';
+import { keyMadeAt } from '@keyfence/domain/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { KeyStateCache } from './key-state-cache.ts';
 
 const now = new Date('2026-11-26T10:00:00.000Z');
 const state = (id: string, name = 'k'): KeyState => ({
-  key: {
-    ...DEFAULT_KEY_SETTINGS,
-    name,
-    id,
-    accountId: 'a',
-    prefix: 'Abcd1234',
-    createdAt: now,
-    updatedAt: now,
-    lastUsedAt: null,
-    rotatedAt: null,
-    previousSecretExpiresAt: null,
-  },
+  key: keyMadeAt(now, { id, name }),
   secretValidUntil: null,
   usage: NO_USAGE,
   blocks: [],

@@ -1,28 +1,15 @@
-import {
-  DEFAULT_KEY_SETTINGS,
-  decideVerify,
-  NO_USAGE,
-  usd,
-  VERIFY_CODES,
-  type VerifyOutcome,
-} from '@keyfence/domain';
+import { decideVerify, NO_USAGE, usd, VERIFY_CODES, type VerifyOutcome } from '@keyfence/domain';
+import { keyMadeAt } from '@keyfence/domain/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type HoldAnswer, verifyAnswerReference, verifyAnswerText } from './verify-answer.ts';
 
 const now = new Date('2026-11-26T10:00:00.000Z');
-const key = {
-  ...DEFAULT_KEY_SETTINGS,
+const key = keyMadeAt(now, {
   id: 'k1',
   accountId: '0b7f5a3e-1111-4222-8333-444455556666',
   name: 'prod "eu" \u00e9\u2028 \\ key',
-  prefix: 'Abcd1234',
-  createdAt: now,
-  updatedAt: now,
-  lastUsedAt: null,
-  rotatedAt: null,
-  previousSecretExpiresAt: null,
-};
+});
 
 /** Real outcomes: decideVerify on keys without and with a limit, expiring or not, at and under the limit. */
 function outcomes(): VerifyOutcome[] {
