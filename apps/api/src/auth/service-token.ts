@@ -43,14 +43,15 @@ export function requireServiceToken(tokens: ServiceTokenRepository, clock: Clock
     const pending = reading.get(hash);
     if (pending !== undefined) return pending;
     const started = (async () => {
+      // Trusted from when the read began: a token revoked during a slow read is still refused in time.
+      const readAt = clock();
       const token = await tokens.findActiveByHash(hash);
-      if (token !== null) await tokens.touchLastUsed(token.id, clock());
-      const nowMs = clock().getTime();
+      if (token !== null) await tokens.touchLastUsed(token.id, readAt);
       if (cache.size > 10_000) cache.clear();
       const entry = {
         token,
-        refreshAt: nowMs + SERVICE_TOKEN_CACHE_MS / 2,
-        expiresAt: nowMs + SERVICE_TOKEN_CACHE_MS,
+        refreshAt: readAt.getTime() + SERVICE_TOKEN_CACHE_MS / 2,
+        expiresAt: readAt.getTime() + SERVICE_TOKEN_CACHE_MS,
       };
       cache.set(hash, entry);
       return entry;
