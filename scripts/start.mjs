@@ -5,6 +5,7 @@
 // SIGTERM) stops both gracefully; if either exits, the other is stopped and `pnpm start` exits with the first
 // one's code.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isFresh } from './freshness.mjs';
 
@@ -28,14 +29,16 @@ runStep(
   `${root}/packages/db`,
 );
 runStep('compiling the API, the workers and the migrations', ['scripts/build.mjs', '--if-changed'], root);
+// The dashboard's own sources and build settings, and what it imports: wire types and scopes.
 const dashboardInputs = [
   'apps/web/src',
   'apps/web/index.html',
   'apps/web/vite.config.ts',
   'apps/web/package.json',
-]
-  .concat(['packages/contracts/src', 'packages/domain/src', 'pnpm-lock.yaml'])
-  .map((path) => `${root}/${path}`);
+  'packages/contracts/src',
+  'packages/domain/src',
+  'pnpm-lock.yaml',
+].map((path) => `${root}/${path}`);
 if (isFresh(`${root}/apps/web/dist/index.html`, dashboardInputs)) {
   console.log('keyfence: the dashboard (/app) is up to date');
 } else {
@@ -50,14 +53,12 @@ runStep('applying migrations', ['dist/migrate.mjs'], `${root}/packages/db`);
 
 /**
  * glibc malloc: two arenas, and blocks of 128 KiB and more mapped on their own and given back when freed;
- * V8: young generation semi-spaces of 4 MiB. Same in infra/Dockerfile and the testkit's compiled runtime.
+ * V8: young generation semi-spaces of 4 MiB. The one list of them: the testkit's compiled runtime reads it
+ * too, and a test holds infra/Dockerfile's ENV to it.
  */
-const LEAN_RUNTIME_ENV = {
-  MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '131072',
-  MALLOC_TRIM_THRESHOLD_: '131072',
-  NODE_OPTIONS: '--max-semi-space-size=4',
-};
+const LEAN_RUNTIME_ENV = JSON.parse(
+  readFileSync(new URL('./lean-runtime-env.json', import.meta.url), 'utf8'),
+);
 
 const children = new Map();
 let exiting = false;

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -16,13 +17,10 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** scripts/start.mjs's LEAN_RUNTIME_ENV (malloc arenas and thresholds, V8 semi-spaces), as the image sets. */
-const LEAN_RUNTIME_ENV = {
-  MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '131072',
-  MALLOC_TRIM_THRESHOLD_: '131072',
-  NODE_OPTIONS: '--max-semi-space-size=4',
-};
+/** The runtime settings `pnpm start` and the image give the services (scripts/lean-runtime-env.json). */
+const LEAN_RUNTIME_ENV: Record<string, string> = JSON.parse(
+  readFileSync(`${ROOT}scripts/lean-runtime-env.json`, 'utf8'),
+);
 
 /**
  * Starts the app in `dir` (`apps/api`, `apps/worker`) with `env`, its output kept. Tests run the

@@ -27,6 +27,16 @@ const namesOf = (env: unknown): string[] =>
   Array.isArray(env) ? env.map((entry) => (entry as { name: string }).name) : Object.keys((env ?? {}) as Env);
 
 describe('deployment files: the variables they set', () => {
+  it("the image's ENV carries the services' runtime settings, as pnpm start and the testkit do", () => {
+    const settings = JSON.parse(
+      readFileSync(new URL('../../../scripts/lean-runtime-env.json', import.meta.url), 'utf8'),
+    ) as Record<string, string>;
+    const line = /^ENV ((?:.*\\\n)*.*)$/m.exec(infra('Dockerfile'))?.[1] ?? '';
+    const env = line.replace(/\\\n/g, ' ').split(/\s+/);
+    expect(Object.keys(settings).length).toBeGreaterThan(0);
+    for (const [name, value] of Object.entries(settings)) expect(env).toContain(`${name}=${value}`);
+  });
+
   it('compose.yaml parses and sets only variables the apps read', () => {
     const compose = parse(infra('compose.yaml'), { merge: true }) as {
       services: Record<string, { environment?: Env }>;
