@@ -10,7 +10,7 @@ import { createIngestRoutes } from './ingest/ingest-routes.ts';
 import { createKeyRoutes } from './keys/key-routes.ts';
 import { createOperatorRoutes } from './operator/operator-routes.ts';
 import { createUsageRoutes } from './usage/usage-routes.ts';
-import { createVerifyRoutes } from './verify/verify-routes.ts';
+import { mountVerifyRoutes } from './verify/verify-routes.ts';
 import { createWebRoutes } from './web/web-routes.ts';
 import { createWebhookRoutes } from './webhooks/webhook-routes.ts';
 
@@ -21,14 +21,17 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.set('trust proxy', deps.trustProxy ?? false);
-  app.use(requestContext(deps.logger));
-  app.use(securityHeaders());
-  app.use(deps.failureLimiter.check());
-  app.use(deps.metrics.timeRequests());
+  app.use(
+    requestContext(deps.logger, {
+      headers: securityHeaders(),
+      refusal: (req) => deps.failureLimiter.refusalOf(req),
+      observe: (req, res, seconds) => deps.metrics.observeRequest(req, res, seconds),
+    }),
+  );
   // The gateway's routes come first: they are called on every model request, and this way they meet no
   // other router on their way. No body is parsed here: each route reads its body (`jsonBodies`) only after
   // it has authenticated the caller, so an unknown sender cannot make us inflate or parse anything.
-  app.use(createVerifyRoutes(deps));
+  mountVerifyRoutes(app, deps);
   app.use(createIngestRoutes(deps));
   app.use(createOperatorRoutes(deps));
   app.use(createDocsRoutes());
@@ -54,11 +57,11 @@ function securityHeaders() {
   const strict = helmet();
   const dashboard = helmet({ contentSecurityPolicy: false });
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.path.startsWith('/internal/')) {
+    if (req.url.startsWith('/internal/')) {
       res.setHeader('X-Content-Type-Options', 'nosniff');
       next();
       return;
     }
-    (req.path.startsWith('/admin/queues') ? dashboard : strict)(req, res, next);
+    (req.url.startsWith('/admin/queues') ? dashboard : strict)(req, res, next);
   };
 }

@@ -69,7 +69,7 @@ export interface ApiRuntime {
 /** Builds the runtime and subscribes to key events; main.ts and the tests share this wiring. */
 export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRuntime> {
   const { store, logger } = options;
-  const { redis, subscriber } = openApiRedis(options);
+  const { redis, subscriber, admissionRedis } = openApiRedis(options);
   const prefix = queuePrefix(options.queuePrefix);
   const queues = openApiQueues(redis, options.queuePrefix);
   const keyStates = new KeyStateCache(
@@ -106,7 +106,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       keyStates,
       lastUsed,
       admission: new AdmissionService(
-        new AdmissionStore(redis, options.queuePrefix, options.admission),
+        new AdmissionStore(admissionRedis, options.queuePrefix, options.admission),
         store.usage,
       ),
       prefixes: new PrefixDirectory(store.keyStates),
@@ -128,19 +128,29 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       await bus.close();
       await Promise.all(queues.all.map((queue) => queue.close()));
       subscriber.disconnect();
+      await admissionRedis.quit().catch(() => admissionRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());
     },
   };
 }
 
-/** The API's two Redis connections: commands (a few retries), and the key-event subscription. */
-function openApiRedis(options: RuntimeOptions): { redis: RedisConnection; subscriber: RedisConnection } {
+/**
+ * The API's three Redis connections: commands (a few retries); the admission steps, with auto-pipelining
+ * (the ADMIT of every verify call that arrives in one turn of the event loop goes out in one write: the API
+ * spent 200 → 180 µs of CPU per limited verify and Redis 31 → 18 µs, the probe beside `pnpm bench verify`);
+ * and the key-event subscription. The queues keep the first: BullMQ's own commands are left as they are.
+ */
+function openApiRedis(options: RuntimeOptions) {
   const redis = openRedis(options.redis, { maxRetriesPerRequest: 3 });
+  const admissionRedis = openRedis(options.redis, { maxRetriesPerRequest: 3 }, { autoPipelining: true });
   // On a cluster it subscribes on one node; a PUBLISH on any node reaches every node's subscribers.
   const subscriber = openRedis(options.redis, { maxRetriesPerRequest: null });
   redis.on('error', (error) => options.logger.warn({ err: error.message }, 'redis connection error'));
+  admissionRedis.on('error', (error) =>
+    options.logger.warn({ err: error.message }, 'redis admission connection error'),
+  );
   subscriber.on('error', (error) => options.logger.warn({ err: error.message }, 'redis subscriber error'));
-  return { redis, subscriber };
+  return { redis, subscriber, admissionRedis };
 }
 
 /** Every queue, for the operators' dashboard; usage and webhooks are also written to. */

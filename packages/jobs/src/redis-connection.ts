@@ -51,13 +51,19 @@ function sharedOptionsOf(url: string): RedisOptions {
 /**
  * The one place the API, the workers and the tools open Redis: a `Redis` for one server, a `Cluster` when
  * seed nodes are given. `options` are per-connection options (`maxRetriesPerRequest`, `commandTimeout`…);
- * on a cluster they apply to the connection to each node.
+ * on a cluster they apply to the connection to each node. `autoPipelining` sends the commands issued in one
+ * turn of the event loop in one write (per node on a cluster).
  */
-export function openRedis(target: RedisTarget, options: RedisOptions = {}): RedisConnection {
+export function openRedis(
+  target: RedisTarget,
+  options: RedisOptions = {},
+  { autoPipelining = false }: { readonly autoPipelining?: boolean } = {},
+): RedisConnection {
   if (target.clusterNodes === undefined || target.clusterNodes.length === 0) {
-    return new Redis(target.url, options);
+    return new Redis(target.url, { ...options, enableAutoPipelining: autoPipelining });
   }
   return new Cluster([...target.clusterNodes], {
+    enableAutoPipelining: autoPipelining,
     redisOptions: { ...sharedOptionsOf(target.url), ...options },
     // A failover (a replica promoted) takes the cluster's node timeout and more: commands wait for it
     // rather than fail at once. @see https://redis.io/docs/latest/operate/oss_and_stack/management/scaling/

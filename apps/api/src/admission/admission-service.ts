@@ -15,16 +15,14 @@ import { ApiError } from '../http/api-error.ts';
  * Redis not answering is a 503 with Retry-After, as PostgreSQL not answering is: a spend limit is never
  * decided without the shared state (it fails closed). The cause goes to the log, not to the caller.
  */
-async function unavailableWithoutRedis<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
+function unavailableWithoutRedis<T>(work: () => Promise<T>): Promise<T> {
+  return work().catch((error: unknown) => {
     if (error instanceof DatabaseError || error instanceof ApiError) throw error;
     throw new ApiError('SERVICE_UNAVAILABLE', 'the admission state is briefly unavailable; retry shortly', {
       headers: { 'Retry-After': '1' },
       cause: error,
     });
-  }
+  });
 }
 
 /** One accepted event, as ingest hands it over. */

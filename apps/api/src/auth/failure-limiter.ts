@@ -1,5 +1,5 @@
 import type { Clock } from '@keyfence/domain';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request } from 'express';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ApiError } from '../http/api-error.ts';
@@ -97,23 +97,15 @@ export class FailureLimiter {
     return keys;
   }
 
-  /** Middleware: refuses an address, or an address with a prefix, that has failed too often. */
-  check() {
-    return (req: Request, _res: Response, next: NextFunction): void => {
-      if (this.refusals.size === 0) {
-        next();
-        return;
-      }
-      const now = this.clock().getTime();
-      for (const [key] of this.keysOf(req)) {
-        const remainingMs = this.refusals.remainingMs(key, now);
-        if (remainingMs !== undefined) {
-          next(tooManyFailures('authentications', remainingMs));
-          return;
-        }
-      }
-      next();
-    };
+  /** Why this request is refused: its address, or its address with its prefix, failed too often. */
+  refusalOf(req: Request): ApiError | undefined {
+    if (this.refusals.size === 0) return undefined;
+    const now = this.clock().getTime();
+    for (const [key] of this.keysOf(req)) {
+      const remainingMs = this.refusals.remainingMs(key, now);
+      if (remainingMs !== undefined) return tooManyFailures('authentications', remainingMs);
+    }
+    return undefined;
   }
 
   /** Counts one failed authentication of this request (in Redis when it answers). */

@@ -59,15 +59,22 @@ export function requireServiceToken(tokens: ServiceTokenRepository, clock: Clock
     reading.set(hash, started);
     return started;
   };
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const hash = hashSecret(presentedSecret(req, 'service_token'));
-    const nowMs = clock().getTime();
-    let entry = cache.get(hash);
-    if (entry === undefined || entry.expiresAt <= nowMs) entry = await read(hash);
-    else if (entry.refreshAt <= nowMs && !reading.has(hash)) read(hash).catch(() => undefined);
+  const admit = (entry: TokenEntry, res: Response, next: NextFunction): void => {
     if (entry.token === null)
       throw new ApiError('INVALID_CREDENTIALS', 'the service token is unknown or revoked');
     res.locals.serviceToken = entry.token;
     next();
+  };
+  // Synchronous while the token is cached (every call but one in five seconds): no promise per request.
+  return (req: Request, res: Response, next: NextFunction): Promise<void> | undefined => {
+    const hash = hashSecret(presentedSecret(req, 'service_token'));
+    const nowMs = clock().getTime();
+    const entry = cache.get(hash);
+    if (entry === undefined || entry.expiresAt <= nowMs) {
+      return read(hash).then((fresh) => admit(fresh, res, next));
+    }
+    if (entry.refreshAt <= nowMs && !reading.has(hash)) read(hash).catch(() => undefined);
+    admit(entry, res, next);
+    return undefined;
   };
 }

@@ -26,6 +26,9 @@ function contentEncodingOf(req: Request): string {
 
 // With the `u` flag a surrogate pair is one code point; only a lone half is of category Cs.
 const LONE_SURROGATE = /\p{Cs}/u;
+// The escapes that can begin a surrogate, as bytes once (a string needle is encoded again on every call).
+const SURROGATE_ESCAPE_LOWER = Buffer.from('\\ud');
+const SURROGATE_ESCAPE_UPPER = Buffer.from('\\uD');
 
 /**
  * True when a parsed value holds a string or a member name with a lone UTF-16 surrogate (which JSON's
@@ -76,7 +79,7 @@ export function jsonBodies(limitBytes: number, options: JsonBodyOptions = {}) {
     // Only looks: a body whose text has no `\uD…` escape cannot hold a lone surrogate.
     verify: (req, _res, buffer) => {
       (req as { mayHoldSurrogates?: boolean }).mayHoldSurrogates =
-        buffer.includes('\\ud') || buffer.includes('\\uD');
+        buffer.includes(SURROGATE_ESCAPE_LOWER) || buffer.includes(SURROGATE_ESCAPE_UPPER);
     },
   });
   return (req: Request, res: Response, next: NextFunction): void => {

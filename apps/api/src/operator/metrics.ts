@@ -1,6 +1,6 @@
 import type { Clock } from '@keyfence/domain';
 import type { Queue } from 'bullmq';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The API's Prometheus metrics. Labels never carry a secret, a key prefix or an account. */
@@ -90,15 +90,9 @@ export class ApiMetrics {
     });
   }
 
-  /** Times every request under its route pattern (never the raw path, which holds prefixes). */
-  timeRequests() {
-    return (req: Request, res: Response, next: NextFunction): void => {
-      const end = this.httpDuration.startTimer();
-      res.on('finish', () => {
-        const route = req.route?.path === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`;
-        end({ method: req.method, route, status: String(res.statusCode) });
-      });
-      next();
-    };
+  /** Times a request under its route pattern (never the raw path, which holds prefixes). */
+  observeRequest(req: Request, res: Response, seconds: number): void {
+    const route = req.route?.path === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`;
+    this.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
   }
 }

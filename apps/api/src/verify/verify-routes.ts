@@ -7,7 +7,7 @@ import {
   type VerifyOutcome,
   windowKindOf,
 } from '@keyfence/domain';
-import { Router } from 'express';
+import type { IRouter } from 'express';
 import type { AdmissionService } from '../admission/admission-service.ts';
 import { canServe, requireServiceToken, serviceTokenOf } from '../auth/service-token.ts';
 import type { AppDeps } from '../deps.ts';
@@ -149,8 +149,7 @@ async function admitLimited(
  *
  * `POST /internal/v1/holds/{id}/release`: the call failed; its hold is voided.
  */
-export function createVerifyRoutes(deps: VerifyDeps): Router {
-  const router = Router();
+export function mountVerifyRoutes(router: IRouter, deps: VerifyDeps): void {
   const serviceToken = requireServiceToken(deps.store.serviceTokens, deps.clock);
   // The body is read only once the caller is known.
   const readBody = jsonBodies(MAX_BODY_BYTES);
@@ -201,5 +200,4 @@ export function createVerifyRoutes(deps: VerifyDeps): Router {
       sendData(res, 200, { id: holdId, status: released.status, amount_usd: money(released.amountUnits) });
     })
     .all(methodNotAllowed(['POST']));
-  return router;
 }
