@@ -32,7 +32,10 @@ describe('deployment files: the variables they set', () => {
       readFileSync(new URL('../../../scripts/lean-runtime-env.json', import.meta.url), 'utf8'),
     ) as Record<string, string>;
     const line = /^ENV ((?:.*\\\n)*.*)$/m.exec(infra('Dockerfile'))?.[1] ?? '';
-    const env = line.replace(/\\\n/g, ' ').split(/\s+/);
+    // NAME=value or NAME="a value with spaces", as the shell reads them.
+    const env = [...line.replace(/\\\n/g, ' ').matchAll(/(\w+)=(?:"([^"]*)"|(\S+))/g)].map(
+      ([, name, quoted, bare]) => `${name}=${quoted ?? bare}`,
+    );
     expect(Object.keys(settings).length).toBeGreaterThan(0);
     for (const [name, value] of Object.entries(settings)) expect(env).toContain(`${name}=${value}`);
   });
