@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { createAuditRoutes } from './audit/audit-routes.ts';
+import { requireServiceToken } from './auth/service-token.ts';
 import { createDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import type { AppDeps } from './deps.ts';
 import { createDocsRoutes } from './docs/docs-routes.ts';
@@ -31,8 +32,10 @@ export function createApp(deps: AppDeps): Express {
   // The gateway's routes come first: they are called on every model request, and this way they meet no
   // other router on their way. No body is parsed here: each route reads its body (`jsonBodies`) only after
   // it has authenticated the caller, so an unknown sender cannot make us inflate or parse anything.
-  mountVerifyRoutes(app, deps);
-  app.use(createIngestRoutes(deps));
+  // One service-token check (and its cache) for both gateway routes: a token revoked is refused by both at once.
+  const serviceToken = requireServiceToken(deps.store.serviceTokens, deps.clock);
+  mountVerifyRoutes(app, deps, serviceToken);
+  app.use(createIngestRoutes(deps, serviceToken));
   app.use(createOperatorRoutes(deps));
   app.use(createDocsRoutes());
   app.use(createWebRoutes(deps.webRoot));

@@ -19,6 +19,13 @@ export function serviceTokenOf(res: Response): ServiceToken {
   return token;
 }
 
+/** The middleware {@link requireServiceToken} makes: one per app, shared by the gateway's routes. */
+export type ServiceTokenCheck = (
+  req: Request,
+  res: Response,
+  next: NextFunction,
+) => Promise<void> | undefined;
+
 /** How long a looked-up token (and its accounts) is trusted; a revoked token is refused after at most this. */
 export const SERVICE_TOKEN_CACHE_MS = 5_000;
 
@@ -36,7 +43,7 @@ interface TokenEntry {
  * known; concurrent misses of one token share one read. (Reading it when it expired made every request in
  * flight at that instant read it, and wait, each time.)
  */
-export function requireServiceToken(tokens: ServiceTokenRepository, clock: Clock) {
+export function requireServiceToken(tokens: ServiceTokenRepository, clock: Clock): ServiceTokenCheck {
   const cache = new Map<string, TokenEntry>();
   const reading = new Map<string, Promise<TokenEntry>>();
   const read = (hash: string): Promise<TokenEntry> => {

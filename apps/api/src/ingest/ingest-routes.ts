@@ -21,7 +21,7 @@ import {
 import type { Queue } from 'bullmq';
 import { type Response, Router } from 'express';
 import type { AcceptedEvent, AcceptedKeyInfo, AdmissionService } from '../admission/admission-service.ts';
-import { canServe, requireServiceToken, serviceTokenOf } from '../auth/service-token.ts';
+import { canServe, type ServiceTokenCheck, serviceTokenOf } from '../auth/service-token.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
@@ -213,12 +213,12 @@ async function enqueue(
  * job's spend is recorded as pending in the shared admission state (for keys with a limit) and the holds
  * its events name are posted, so every replica's verify counts it until a worker has written it.
  */
-export function createIngestRoutes(deps: AppDeps & IngestDeps): Router {
+export function createIngestRoutes(deps: AppDeps & IngestDeps, serviceToken: ServiceTokenCheck): Router {
   const router = Router();
   const ingestBody = jsonBodies(MAX_INGEST_BODY_BYTES, { compressed: true });
   router
     .route('/internal/v1/usage-events')
-    .post(requireServiceToken(deps.store.serviceTokens, deps.clock), ingestBody, async (req, res) => {
+    .post(serviceToken, ingestBody, async (req, res) => {
       const { events } = parseInput(ingestBodySchema, req.body ?? {}, 'body');
       const serviceTokenId = (res.locals.serviceToken as { id: string } | undefined)?.id ?? null;
       const now = deps.clock();

@@ -9,7 +9,7 @@ import {
 } from '@keyfence/domain';
 import type { IRouter } from 'express';
 import type { AdmissionService } from '../admission/admission-service.ts';
-import { canServe, requireServiceToken, serviceTokenOf } from '../auth/service-token.ts';
+import { canServe, type ServiceTokenCheck, serviceTokenOf } from '../auth/service-token.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../http/api-error.ts';
 import { methodNotAllowed } from '../http/error-handler.ts';
@@ -149,8 +149,7 @@ async function admitLimited(
  *
  * `POST /internal/v1/holds/{id}/release`: the call failed; its hold is voided.
  */
-export function mountVerifyRoutes(router: IRouter, deps: VerifyDeps): void {
-  const serviceToken = requireServiceToken(deps.store.serviceTokens, deps.clock);
+export function mountVerifyRoutes(router: IRouter, deps: VerifyDeps, serviceToken: ServiceTokenCheck): void {
   // The body is read only once the caller is known.
   const readBody = jsonBodies(MAX_BODY_BYTES);
   router
