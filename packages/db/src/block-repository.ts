@@ -54,6 +54,14 @@ export interface BlockRow {
 export const BLOCK_ROW_COLUMNS =
   'window_kind, window_start, window_end, spend::text, threshold::text, blocked_at';
 
+/**
+ * The one condition for a block that still applies at the instant in `at` (a statement parameter such as
+ * `$2`): its window has not ended, or it is the lifetime window, which never ends.
+ */
+export function blockOpenAt(at: string): string {
+  return `(window_end IS NULL OR window_end > ${at}::timestamptz)`;
+}
+
 /** The one mapper of a `key_blocks` row to the domain's block. */
 export function keyBlockOf(row: BlockRow): KeyBlock {
   return {
@@ -266,7 +274,7 @@ export async function reconcileBlocks(client: Queryable, key: ApiKey, now: Date)
   // Lift blocks of windows still open that the new settings no longer justify.
   const rows = await client.query<BlockRow>(
     `DELETE FROM key_blocks
-      WHERE api_key_id = $1::uuid AND (window_end IS NULL OR window_end > $2::timestamptz)
+      WHERE api_key_id = $1::uuid AND ${blockOpenAt('$2')}
         AND NOT (window_kind = $3 AND window_start = $4::timestamptz AND $5::boolean)
       RETURNING ${BLOCK_ROW_COLUMNS}`,
     [

@@ -1,7 +1,7 @@
 import { type ApiKey, type KeyBlock, NO_USAGE, type WindowUsage } from '@keyfence/domain';
 import type pg from 'pg';
 import { type ApiKeyColumns, toApiKey } from './api-key-rows.ts';
-import { BLOCK_ROW_COLUMNS, type BlockRow, keyBlockOf } from './block-repository.ts';
+import { BLOCK_ROW_COLUMNS, type BlockRow, blockOpenAt, keyBlockOf } from './block-repository.ts';
 import { translatingErrors } from './errors.ts';
 import { pgQueryable } from './queryable.ts';
 import { readCurrentUsage } from './usage-repository.ts';
@@ -79,7 +79,7 @@ export class KeyStateRepository {
         readCurrentUsage(pgQueryable(this.pool), ids, now),
         this.pool.query<BlockRow & { apiKeyId: string }>(
           `SELECT api_key_id::text AS "apiKeyId", ${BLOCK_ROW_COLUMNS} FROM key_blocks
-            WHERE api_key_id = ANY($1::uuid[]) AND (window_end IS NULL OR window_end > $2)`,
+            WHERE api_key_id = ANY($1::uuid[]) AND ${blockOpenAt('$2')}`,
           [ids, now],
         ),
       ]);
