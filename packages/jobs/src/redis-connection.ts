@@ -52,7 +52,9 @@ function sharedOptionsOf(url: string): RedisOptions {
  * The one place the API, the workers and the tools open Redis: a `Redis` for one server, a `Cluster` when
  * seed nodes are given. `options` are per-connection options (`maxRetriesPerRequest`, `commandTimeout`…);
  * on a cluster they apply to the connection to each node. `autoPipelining` sends the commands issued in one
- * turn of the event loop in one write (per node on a cluster).
+ * turn of the event loop in one write. Not for Lua scripts on a cluster: ioredis routes a pipelined custom
+ * command by its first argument (a script's key count), so scripts for keys of different masters would share
+ * a pipeline and all fail.
  */
 export function openRedis(
   target: RedisTarget,

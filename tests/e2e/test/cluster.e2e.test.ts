@@ -179,6 +179,32 @@ describe.skipIf(skip)('past one machine: holds', () => {
   });
 });
 
+describe.skipIf(skip)('past one machine: admission on every master', () => {
+  it('limited keys spread over the masters, verified all at once on both replicas: every call VALID, none refused', async () => {
+    // Twelve keys: their hash tags fall on more than one of the three masters (all on one: 3 × 3⁻¹²).
+    const keys = [];
+    for (let i = 0; i < 12; i += 1) {
+      keys.push(await createKey({ name: `spread-${i}`, limit: { retention: 'day', threshold: 5 } }));
+    }
+    // Straight fetches, not the fixture's post: it retries a 503, which is what this looks for.
+    const once = async (replica: string, key: string) => {
+      const response = await fetch(`${replica}/internal/v1/verify`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${system.serviceToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ key, method: 'POST', path: '/v1/chat/completions' }),
+      });
+      const body = (await response.json()) as { data?: { code?: string } };
+      return { status: response.status, code: body.data?.code };
+    };
+    for (let round = 0; round < 3; round += 1) {
+      const answers = await Promise.all(
+        keys.flatMap((key) => replicas.map((replica) => once(replica, key.key))),
+      );
+      expect(answers).toEqual(answers.map(() => ({ status: 200, code: 'VALID' })));
+    }
+  });
+});
+
 describe.skipIf(skip)('past one machine: a worker SIGKILLed', () => {
   it('ingests exactly once when a worker is SIGKILLed mid-ingest', async () => {
     const keys = await createKeys(Array.from({ length: 10 }, (_, i) => `kill-${i}`));
