@@ -21,7 +21,7 @@ import { DuplicateCheck } from './ingest/duplicate-check.ts';
 import { PrefixDirectory } from './ingest/prefix-directory.ts';
 import { ResponseCipher } from './keys/response-cipher.ts';
 import { ApiMetrics } from './operator/metrics.ts';
-import { KeyStateCache, type KeyStateCacheOptions } from './verify/key-state-cache.ts';
+import { KeyStateCache, type KeyStateCacheOptions, keyCacheBound } from './verify/key-state-cache.ts';
 import { LastUsedRecorder } from './verify/last-used-recorder.ts';
 
 export interface RuntimeOptions {
@@ -72,10 +72,10 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   const { redis, subscriber, admissionRedis } = openApiRedis(options);
   const prefix = queuePrefix(options.queuePrefix);
   const queues = openApiQueues(redis, options.queuePrefix);
-  const keyStates = new KeyStateCache(
-    (hashes, now) => store.keyStates.findByHashes(hashes, now),
-    options.keyCache,
-  );
+  const keyStates = new KeyStateCache((hashes, now) => store.keyStates.findByHashes(hashes, now), {
+    maxEntries: keyCacheBound(),
+    ...options.keyCache,
+  });
   const bus = new KeyEventBus(subscriber, options.queuePrefix, logger);
   await bus.subscribe(keyStates);
   subscriber.on('ready', () => logger.warn('key-event subscription (re)connected: verify cache cleared'));

@@ -2,7 +2,7 @@ import type { KeyState } from '@keyfence/db';
 import { NO_USAGE } from '@keyfence/domain';
 import { keyMadeAt } from '@keyfence/domain/testing';
 import { describe, expect, it, vi } from 'vitest';
-import { KeyStateCache } from './key-state-cache.ts';
+import { KeyStateCache, keyCacheBound } from './key-state-cache.ts';
 
 const now = new Date('2026-11-26T10:00:00.000Z');
 const state = (id: string, name = 'k'): KeyState => ({
@@ -191,5 +191,17 @@ describe('KeyStateCache: batched and background reads', () => {
     for (const answer of both) await expect(answer).rejects.toThrow('database down');
     fail = false;
     expect((await cache.get('h1', now))?.key.id).toBe('id-h1');
+  });
+});
+
+describe('keyCacheBound', () => {
+  it('keeps the cache to two fifths of the heap ceiling, between 1,000 and 200,000 keys', () => {
+    const MiB = 1024 * 1024;
+    expect(keyCacheBound(400 * MiB)).toBe(67_108);
+    expect(keyCacheBound(4096 * MiB)).toBe(200_000);
+    expect(keyCacheBound(2 * MiB)).toBe(1_000);
+    // This process's own ceiling gives a bound in the same range.
+    expect(keyCacheBound()).toBeGreaterThanOrEqual(1_000);
+    expect(keyCacheBound()).toBeLessThanOrEqual(200_000);
   });
 });

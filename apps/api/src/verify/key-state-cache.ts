@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import type { KeyState } from '@keyfence/db';
 import { windowContaining } from '@keyfence/domain';
 import type { KeyEventListener } from '../events/key-event-bus.ts';
@@ -20,6 +21,21 @@ export interface KeyStateCacheOptions {
   readonly refreshGatherMs?: number;
   /** Where the refresh instants' randomness comes from (tests pin it). @defaultValue Math.random */
   readonly random?: () => number;
+}
+
+/**
+ * Heap bytes one cached key takes: its key, usage and blocks, the entry and the two maps' slots (2.25 KB
+ * measured for a key with a limit, a name and alert thresholds), rounded up.
+ */
+const ENTRY_BYTES = 2_500;
+
+/**
+ * How many keys the cache may hold in a heap of `heapLimitBytes`: at most two fifths of it, and at most
+ * 200,000. The services run with a heap ceiling (scripts/lean-runtime-env.json), and a cache that outgrew it
+ * would end the process; past the bound the oldest entries go and are read again when used.
+ */
+export function keyCacheBound(heapLimitBytes: number = getHeapStatistics().heap_size_limit): number {
+  return Math.max(1_000, Math.min(200_000, Math.floor((heapLimitBytes * 0.4) / ENTRY_BYTES)));
 }
 
 /** Reads the states of many keys at once; hashes that find no live key are absent from the answer. */
