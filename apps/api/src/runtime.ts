@@ -85,7 +85,8 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     options.lastUsedFlushMs,
   );
   lastUsed.start();
-  const redisReady = () => answersPing(redis);
+  // Ready when both command connections answer: verify's admission steps use the second.
+  const redisReady = async () => (await answersPing(redis)) && (await answersPing(admissionRedis));
 
   const failureLimiter = new FailureLimiter(
     { clock: options.clock, ...options.failureLimits },
