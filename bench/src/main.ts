@@ -22,6 +22,11 @@ import { runWebhookLagScenario } from './webhook-lag-scenario.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Builds what `pnpm start` runs (`pnpm build`) from this checkout, for scenarios that run the services compiled. */
+function buildServices(): void {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
+}
+
 const args = benchArgs(process.argv.slice(2));
 const ALL = [
   'ingest',
@@ -150,7 +155,7 @@ for (const scenario of scenarios) {
     }
   } else if (scenario === 'memory') {
     // The same ingest, run once with the services under tsx and once compiled (`pnpm build`), in this run.
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    buildServices();
     const measured = [];
     // Five rounds of up to 200,000 events: 1M events in all, and whether memory grows round to round.
     const perRound = Math.min(args.events, 200_000);
@@ -172,7 +177,7 @@ for (const scenario of scenarios) {
     }
   } else if (scenario === 'verify') {
     // The API runs compiled, as `pnpm start` runs it: build what this checkout holds first.
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    buildServices();
     for (const result of await runVerifyScenario({ keys: 100_000, hotKeys: 10_000, seconds: args.seconds })) {
       for (const { name, ours, baseline } of result.variants) {
         rows.push([

@@ -136,22 +136,15 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
 }
 
 /**
- * The API's three Redis connections: commands (a few retries); the admission steps, with auto-pipelining on
- * one server (the ADMIT of every verify call that arrives in one turn of the event loop goes out in one write:
+ * The API's three Redis connections: commands (a few retries); the admission steps, auto-pipelined on one
+ * server (the ADMIT of every verify call that arrives in one turn of the event loop goes out in one write:
  * the API spent 200 → 180 µs of CPU per limited verify and Redis 31 → 18 µs, the probe beside `pnpm bench
- * verify`);
- * and the key-event subscription. The queues keep the first: BullMQ's own commands are left as they are.
+ * verify`); and the key-event subscription. The queues keep the first: BullMQ's own commands are left as
+ * they are.
  */
 function openApiRedis(options: RuntimeOptions) {
   const redis = openRedis(options.redis, { maxRetriesPerRequest: 3 });
-  // Only on one server: on a cluster, ioredis groups a custom script into a pipeline by its first argument
-  // (the key count, not a key), so scripts for keys on different masters would share a pipeline and fail.
-  const onOneServer = (options.redis.clusterNodes?.length ?? 0) === 0;
-  const admissionRedis = openRedis(
-    options.redis,
-    { maxRetriesPerRequest: 3 },
-    { autoPipelining: onOneServer },
-  );
+  const admissionRedis = openRedis(options.redis, { maxRetriesPerRequest: 3 }, { autoPipelining: true });
   // On a cluster it subscribes on one node; a PUBLISH on any node reaches every node's subscribers.
   const subscriber = openRedis(options.redis, { maxRetriesPerRequest: null });
   redis.on('error', (error) => options.logger.warn({ err: error.message }, 'redis connection error'));

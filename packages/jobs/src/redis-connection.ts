@@ -52,9 +52,9 @@ function sharedOptionsOf(url: string): RedisOptions {
  * The one place the API, the workers and the tools open Redis: a `Redis` for one server, a `Cluster` when
  * seed nodes are given. `options` are per-connection options (`maxRetriesPerRequest`, `commandTimeout`…);
  * on a cluster they apply to the connection to each node. `autoPipelining` sends the commands issued in one
- * turn of the event loop in one write. Not for Lua scripts on a cluster: ioredis routes a pipelined custom
- * command by its first argument (a script's key count), so scripts for keys of different masters would share
- * a pipeline and all fail.
+ * turn of the event loop in one write, on one server only: on a cluster, ioredis routes a pipelined custom
+ * command by its first argument (a Lua script's key count, not a key), so scripts for keys of different
+ * masters would share a pipeline and all fail.
  */
 export function openRedis(
   target: RedisTarget,
@@ -65,7 +65,6 @@ export function openRedis(
     return new Redis(target.url, { ...options, enableAutoPipelining: autoPipelining });
   }
   return new Cluster([...target.clusterNodes], {
-    enableAutoPipelining: autoPipelining,
     redisOptions: { ...sharedOptionsOf(target.url), ...options },
     // A failover (a replica promoted) takes the cluster's node timeout and more: commands wait for it
     // rather than fail at once. @see https://redis.io/docs/latest/operate/oss_and_stack/management/scaling/
