@@ -53,11 +53,19 @@ runStep('applying migrations', ['dist/migrate.mjs'], `${root}/packages/db`);
 
 /**
  * glibc malloc: two arenas, and blocks of 128 KiB and more mapped on their own and given back when freed;
- * V8: young generation semi-spaces of 4 MiB. The one list of them: the testkit's compiled runtime reads it
+ * V8: young generation semi-spaces of 4 MiB (the API's own flags raise its own). The one list of them: the testkit's compiled runtime reads it
  * too, and a test holds infra/Dockerfile's ENV to it.
  */
 const LEAN_RUNTIME_ENV = JSON.parse(
   readFileSync(new URL('./lean-runtime-env.json', import.meta.url), 'utf8'),
+);
+/**
+ * Node flags of one service, on its command line (they win over NODE_OPTIONS): the API's young generation
+ * is larger than the rest's, since it answers verify on every model call and its garbage collection is paid
+ * per call (BENCHMARKS.md). The image's commands carry the same flags; a test holds them to this file.
+ */
+const SERVICE_NODE_FLAGS = JSON.parse(
+  readFileSync(new URL('./service-node-flags.json', import.meta.url), 'utf8'),
 );
 
 const children = new Map();
@@ -72,7 +80,7 @@ for (const [name, dir] of [
   ['worker', 'apps/worker'],
 ]) {
   // One node process each, running the compiled module: signals reach them directly.
-  const child = spawn(process.execPath, ['dist/main.mjs'], {
+  const child = spawn(process.execPath, [...(SERVICE_NODE_FLAGS[dir] ?? []), 'dist/main.mjs'], {
     cwd: `${root}/${dir}`,
     // The lean runtime settings the image sets too (infra/Dockerfile says why).
     env: { ...LEAN_RUNTIME_ENV, ...process.env },

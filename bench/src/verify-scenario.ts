@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateCredential } from '@keyfence/domain';
-import { freePort, type System, startSystem } from '@keyfence/testkit';
+import { compiledRuntimeOf, freePort, type System, startSystem } from '@keyfence/testkit';
 import autocannon from 'autocannon';
 
 export interface LoadResult {
@@ -112,7 +112,7 @@ async function load(
  * `POST /internal/v1/verify` under autocannon at 32 and 128 connections, over 100,000 stored keys (the
  * requests cycle through `hotKeys` of them, so the cache holds what a gateway's working set would), next to
  * an Express 5 route that answers a constant body, same tool, same connections. The API runs as `pnpm
- * start` runs it (the compiled build, its runtime settings). The constant route is measured before and after
+ * start` runs it (the compiled build, its runtime settings), and the constant route with the same settings. The constant route is measured before and after
  * every variant and the two runs averaged: on this machine its throughput drifts by a tenth between runs
  * a minute apart, which one baseline per connection count put into every ratio.
  */
@@ -124,9 +124,12 @@ export async function runVerifyScenario(options: {
   const system = await startSystem({ runtime: 'compiled' });
   const baselinePort = await freePort();
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  // The constant route runs with the API's own runtime settings (environment and Node flags), so the
+  // ratio compares the work of a call, not two young generations of different sizes.
+  const runtime = compiledRuntimeOf('apps/api');
   const baseline = fork(fileURLToPath(new URL('./constant-server.ts', import.meta.url)), {
-    execArgv: ['--import', tsx],
-    env: { ...process.env, PORT: String(baselinePort) },
+    execArgv: ['--import', tsx, ...runtime.flags],
+    env: { ...process.env, ...runtime.env, PORT: String(baselinePort) },
   });
   await new Promise((resolve) => baseline.once('message', resolve));
   try {

@@ -22,6 +22,16 @@ const LEAN_RUNTIME_ENV: Record<string, string> = JSON.parse(
   readFileSync(`${ROOT}scripts/lean-runtime-env.json`, 'utf8'),
 );
 
+/** The Node flags `pnpm start` and the image put on a service's command line (scripts/service-node-flags.json). */
+const SERVICE_NODE_FLAGS: Record<string, string[]> = JSON.parse(
+  readFileSync(`${ROOT}scripts/service-node-flags.json`, 'utf8'),
+);
+
+/** What a compiled service of `dir` runs with: its environment settings and its command-line flags. */
+export function compiledRuntimeOf(dir: string): { env: Record<string, string>; flags: string[] } {
+  return { env: LEAN_RUNTIME_ENV, flags: SERVICE_NODE_FLAGS[dir] ?? [] };
+}
+
 /**
  * Starts the app in `dir` (`apps/api`, `apps/worker`) with `env`, its output kept. Tests run the
  * TypeScript sources through tsx; a benchmark may run what `pnpm start` runs (the compiled modules of
@@ -32,7 +42,10 @@ export function launchService(
   env: NodeJS.ProcessEnv,
   runtime: 'tsx' | 'compiled',
 ): ServiceProcess {
-  const args = runtime === 'compiled' ? ['dist/main.mjs'] : ['--import', TSX_LOADER, 'src/main.ts'];
+  const args =
+    runtime === 'compiled'
+      ? [...compiledRuntimeOf(dir).flags, 'dist/main.mjs']
+      : ['--import', TSX_LOADER, 'src/main.ts'];
   const child = spawn(process.execPath, args, {
     cwd: `${ROOT}${dir}`,
     // Compiled, the processes get the runtime settings `pnpm start` and the image give them.

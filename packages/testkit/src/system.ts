@@ -269,3 +269,4 @@ export async function waitFor<T>(
 export * from './cluster.ts';
 export * from './instances.ts';
 export type { ServiceProcess } from './service-process.ts';
+export { compiledRuntimeOf } from './service-process.ts';

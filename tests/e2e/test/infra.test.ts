@@ -40,6 +40,38 @@ describe('deployment files: the variables they set', () => {
     for (const [name, value] of Object.entries(settings)) expect(env).toContain(`${name}=${value}`);
   });
 
+  it("the services' commands carry their own Node flags, as pnpm start and the testkit give them", () => {
+    const flags = JSON.parse(
+      readFileSync(new URL('../../../scripts/service-node-flags.json', import.meta.url), 'utf8'),
+    ) as Record<string, string[]>;
+    expect(flags['apps/api']?.length).toBeGreaterThan(0);
+    const compose = parse(infra('compose.yaml'), { merge: true }) as {
+      services: Record<string, { command?: string[] }>;
+    };
+    const k8s = (file: string) =>
+      parseAllDocuments(infra(file))
+        .map(
+          (document) =>
+            document.toJS() as Manifest & {
+              spec?: { template: { spec: { containers: { command?: string[] }[] } } };
+            },
+        )
+        .flatMap((object) =>
+          object.kind === 'Deployment' ? (object.spec?.template.spec.containers ?? []) : [],
+        )
+        .map((container) => container.command ?? []);
+    const commands: [string, string[] | undefined][] = [
+      ['apps/api', compose.services.api?.command],
+      ['apps/worker', compose.services.worker?.command],
+      ...k8s('k8s/api.yaml').map((command) => ['apps/api', command] as [string, string[]]),
+      ...k8s('k8s/worker.yaml').map((command) => ['apps/worker', command] as [string, string[]]),
+    ];
+    for (const [dir, command] of commands) {
+      // node, the flags, then the service's module: the same order as scripts/start.mjs.
+      expect(command).toEqual(['node', ...(flags[dir] ?? []), `${dir}/dist/main.mjs`]);
+    }
+  });
+
   it('compose.yaml parses and sets only variables the apps read', () => {
     const compose = parse(infra('compose.yaml'), { merge: true }) as {
       services: Record<string, { environment?: Env }>;
