@@ -3,7 +3,7 @@ import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 
 /** The hash tag every key of one API key shares, so its scripts run in one slot. */
-function tagOf(prefixBase: string, apiKeyId: string): string {
+export function tagOf(prefixBase: string, apiKeyId: string): string {
   return `{${prefixBase}/${apiKeyId}}`;
 }
 

@@ -7,11 +7,15 @@ import { PRELUDE } from './lua-prelude.ts';
 /**
  * ADMIT: the limit check for one API key, and the hold it grants, in one step.
  *
- * KEYS: c, ps, p, px, h, hx, hs, r, ht.
- * ARGV: now, forget_at, threshold, hold window, mode (`f`: the fields below; `m`: every month, lifetime),
- * n, field × n, seed flag (`0`/`1`), [seeds: for `f` n values; for `m` a count and field/value pairs],
- * hold id (empty: no hold), hold units, hold expiry, hold key ttl ms, then the rate limit: request
+ * KEYS: the API key's hash tag T alone; the script works on T:c, T:ps, T:p, T:px, T:h, T:hx, T:hs, T:r and
+ * T:ht, which share its slot. (Verify runs this on every call of a limited key: nine key names and twenty
+ * arguments made ioredis build ~30 strings per call and Redis parse them; see BENCHMARKS.md.)
+ * ARGV[1]: the numbers, comma-separated: now, forget_at, threshold, hold window, mode (`f`: the fields
+ * below; `m`: every month, lifetime), n, field × n, seed flag (`0`/`1`), [seeds: for `f` n values; for `m`
+ * a count and field/value pairs], hold units, hold expiry, hold key ttl ms, then the rate limit: request
  * interval µs (0: none), burst, tokens per minute (0: none), and the tokens the hold expects to use.
+ * ARGV[2]: the hold id (empty: no hold); it is the caller's printable ASCII, commas included, so it stands
+ * apart.
  *
  * A hold granted with expected tokens charges them to the token counter at once and keeps them in `T:ht`
  * (hold id → tokens), so the usage event that posts the hold charges only what it used beyond them.
@@ -24,26 +28,29 @@ import { PRELUDE } from './lua-prelude.ts';
  * the seeds).
  */
 export const ADMIT_SCRIPT = `${PRELUDE}
-local c, ps, p, px, h, hx, hs, r, ht = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local now, forget_at, threshold, window, mode = tonumber(ARGV[1]), ARGV[2], big(ARGV[3]), ARGV[4], ARGV[5]
-local n = tonumber(ARGV[6])
+local T = KEYS[1]
+local c, ps, p, px, h, hx, hs, r, ht = T .. ':c', T .. ':ps', T .. ':p', T .. ':px', T .. ':h', T .. ':hx', T .. ':hs', T .. ':r', T .. ':ht'
+local A = {}
+for value in string.gmatch(ARGV[1], '[^,]+') do A[#A + 1] = value end
+local now, forget_at, threshold, window, mode = tonumber(A[1]), A[2], big(A[3]), A[4], A[5]
+local n = tonumber(A[6])
 local fields = {}
-for i = 1, n do fields[i] = ARGV[6 + i] end
+for i = 1, n do fields[i] = A[6 + i] end
 local at = 7 + n
-if ARGV[at] == '1' then
+if A[at] == '1' then
   if mode == 'f' then
-    for i = 1, n do raise(c, fields[i], ARGV[at + i]) end
+    for i = 1, n do raise(c, fields[i], A[at + i]) end
     at = at + n
   else
-    local count = tonumber(ARGV[at + 1])
-    for i = 1, count do raise(c, ARGV[at + 2 * i], ARGV[at + 2 * i + 1]) end
+    local count = tonumber(A[at + 1])
+    for i = 1, count do raise(c, A[at + 2 * i], A[at + 2 * i + 1]) end
     redis.call('HSET', c, 'L', '1')
     at = at + 1 + 2 * count
   end
 end
-local hold_id, hold_units, hold_exp, hold_ttl = ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
-local rate_interval, rate_burst, rate_tpm = tonumber(ARGV[at + 5]), tonumber(ARGV[at + 6]), tonumber(ARGV[at + 7])
-local hold_tokens = tonumber(ARGV[at + 8]) or 0
+local hold_id, hold_units, hold_exp, hold_ttl = ARGV[2], A[at + 1], A[at + 2], A[at + 3]
+local rate_interval, rate_burst, rate_tpm = tonumber(A[at + 4]), tonumber(A[at + 5]), tonumber(A[at + 6])
+local hold_tokens = tonumber(A[at + 7]) or 0
 
 local committed, pending, missing
 if mode == 'f' then
