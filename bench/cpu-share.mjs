@@ -22,7 +22,8 @@ function groupOf(pid) {
     const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
     if (comm.startsWith('postgres') || cmdline.startsWith('postgres')) return 'postgresql';
     if (comm.startsWith('redis')) return 'redis';
-    if (cmdline.includes('src/main.ts')) {
+    // The services run their TypeScript through tsx (src/main.ts) or compiled (dist/main.mjs).
+    if (cmdline.includes('src/main.ts') || cmdline.includes('dist/main.mjs')) {
       const cwd = readlinkSync(`/proc/${pid}/cwd`);
       if (cwd.endsWith('apps/worker')) return 'keyfence worker';
       if (cwd.endsWith('apps/api')) return 'keyfence api';
