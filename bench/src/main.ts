@@ -28,6 +28,9 @@ function buildServices(): void {
 }
 
 const args = benchArgs(process.argv.slice(2));
+// The services run as `pnpm start` runs them, compiled (`pnpm bench` sets KEYFENCE_SERVICE_RUNTIME=compiled
+// unless it is set; =tsx runs the TypeScript sources instead): build what this checkout holds first.
+buildServices();
 const ALL = [
   'ingest',
   'ingest-zipf',
@@ -155,7 +158,6 @@ for (const scenario of scenarios) {
     }
   } else if (scenario === 'memory') {
     // The same ingest, run once with the services under tsx and once compiled (`pnpm build`), in this run.
-    buildServices();
     const measured = [];
     // Five rounds of up to 200,000 events: 1M events in all, and whether memory grows round to round.
     const perRound = Math.min(args.events, 200_000);
@@ -176,8 +178,7 @@ for (const scenario of scenarios) {
       ]);
     }
   } else if (scenario === 'verify') {
-    // The API runs compiled, as `pnpm start` runs it: build what this checkout holds first.
-    buildServices();
+    // The API runs compiled, as `pnpm start` runs it, whatever KEYFENCE_SERVICE_RUNTIME says.
     for (const result of await runVerifyScenario({ keys: 100_000, hotKeys: 10_000, seconds: args.seconds })) {
       for (const { name, ours, baseline } of result.variants) {
         rows.push([
