@@ -77,8 +77,16 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       const replica = known.find((node) => node.masterId === masterId && alive().includes(node.port))?.port;
       if (replica === undefined) throw new Error(`no replica of ${master}`);
       cli(replica, 'cluster', 'failover');
-      for (let attempt = 0; attempt < 200 && cluster.masterOf(key) !== replica; attempt += 1) await sleep(50);
-      if (cluster.masterOf(key) !== replica) throw new Error('the failover did not happen');
+      // While the two swap roles, the node asked may for a moment see no master of the slot at all.
+      const servedBy = () => {
+        try {
+          return cluster.masterOf(key);
+        } catch {
+          return undefined;
+        }
+      };
+      for (let attempt = 0; attempt < 200 && servedBy() !== replica; attempt += 1) await sleep(50);
+      if (servedBy() !== replica) throw new Error('the failover did not happen');
       return replica;
     },
     waitHealthy: (timeoutMs = 30_000) => waitClusterHealthy(alive, timeoutMs),
